@@ -1,0 +1,459 @@
+//! [`GpuContext`]: a device and queue (created here or handed over by the
+//! caller), the pipeline cache, and the convenience layer that submits work and
+//! reads results back.
+//!
+//! Two ways to use it:
+//! - **Recording** into a caller's `wgpu::CommandEncoder` over caller-owned
+//!   buffers with [`GpuContext::encode_forward`] / [`GpuContext::encode_backward`]:
+//!   nothing is submitted, many ops can share one submission.
+//! - **Convenience**: [`GpuContext::upload`], [`GpuContext::forward`],
+//!   [`GpuContext::backward`], [`GpuContext::download`] submit for you.
+//!
+//! A context is `Send + Sync`: share one between threads (`Arc<GpuContext>`).
+
+use std::sync::{Arc, Mutex};
+
+use futures_intrusive::channel::shared::oneshot_channel;
+
+use crate::activation::Activation;
+use crate::error::{ActivationError, Result};
+use crate::kernels::{catching, BackwardBuffers, ForwardBuffers, Kernels};
+use crate::shape::element_count;
+use crate::tensor::GpuTensor;
+use crate::view::TensorView;
+
+/// A GPU device ready to run activations.
+pub struct GpuContext {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    adapter_info: wgpu::AdapterInfo,
+    kernels: Kernels,
+    /// Set by the device-lost callback of a device this context created.
+    lost: Arc<Mutex<Option<String>>>,
+}
+
+/// Gradients returned by [`GpuContext::backward`].
+#[derive(Debug)]
+pub struct Gradients {
+    /// Gradient of the loss with respect to the op's input.
+    pub grad_input: GpuTensor,
+    /// PReLU only: gradient with respect to the weight.
+    pub grad_weight: Option<GpuTensor>,
+}
+
+/// One line describing an adapter: name, backend, type and driver.
+pub fn describe_adapter(info: &wgpu::AdapterInfo) -> String {
+    let driver = [info.driver.as_str(), info.driver_info.as_str()]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!(
+        "{} ({:?}, {:?}, driver: {})",
+        info.name,
+        info.backend,
+        info.device_type,
+        if driver.is_empty() {
+            "unknown"
+        } else {
+            &driver
+        }
+    )
+}
+
+fn instance() -> wgpu::Instance {
+    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+}
+
+impl GpuContext {
+    /// Creates a device on the adapter chosen by the environment, blocking.
+    /// See [`GpuContext::new_async`].
+    pub fn new() -> Result<Self> {
+        pollster::block_on(Self::new_async())
+    }
+
+    /// Creates a device on the adapter chosen by the environment:
+    /// `WGPU_BACKEND` (e.g. `vulkan`) limits the backends, `WGPU_ADAPTER_NAME`
+    /// picks the first adapter whose name contains it (case-insensitive), and
+    /// `WGPU_POWER_PREF` (`low`/`high`) guides the default choice.
+    ///
+    /// The device gets the adapter's real limits (not WebGPU's 128 MiB
+    /// defaults) and `SHADER_F16` when the adapter has it.
+    pub async fn new_async() -> Result<Self> {
+        let instance = instance();
+        let adapter = Self::choose_adapter(&instance).await?;
+        let info = adapter.get_info();
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("wgpu-activations"),
+                required_features: adapter.features() & wgpu::Features::SHADER_F16,
+                required_limits: adapter.limits(),
+                experimental_features: wgpu::ExperimentalFeatures::default(),
+                memory_hints: wgpu::MemoryHints::Performance,
+                trace: wgpu::Trace::Off,
+            })
+            .await
+            .map_err(|error| ActivationError::RequestDevice {
+                adapter: info.name.clone(),
+                reason: error.to_string(),
+            })?;
+        let lost = Arc::new(Mutex::new(None));
+        let flag = Arc::clone(&lost);
+        device.set_device_lost_callback(move |reason, message| {
+            let mut slot = flag.lock().unwrap_or_else(|p| p.into_inner());
+            *slot = Some(format!("{reason:?}: {message}"));
+        });
+        Ok(Self::assemble(device, queue, info, lost))
+    }
+
+    /// Wraps a device and queue the caller already has (a renderer's, say).
+    /// Nothing is copied and no second device is made; the caller keeps its
+    /// own clones. The device's limits are whatever the caller requested: ask
+    /// for the adapter's limits to process large tensors in few dispatches.
+    pub fn from_device(device: wgpu::Device, queue: wgpu::Queue) -> Self {
+        let info = device.adapter_info();
+        Self::assemble(device, queue, info, Arc::new(Mutex::new(None)))
+    }
+
+    fn assemble(
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+        adapter_info: wgpu::AdapterInfo,
+        lost: Arc<Mutex<Option<String>>>,
+    ) -> Self {
+        GpuContext {
+            kernels: Kernels::new(device.clone()),
+            device,
+            queue,
+            adapter_info,
+            lost,
+        }
+    }
+
+    async fn choose_adapter(instance: &wgpu::Instance) -> Result<wgpu::Adapter> {
+        if let Ok(wanted) = std::env::var("WGPU_ADAPTER_NAME") {
+            let wanted_lower = wanted.to_lowercase();
+            let adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
+            let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
+            return adapters
+                .into_iter()
+                .find(|a| a.get_info().name.to_lowercase().contains(&wanted_lower))
+                .ok_or_else(|| {
+                    ActivationError::NoAdapter(format!(
+                        "WGPU_ADAPTER_NAME={wanted:?} matches none of the adapters found: {names:?}"
+                    ))
+                });
+        }
+        instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::from_env().unwrap_or_default(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|error| {
+                ActivationError::NoAdapter(format!(
+                    "{error}. Without a GPU, install a software Vulkan driver \
+                     (Debian/Ubuntu: apt-get install mesa-vulkan-drivers)"
+                ))
+            })
+    }
+
+    /// Every adapter the environment's backends (`WGPU_BACKEND`) can reach.
+    pub fn available_adapters() -> Vec<wgpu::AdapterInfo> {
+        let instance = instance();
+        pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+            .iter()
+            .map(|a| a.get_info())
+            .collect()
+    }
+
+    /// The device.
+    pub fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    /// The queue.
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.queue
+    }
+
+    /// The adapter the device runs on.
+    pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
+        &self.adapter_info
+    }
+
+    /// One line naming the adapter, its backend and driver.
+    pub fn adapter_description(&self) -> String {
+        describe_adapter(&self.adapter_info)
+    }
+
+    /// The device's limits.
+    pub fn limits(&self) -> &wgpu::Limits {
+        self.kernels.limits()
+    }
+
+    fn check_alive(&self) -> Result<()> {
+        match self.lost.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            Some(reason) => Err(ActivationError::DeviceLost(reason.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Records `op` forward into `encoder` over caller-owned buffers. Nothing
+    /// is submitted; the buffers are bound, never copied.
+    ///
+    /// Every argument is checked first (see [`TensorView`]); on error nothing
+    /// has been recorded.
+    pub fn encode_forward(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        op: &Activation,
+        shape: &[usize],
+        buffers: &ForwardBuffers<'_>,
+    ) -> Result<()> {
+        self.check_alive()?;
+        self.kernels.encode_forward(encoder, op, shape, buffers)
+    }
+
+    /// Records `op`'s gradient into `encoder`: `grad_input = grad_output *
+    /// f'(input)` and, for PReLU when `grad_weight` is given, the weight's
+    /// gradient. Nothing is submitted.
+    pub fn encode_backward(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        op: &Activation,
+        shape: &[usize],
+        buffers: &BackwardBuffers<'_>,
+    ) -> Result<()> {
+        self.check_alive()?;
+        self.kernels.encode_backward(encoder, op, shape, buffers)
+    }
+
+    /// A new command encoder on this context's device.
+    pub fn create_encoder(&self) -> wgpu::CommandEncoder {
+        self.device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("wgpu-activations"),
+            })
+    }
+
+    /// Finishes `encoder` and submits it, returning validation errors
+    /// instead of panicking.
+    pub fn submit(&self, encoder: wgpu::CommandEncoder) -> Result<wgpu::SubmissionIndex> {
+        self.check_alive()?;
+        catching(&self.device, || self.queue.submit([encoder.finish()]))
+    }
+
+    /// Uploads `data` as a tensor of `shape`.
+    pub fn upload(&self, data: &[f32], shape: &[usize]) -> Result<GpuTensor> {
+        let len = element_count(shape)?;
+        if len != data.len() {
+            return Err(ActivationError::LengthMismatch {
+                what: "data",
+                expected: len,
+                actual: data.len(),
+            });
+        }
+        let tensor = self.empty(shape)?;
+        if !data.is_empty() {
+            catching(&self.device, || {
+                self.queue
+                    .write_buffer(tensor.buffer(), 0, bytemuck::cast_slice(data))
+            })?;
+        }
+        Ok(tensor)
+    }
+
+    /// A zero-filled tensor of `shape`. Its buffer is padded to whole vec4s
+    /// and has `STORAGE | COPY_SRC | COPY_DST` usage.
+    pub fn empty(&self, shape: &[usize]) -> Result<GpuTensor> {
+        self.check_alive()?;
+        let len = element_count(shape)?;
+        let bytes = (len as u64)
+            .checked_mul(4)
+            .map(|b| b.div_ceil(16).max(1) * 16)
+            .filter(|&b| b <= self.limits().max_buffer_size)
+            .ok_or(ActivationError::TooLarge {
+                what: "tensor (bytes in one buffer)",
+                len: len as u64,
+                max: self.limits().max_buffer_size / 4,
+            })?;
+        let buffer = catching(&self.device, || {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("wgpu-activations tensor"),
+                size: bytes,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        })?;
+        Ok(GpuTensor::from_parts(buffer, shape.to_vec(), len))
+    }
+
+    /// Runs `op` forward on `input` and returns the output tensor (submitted,
+    /// not waited for). `weight` is PReLU's weight and must be `None` for
+    /// other ops.
+    pub fn forward(
+        &self,
+        op: &Activation,
+        input: &GpuTensor,
+        weight: Option<&GpuTensor>,
+    ) -> Result<GpuTensor> {
+        let output = self.empty(input.shape())?;
+        let mut encoder = self.create_encoder();
+        self.encode_forward(
+            &mut encoder,
+            op,
+            input.shape(),
+            &ForwardBuffers {
+                input: input.view(),
+                output: output.view(),
+                weight: weight.map(GpuTensor::view),
+            },
+        )?;
+        self.submit(encoder)?;
+        Ok(output)
+    }
+
+    /// Runs `op`'s gradient: `grad_input = grad_output * f'(input)`, and for
+    /// PReLU the weight's gradient too.
+    pub fn backward(
+        &self,
+        op: &Activation,
+        input: &GpuTensor,
+        grad_output: &GpuTensor,
+        weight: Option<&GpuTensor>,
+    ) -> Result<Gradients> {
+        if grad_output.shape() != input.shape() {
+            return Err(ActivationError::LengthMismatch {
+                what: "grad_output (shape differs from input)",
+                expected: input.len(),
+                actual: grad_output.len(),
+            });
+        }
+        let grad_input = self.empty(input.shape())?;
+        let grad_weight = match weight {
+            Some(w) if op.uses_weight() => Some(self.empty(w.shape())?),
+            _ => None,
+        };
+        let mut encoder = self.create_encoder();
+        self.encode_backward(
+            &mut encoder,
+            op,
+            input.shape(),
+            &BackwardBuffers {
+                input: input.view(),
+                grad_output: grad_output.view(),
+                grad_input: grad_input.view(),
+                weight: weight.map(GpuTensor::view),
+                grad_weight: grad_weight.as_ref().map(GpuTensor::view),
+            },
+        )?;
+        self.submit(encoder)?;
+        Ok(Gradients {
+            grad_input,
+            grad_weight,
+        })
+    }
+
+    /// Reads a tensor back, blocking until the GPU is done.
+    pub fn download(&self, tensor: &GpuTensor) -> Result<Vec<f32>> {
+        pollster::block_on(self.download_async(tensor))
+    }
+
+    /// Reads a tensor back.
+    pub async fn download_async(&self, tensor: &GpuTensor) -> Result<Vec<f32>> {
+        self.read_view_async(tensor.view()).await
+    }
+
+    /// Reads `view` of a caller-owned buffer back (the buffer needs
+    /// `COPY_SRC` usage and a 4-byte-aligned offset), blocking.
+    pub fn read_view(&self, view: TensorView<'_>) -> Result<Vec<f32>> {
+        pollster::block_on(self.read_view_async(view))
+    }
+
+    /// Reads `view` back: copies it to a `MAP_READ` staging buffer, maps it
+    /// and waits for the map through a oneshot channel while polling the device.
+    pub async fn read_view_async(&self, view: TensorView<'_>) -> Result<Vec<f32>> {
+        self.check_alive()?;
+        if !view.buffer().usage().contains(wgpu::BufferUsages::COPY_SRC) {
+            return Err(ActivationError::MissingUsage {
+                what: "buffer to read back",
+                usage: "COPY_SRC",
+            });
+        }
+        if view.offset() % 4 != 0 {
+            return Err(ActivationError::MisalignedOffset {
+                what: "buffer to read back",
+                offset: view.offset(),
+                alignment: 4,
+            });
+        }
+        let available = view.buffer().size().saturating_sub(view.offset());
+        if view.byte_len() > available {
+            return Err(ActivationError::BufferTooSmall {
+                what: "buffer to read back",
+                needed: view.byte_len(),
+                available,
+            });
+        }
+        if view.is_empty() {
+            return Ok(Vec::new());
+        }
+        let staging = catching(&self.device, || {
+            let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("wgpu-activations readback"),
+                size: view.byte_len(),
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            let mut encoder = self.create_encoder();
+            encoder.copy_buffer_to_buffer(
+                view.buffer(),
+                view.offset(),
+                &staging,
+                0,
+                view.byte_len(),
+            );
+            self.queue.submit([encoder.finish()]);
+            staging
+        })?;
+        let slice = staging.slice(..);
+        let (sender, receiver) = oneshot_channel();
+        slice.map_async(wgpu::MapMode::Read, move |result| {
+            // The receiver only goes away if this future is dropped; nothing to report then.
+            let _ = sender.send(result);
+        });
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|error| ActivationError::Readback(error.to_string()))?;
+        self.check_alive()?;
+        match receiver.receive().await {
+            Some(Ok(())) => {}
+            Some(Err(error)) => return Err(ActivationError::Readback(error.to_string())),
+            None => {
+                return Err(ActivationError::Readback(
+                    "the map callback was dropped".into(),
+                ))
+            }
+        }
+        let data = {
+            let mapped = slice
+                .get_mapped_range()
+                .map_err(|error| ActivationError::Readback(error.to_string()))?;
+            bytemuck::cast_slice::<u8, f32>(&mapped).to_vec()
+        };
+        staging.unmap();
+        Ok(data)
+    }
+}
+
+impl std::fmt::Debug for GpuContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuContext")
+            .field("adapter", &self.adapter_description())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,141 @@
+//! The error type of every fallible call in this crate.
+//!
+//! Nothing here panics on bad input: shapes, parameters, buffer sizes, usages
+//! and alignments are checked before any command is recorded, and wgpu
+//! validation errors raised while creating pipelines, bind groups or submitting
+//! work are caught in error scopes and returned as [`ActivationError::Validation`]
+//! instead of reaching wgpu's default handler (which panics).
+
+use thiserror::Error;
+
+/// Everything that can go wrong when running an activation.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum ActivationError {
+    /// No GPU adapter matched the request (none installed, or none matching `WGPU_ADAPTER_NAME`).
+    #[error("no GPU adapter found: {0}")]
+    NoAdapter(String),
+
+    /// The adapter refused to create a device.
+    #[error("could not create a device on adapter '{adapter}': {reason}")]
+    RequestDevice {
+        /// Name of the adapter that refused.
+        adapter: String,
+        /// wgpu's explanation.
+        reason: String,
+    },
+
+    /// Two things that must have the same number of elements do not.
+    #[error("length mismatch: {what} has {actual} elements, expected {expected}")]
+    LengthMismatch {
+        /// Which argument is off.
+        what: &'static str,
+        /// Elements required.
+        expected: usize,
+        /// Elements given.
+        actual: usize,
+    },
+
+    /// A shape whose element count does not fit the GPU's 32-bit indexing.
+    #[error("{what} has {len} elements; at most {max} are supported")]
+    TooLarge {
+        /// Which argument is too large.
+        what: &'static str,
+        /// Elements given.
+        len: u64,
+        /// The largest count supported.
+        max: u64,
+    },
+
+    /// The PReLU weight holds neither 1 value nor one per channel.
+    #[error(
+        "prelu weight has {actual} values; expected 1 or {channels} (one per channel, dimension 1 of the input)"
+    )]
+    PreluWeightCount {
+        /// Channels of the input (size of dimension 1, or 1 for inputs of fewer than 2 dimensions).
+        channels: usize,
+        /// Values in the weight.
+        actual: usize,
+    },
+
+    /// PReLU was asked for without a weight, or another op was given one.
+    #[error("{op}: {problem}")]
+    WeightArgument {
+        /// The op (PyTorch name).
+        op: &'static str,
+        /// What is wrong.
+        problem: &'static str,
+    },
+
+    /// An op parameter is out of its domain (a NaN slope, an infinite alpha, ...).
+    #[error("{op}: invalid {name} = {value}: {reason}")]
+    InvalidParameter {
+        /// The op (PyTorch name).
+        op: &'static str,
+        /// The parameter (PyTorch argument name).
+        name: &'static str,
+        /// The value given.
+        value: f32,
+        /// What the value must be.
+        reason: &'static str,
+    },
+
+    /// A buffer range holds fewer bytes than the op needs.
+    #[error("{what} is too small: {needed} bytes needed, {available} available")]
+    BufferTooSmall {
+        /// Which buffer.
+        what: &'static str,
+        /// Bytes needed from the range's offset.
+        needed: u64,
+        /// Bytes in the range.
+        available: u64,
+    },
+
+    /// A buffer lacks a usage flag the op needs (STORAGE to be bound, COPY_SRC to be read back, ...).
+    #[error("{what} was created without {usage} usage")]
+    MissingUsage {
+        /// Which buffer.
+        what: &'static str,
+        /// The missing `wgpu::BufferUsages` flag.
+        usage: &'static str,
+    },
+
+    /// A buffer range starts at an offset the device cannot bind.
+    #[error("{what} starts at byte offset {offset}, which is not a multiple of {alignment}")]
+    MisalignedOffset {
+        /// Which buffer.
+        what: &'static str,
+        /// The offset given.
+        offset: u64,
+        /// The alignment the device requires.
+        alignment: u64,
+    },
+
+    /// Two ranges that the op reads and writes at once overlap in the same buffer.
+    #[error("{written} overlaps {other} in the same buffer; use separate buffers")]
+    AliasedBuffers {
+        /// The range the op writes.
+        written: &'static str,
+        /// The range it overlaps.
+        other: &'static str,
+    },
+
+    /// The device was lost (driver reset, `destroy`, ...); create a new context.
+    #[error("GPU device lost: {0}")]
+    DeviceLost(String),
+
+    /// Mapping a buffer for reading failed.
+    #[error("reading results back from the GPU failed: {0}")]
+    Readback(String),
+
+    /// wgpu reported a validation error, caught in an error scope.
+    #[error("wgpu validation error: {0}")]
+    Validation(String),
+
+    /// The device ran out of memory.
+    #[error("GPU out of memory: {0}")]
+    OutOfMemory(String),
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = ActivationError> = std::result::Result<T, E>;

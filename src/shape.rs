@@ -1,0 +1,31 @@
+//! Tensor shapes: element counts and PReLU's channel layout.
+//!
+//! Shapes are row-major (C order) lists of dimension sizes, as in PyTorch; the
+//! empty shape `[]` is a scalar of one element.
+
+use crate::error::{ActivationError, Result};
+
+/// The number of elements of `shape`, or an error if it overflows `usize`.
+pub fn element_count(shape: &[usize]) -> Result<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or(ActivationError::TooLarge {
+            what: "shape",
+            len: u64::MAX,
+            max: usize::MAX as u64,
+        })
+}
+
+/// PReLU's view of `shape`: `(channels, inner)`, where `channels` is the size
+/// of dimension 1 (1 for shapes of fewer than 2 dimensions, as in PyTorch) and
+/// `inner` the number of elements per channel block (the product of the
+/// dimensions after dimension 1). Element `i` belongs to channel
+/// `(i / inner) % channels`.
+pub fn prelu_channels(shape: &[usize]) -> (usize, usize) {
+    if shape.len() < 2 {
+        (1, shape.iter().product::<usize>().max(1))
+    } else {
+        (shape[1], shape[2..].iter().product::<usize>().max(1))
+    }
+}

@@ -1,0 +1,47 @@
+//! [`GpuTensor`]: f32 data in a GPU buffer owned by this crate, with its shape.
+
+use crate::view::TensorView;
+
+/// A tensor of f32 on the GPU, made by [`crate::GpuContext::upload`] or
+/// [`crate::GpuContext::empty`].
+///
+/// The buffer is padded to whole vec4s (16 bytes) so the vec4 kernels always
+/// apply, and has `STORAGE | COPY_SRC | COPY_DST` usage, so it can also be
+/// bound in the caller's own passes (see [`GpuTensor::buffer`]).
+#[derive(Debug)]
+pub struct GpuTensor {
+    buffer: wgpu::Buffer,
+    shape: Vec<usize>,
+    len: usize,
+}
+
+impl GpuTensor {
+    pub(crate) fn from_parts(buffer: wgpu::Buffer, shape: Vec<usize>, len: usize) -> Self {
+        GpuTensor { buffer, shape, len }
+    }
+
+    /// The shape (row-major, as in PyTorch).
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the tensor holds no element.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The underlying buffer (elements from byte 0, padding after them).
+    pub fn buffer(&self) -> &wgpu::Buffer {
+        &self.buffer
+    }
+
+    /// The elements as a [`TensorView`], for the encoding API.
+    pub fn view(&self) -> TensorView<'_> {
+        TensorView::new(&self.buffer, 0, self.len)
+    }
+}
