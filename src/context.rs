@@ -384,7 +384,7 @@ impl GpuContext {
                 usage: "COPY_SRC",
             });
         }
-        if view.offset() % 4 != 0 {
+        if !view.offset().is_multiple_of(4) {
             return Err(ActivationError::MisalignedOffset {
                 what: "buffer to read back",
                 offset: view.offset(),

@@ -415,7 +415,7 @@ impl Kernels {
             });
         }
         let alignment = u64::from(self.limits.min_storage_buffer_offset_alignment).max(4);
-        if view.offset() % alignment != 0 {
+        if !view.offset().is_multiple_of(alignment) {
             return Err(ActivationError::MisalignedOffset {
                 what,
                 offset: view.offset(),
@@ -436,7 +436,7 @@ impl Kernels {
     /// Whether `view` can be bound as whole vec4s.
     fn fits_vec4(view: &TensorView<'_>) -> bool {
         let vec4_bytes = (view.len() as u64).div_ceil(4) * 16;
-        view.offset() % 16 == 0 && view.offset() + vec4_bytes <= view.buffer().size()
+        view.offset().is_multiple_of(16) && view.offset() + vec4_bytes <= view.buffer().size()
     }
 
     /// Elements per dispatch: the largest count whose bytes fit one storage
@@ -718,7 +718,7 @@ impl Kernels {
             let (channels, inner) = prelu_channels(shape);
             (channels as u64, inner as u64)
         };
-        let per_channel = if channels == 0 { 0 } else { len / channels };
+        let per_channel = len.checked_div(channels).unwrap_or(0);
         let chunks_per_channel = per_channel.div_ceil(u64::from(WEIGHT_GRAD_CHUNK));
         let chunk_sums_len = channels * chunks_per_channel;
         if chunk_sums_len > u64::from(u32::MAX) || channels > u64::from(u32::MAX) {
@@ -798,4 +798,44 @@ impl Kernels {
 fn nonempty<'a>(view: TensorView<'a>, placeholder: TensorView<'a>) -> (TensorView<'a>, u64) {
     let chosen = if view.is_empty() { placeholder } else { view };
     (chosen, chosen.byte_len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dispatch_grid_stays_1d_while_it_fits() {
+        assert_eq!(dispatch_grid(0, 65535).unwrap(), (0, 1));
+        assert_eq!(dispatch_grid(1, 65535).unwrap(), (1, 1));
+        assert_eq!(dispatch_grid(65535, 65535).unwrap(), (65535, 1));
+    }
+
+    #[test]
+    fn dispatch_grid_folds_into_2d_past_the_limit() {
+        for workgroups in [65536u64, 65535 * 2 + 1, 1 << 24, 65535 * 65535] {
+            let (x, y) = dispatch_grid(workgroups, 65535).unwrap();
+            assert!(x <= 65535 && y <= 65535, "{workgroups}: {x} x {y}");
+            let covered = u64::from(x) * u64::from(y);
+            assert!(covered >= workgroups, "{workgroups}: {x} x {y}");
+            // The surplus is less than one row.
+            assert!(
+                covered - workgroups < u64::from(x),
+                "{workgroups}: {x} x {y}"
+            );
+        }
+        assert!(dispatch_grid(65535 * 65535 + 1, 65535).is_err());
+    }
+
+    #[test]
+    fn every_op_has_a_kernel() {
+        for op in Activation::ALL_DEFAULTS {
+            let spec = kernel_spec(&op);
+            assert_eq!(
+                spec.family.op_constant().is_some(),
+                spec.family == OpFamily::Rectifier
+            );
+            assert_eq!(spec.family.binds_weight(), op.uses_weight(), "{op}");
+        }
+    }
 }

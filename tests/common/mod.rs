@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod strategies;
+
 use std::sync::OnceLock;
 
 use wgpu_activations::cpu::Denormals;
@@ -15,10 +17,7 @@ pub fn gpu() -> Option<&'static GpuContext> {
     static CONTEXT: OnceLock<Result<GpuContext, String>> = OnceLock::new();
     let context = CONTEXT.get_or_init(|| {
         GpuContext::new()
-            .map(|ctx| {
-                eprintln!("GPU tests run on {}", ctx.adapter_description());
-                ctx
-            })
+            .inspect(|ctx| eprintln!("GPU tests run on {}", ctx.adapter_description()))
             .map_err(|e| e.to_string())
     });
     match context {

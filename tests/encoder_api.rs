@@ -1,0 +1,188 @@
+//! The recording API over caller-owned buffers, on a device the caller made.
+
+mod common;
+
+use wgpu::util::DeviceExt;
+use wgpu_activations::cpu::{self, Denormals};
+use wgpu_activations::{
+    Activation, ActivationError, BackwardBuffers, ForwardBuffers, GpuContext, TensorView,
+};
+
+fn storage_buffer(device: &wgpu::Device, data: &[f32]) -> wgpu::Buffer {
+    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some("caller buffer"),
+        contents: bytemuck::cast_slice(data),
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+    })
+}
+
+/// A device and queue made the way a renderer would, then wrapped.
+fn callers_context() -> Option<GpuContext> {
+    common::gpu()?;
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapter =
+        pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))
+            .ok()?;
+    let (device, queue) =
+        pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor::default())).ok()?;
+    Some(GpuContext::from_device(device, queue))
+}
+
+#[test]
+fn chain_of_ops_in_one_submission_on_callers_device() {
+    let Some(ctx) = callers_context() else { return };
+    let device = ctx.device().clone();
+    let x: Vec<f32> = (0..1001).map(|i| (i as f32 - 500.0) / 50.0).collect();
+    let g: Vec<f32> = (0..1001).map(|i| (i % 7) as f32 - 3.0).collect();
+    let n = x.len();
+    let a = storage_buffer(&device, &x);
+    let b = storage_buffer(&device, &vec![0.0; n]);
+    let c = storage_buffer(&device, &vec![0.0; n]);
+    let grad = storage_buffer(&device, &g);
+    let dx = storage_buffer(&device, &vec![0.0; n]);
+    let view = |buffer| TensorView::new(buffer, 0, n);
+
+    let mut encoder = device.create_command_encoder(&Default::default());
+    let shape = [n];
+    // b = leaky_relu(a); c = elu(b); dx = elu'(b) * grad
+    ctx.encode_forward(
+        &mut encoder,
+        &Activation::LEAKY_RELU,
+        &shape,
+        &ForwardBuffers {
+            input: view(&a),
+            output: view(&b),
+            weight: None,
+        },
+    )
+    .unwrap();
+    ctx.encode_forward(
+        &mut encoder,
+        &Activation::ELU,
+        &shape,
+        &ForwardBuffers {
+            input: view(&b),
+            output: view(&c),
+            weight: None,
+        },
+    )
+    .unwrap();
+    ctx.encode_backward(
+        &mut encoder,
+        &Activation::ELU,
+        &shape,
+        &BackwardBuffers {
+            input: view(&b),
+            grad_output: view(&grad),
+            grad_input: view(&dx),
+            weight: None,
+            grad_weight: None,
+        },
+    )
+    .unwrap();
+    ctx.queue().submit([encoder.finish()]);
+
+    let b_ref = cpu::forward(
+        &Activation::LEAKY_RELU,
+        &x,
+        &shape,
+        None,
+        Denormals::Preserve,
+    )
+    .unwrap();
+    assert_eq!(ctx.read_view(view(&b)).unwrap(), b_ref);
+    common::assert_matches(
+        "elu of leaky_relu",
+        &b_ref,
+        &ctx.read_view(view(&c)).unwrap(),
+        |dn| cpu::forward(&Activation::ELU, &b_ref, &shape, None, dn).unwrap(),
+        Activation::ELU.forward_tolerance(),
+    );
+    common::assert_matches(
+        "elu backward",
+        &b_ref,
+        &ctx.read_view(view(&dx)).unwrap(),
+        |dn| cpu::backward(&Activation::ELU, &b_ref, &g, &shape, None, dn).unwrap(),
+        Activation::ELU.backward_tolerance(),
+    );
+}
+
+#[test]
+fn bytes_past_the_view_are_untouched() {
+    let ctx = gpu_or_skip!();
+    let sentinel = 123.25f32;
+    // 80 floats: a view of 5 at offset 0 (vec4 kernel, partial last vec4) and
+    // a view of 3 at byte offset 256 (64 floats in; scalar kernel).
+    let mut data = vec![sentinel; 80];
+    data[..5].copy_from_slice(&[-1.0, 2.0, -3.0, 4.0, -5.0]);
+    data[64..67].copy_from_slice(&[-6.0, 7.0, -8.0]);
+    let input = storage_buffer(ctx.device(), &data);
+    let output = storage_buffer(ctx.device(), &vec![sentinel; 80]);
+    let mut encoder = ctx.create_encoder();
+    for (offset, len) in [(0u64, 5usize), (256, 3)] {
+        ctx.encode_forward(
+            &mut encoder,
+            &Activation::Relu,
+            &[len],
+            &ForwardBuffers {
+                input: TensorView::new(&input, offset, len),
+                output: TensorView::new(&output, offset, len),
+                weight: None,
+            },
+        )
+        .unwrap();
+    }
+    ctx.submit(encoder).unwrap();
+    let out = ctx.read_view(TensorView::whole(&output)).unwrap();
+    let mut expected = vec![sentinel; 80];
+    expected[..5].copy_from_slice(&[0.0, 2.0, 0.0, 4.0, 0.0]);
+    expected[64..67].copy_from_slice(&[0.0, 7.0, 0.0]);
+    assert_eq!(out, expected);
+}
+
+#[test]
+fn wgpu_validation_errors_are_returned_not_panicked() {
+    let ctx = gpu_or_skip!();
+    let input = storage_buffer(ctx.device(), &[1.0; 8]);
+    let output = storage_buffer(ctx.device(), &[1.0; 8]);
+    input.destroy();
+    let mut encoder = ctx.create_encoder();
+    let recorded = ctx.encode_forward(
+        &mut encoder,
+        &Activation::Relu,
+        &[8],
+        &ForwardBuffers {
+            input: TensorView::new(&input, 0, 8),
+            output: TensorView::new(&output, 0, 8),
+            weight: None,
+        },
+    );
+    // wgpu reports the destroyed buffer either when the bind group is made
+    // or when the commands are submitted; both come back as an error.
+    let result = recorded.and_then(|()| ctx.submit(encoder).map(|_| ()));
+    assert!(
+        matches!(result, Err(ActivationError::Validation(_))),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn one_context_shared_by_threads() {
+    let ctx = gpu_or_skip!();
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            scope.spawn(move || {
+                for round in 0..10 {
+                    let x: Vec<f32> = (0..333)
+                        .map(|i| (i + t * 1000 + round) as f32 - 500.0)
+                        .collect();
+                    let input = ctx.upload(&x, &[x.len()]).unwrap();
+                    let y = ctx.forward(&Activation::Relu, &input, None).unwrap();
+                    let expected: Vec<f32> = x.iter().map(|v| v.max(0.0)).collect();
+                    assert_eq!(ctx.download(&y).unwrap(), expected);
+                }
+            });
+        }
+    });
+}
