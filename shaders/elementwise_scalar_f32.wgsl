@@ -6,6 +6,11 @@
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read> grad: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(4) var<storage, read> weight: array<f32>;
+
+fn load_weight(i: u32) -> f32 {
+    return weight[i];
+}
 
 @compute @workgroup_size(256)
 fn forward(

@@ -6,6 +6,11 @@
 @group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> grad: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> dst: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> weight: array<f32>;
+
+fn load_weight(i: u32) -> f32 {
+    return weight[i];
+}
 
 fn lane_indices(first: u32) -> vec4<u32> {
     return vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u);

@@ -5,16 +5,20 @@
 // The channel of element i is (i / inner) % channels, where channels is the
 // size of dimension 1 and inner the product of the dimensions after it; a
 // single weight (channels == 1) is shared by every element. prelu'(0) = weight
-// as in PyTorch; NaN in gives NaN out in both directions.
-
-@group(0) @binding(4) var<storage, read> weight: array<f32>;
+// as in PyTorch; NaN in gives NaN out in both directions. The weight is read
+// through the storage layout's `load_weight`, in the tensor's element type.
 
 fn prelu_weight(index: vec4<u32>) -> vec4<f32> {
     if (params.channels <= 1u) {
-        return vec4<f32>(weight[0]);
+        return vec4<f32>(load_weight(0u));
     }
     let channel = (index / vec4<u32>(params.inner)) % vec4<u32>(params.channels);
-    return vec4<f32>(weight[channel.x], weight[channel.y], weight[channel.z], weight[channel.w]);
+    return vec4<f32>(
+        load_weight(channel.x),
+        load_weight(channel.y),
+        load_weight(channel.z),
+        load_weight(channel.w),
+    );
 }
 
 fn forward_op(x: vec4<f32>, index: vec4<u32>) -> vec4<f32> {

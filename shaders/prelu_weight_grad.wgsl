@@ -1,6 +1,8 @@
 // PReLU weight gradient:
 //     grad_weight[c] = sum over the elements i of channel c of (x[i] > 0 ? 0 : x[i] * g[i])
-// Twin of `cpu::prelu::prelu_weight_grad`. Two passes, no atomics, so the
+// Twin of `cpu::prelu_weight_grad`. Follows a storage prelude (`reduce_f32.wgsl`
+// or `reduce_f16.wgsl`) that binds x, g and grad_weight and defines `load_x`,
+// `load_g` and `store_grad_weight`; sums are f32 either way. Two passes, no atomics, so the
 // summation order (and with it every bit of the result) is the same on every run:
 //   `partial_sums`: one workgroup per (channel, chunk of CHUNK elements); each
 //       thread adds ELEMENTS_PER_THREAD elements with Kahan compensation, then
@@ -16,13 +18,16 @@ struct ReduceParams {
     channels: u32,
     inner: u32,
     chunks_per_channel: u32,
+    // The bits of f32 +inf (0x7f800000), for the f16 prelude: WGSL rejects
+    // non-finite constants.
+    inf_bits: u32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> reduce: ReduceParams;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
 @group(0) @binding(3) var<storage, read_write> chunk_sums: array<f32>;
-@group(0) @binding(4) var<storage, read_write> grad_weight: array<f32>;
 
 const WORKGROUP_SIZE: u32 = 256u;
 const ELEMENTS_PER_THREAD: u32 = 16u;
@@ -84,9 +89,9 @@ fn partial_sums(
         let j = chunk * CHUNK + k * WORKGROUP_SIZE + local;
         if (j < reduce.per_channel) {
             let i = channel_element(c, j);
-            let xi = x[i];
+            let xi = load_x(i);
             // A NaN input fails `xi > 0` and so reaches the sum as NaN.
-            acc = add_compensated(acc, select(xi * g[i], 0.0, xi > 0.0));
+            acc = add_compensated(acc, select(xi * load_g(i), 0.0, xi > 0.0));
         }
     }
     workgroup_tree_sum(local, acc.sum);
@@ -111,6 +116,6 @@ fn channel_sums(
     }
     workgroup_tree_sum(local, acc.sum);
     if (local == 0u) {
-        grad_weight[c] = scratch[0];
+        store_grad_weight(c, scratch[0]);
     }
 }

@@ -15,9 +15,12 @@ use std::sync::{Arc, Mutex};
 
 use futures_intrusive::channel::shared::oneshot_channel;
 
+use half::f16;
+
 use crate::activation::Activation;
 use crate::error::{ActivationError, Result};
 use crate::kernels::{catching, BackwardBuffers, ForwardBuffers, Kernels};
+use crate::shaders::DType;
 use crate::shape::element_count;
 use crate::tensor::GpuTensor;
 use crate::view::TensorView;
@@ -245,39 +248,62 @@ impl GpuContext {
         catching(&self.device, || self.queue.submit([encoder.finish()]))
     }
 
-    /// Uploads `data` as a tensor of `shape`.
+    /// Uploads f32 `data` as a tensor of `shape`.
     pub fn upload(&self, data: &[f32], shape: &[usize]) -> Result<GpuTensor> {
-        let len = element_count(shape)?;
-        if len != data.len() {
+        self.upload_bytes(bytemuck::cast_slice(data), data.len(), shape, DType::F32)
+    }
+
+    /// Uploads f16 `data` as a tensor of `shape` (ops on it need the
+    /// adapter's `SHADER_F16`).
+    pub fn upload_f16(&self, data: &[f16], shape: &[usize]) -> Result<GpuTensor> {
+        self.upload_bytes(bytemuck::cast_slice(data), data.len(), shape, DType::F16)
+    }
+
+    fn upload_bytes(
+        &self,
+        bytes: &[u8],
+        len: usize,
+        shape: &[usize],
+        dtype: DType,
+    ) -> Result<GpuTensor> {
+        let expected = element_count(shape)?;
+        if len != expected {
             return Err(ActivationError::LengthMismatch {
                 what: "data",
-                expected: len,
-                actual: data.len(),
+                expected,
+                actual: len,
             });
         }
-        let tensor = self.empty(shape)?;
-        if !data.is_empty() {
+        let tensor = self.empty_with_dtype(shape, dtype)?;
+        if !bytes.is_empty() {
+            // Writes are whole 4-byte words; the tensor's padding takes the rest.
+            let mut words = bytes.to_vec();
+            words.resize(bytes.len().div_ceil(4) * 4, 0);
             catching(&self.device, || {
-                self.queue
-                    .write_buffer(tensor.buffer(), 0, bytemuck::cast_slice(data))
+                self.queue.write_buffer(tensor.buffer(), 0, &words)
             })?;
         }
         Ok(tensor)
     }
 
-    /// A zero-filled tensor of `shape`. Its buffer is padded to whole vec4s
-    /// and has `STORAGE | COPY_SRC | COPY_DST` usage.
+    /// A zero-filled f32 tensor of `shape`. Its buffer is padded to whole
+    /// vec4s and has `STORAGE | COPY_SRC | COPY_DST` usage.
     pub fn empty(&self, shape: &[usize]) -> Result<GpuTensor> {
+        self.empty_with_dtype(shape, DType::F32)
+    }
+
+    /// A zero-filled tensor of `shape` and element type `dtype`.
+    pub fn empty_with_dtype(&self, shape: &[usize], dtype: DType) -> Result<GpuTensor> {
         self.check_alive()?;
         let len = element_count(shape)?;
         let bytes = (len as u64)
-            .checked_mul(4)
+            .checked_mul(dtype.size())
             .map(|b| b.div_ceil(16).max(1) * 16)
             .filter(|&b| b <= self.limits().max_buffer_size)
             .ok_or(ActivationError::TooLarge {
                 what: "tensor (bytes in one buffer)",
                 len: len as u64,
-                max: self.limits().max_buffer_size / 4,
+                max: self.limits().max_buffer_size / dtype.size(),
             })?;
         let buffer = catching(&self.device, || {
             self.device.create_buffer(&wgpu::BufferDescriptor {
@@ -289,7 +315,7 @@ impl GpuContext {
                 mapped_at_creation: false,
             })
         })?;
-        Ok(GpuTensor::from_parts(buffer, shape.to_vec(), len))
+        Ok(GpuTensor::from_parts(buffer, shape.to_vec(), len, dtype))
     }
 
     /// Runs `op` forward on `input` and returns the output tensor (submitted,
@@ -301,7 +327,7 @@ impl GpuContext {
         input: &GpuTensor,
         weight: Option<&GpuTensor>,
     ) -> Result<GpuTensor> {
-        let output = self.empty(input.shape())?;
+        let output = self.empty_with_dtype(input.shape(), input.dtype())?;
         let mut encoder = self.create_encoder();
         self.encode_forward(
             &mut encoder,
@@ -311,6 +337,7 @@ impl GpuContext {
                 input: input.view(),
                 output: output.view(),
                 weight: weight.map(GpuTensor::view),
+                first_element: 0,
             },
         )?;
         self.submit(encoder)?;
@@ -326,6 +353,32 @@ impl GpuContext {
         grad_output: &GpuTensor,
         weight: Option<&GpuTensor>,
     ) -> Result<Gradients> {
+        self.run_backward(op, input, grad_output, weight, false)
+    }
+
+    /// The gradient for the input computed from the forward's `output`
+    /// instead of its input, for the ops where that is exact
+    /// ([`Activation::backward_from_output_supported`]): what an in-place
+    /// forward leaves is enough to differentiate it.
+    pub fn backward_from_output(
+        &self,
+        op: &Activation,
+        output: &GpuTensor,
+        grad_output: &GpuTensor,
+    ) -> Result<GpuTensor> {
+        Ok(self
+            .run_backward(op, output, grad_output, None, true)?
+            .grad_input)
+    }
+
+    fn run_backward(
+        &self,
+        op: &Activation,
+        input: &GpuTensor,
+        grad_output: &GpuTensor,
+        weight: Option<&GpuTensor>,
+        from_output: bool,
+    ) -> Result<Gradients> {
         if grad_output.shape() != input.shape() {
             return Err(ActivationError::LengthMismatch {
                 what: "grad_output (shape differs from input)",
@@ -333,9 +386,9 @@ impl GpuContext {
                 actual: grad_output.len(),
             });
         }
-        let grad_input = self.empty(input.shape())?;
+        let grad_input = self.empty_with_dtype(input.shape(), input.dtype())?;
         let grad_weight = match weight {
-            Some(w) if op.uses_weight() => Some(self.empty(w.shape())?),
+            Some(w) if op.uses_weight() => Some(self.empty_with_dtype(w.shape(), w.dtype())?),
             _ => None,
         };
         let mut encoder = self.create_encoder();
@@ -349,6 +402,8 @@ impl GpuContext {
                 grad_input: grad_input.view(),
                 weight: weight.map(GpuTensor::view),
                 grad_weight: grad_weight.as_ref().map(GpuTensor::view),
+                from_output,
+                first_element: 0,
             },
         )?;
         self.submit(encoder)?;
@@ -358,44 +413,75 @@ impl GpuContext {
         })
     }
 
-    /// Reads a tensor back, blocking until the GPU is done.
+    /// Reads an f32 tensor back, blocking until the GPU is done.
     pub fn download(&self, tensor: &GpuTensor) -> Result<Vec<f32>> {
         pollster::block_on(self.download_async(tensor))
     }
 
-    /// Reads a tensor back.
+    /// Reads an f32 tensor back.
     pub async fn download_async(&self, tensor: &GpuTensor) -> Result<Vec<f32>> {
         self.read_view_async(tensor.view()).await
     }
 
-    /// Reads `view` of a caller-owned buffer back (the buffer needs
+    /// Reads an f16 tensor back, blocking until the GPU is done.
+    pub fn download_f16(&self, tensor: &GpuTensor) -> Result<Vec<f16>> {
+        self.read_view_f16(tensor.view())
+    }
+
+    /// Reads an f32 `view` of a caller-owned buffer back (the buffer needs
     /// `COPY_SRC` usage and a 4-byte-aligned offset), blocking.
     pub fn read_view(&self, view: TensorView<'_>) -> Result<Vec<f32>> {
         pollster::block_on(self.read_view_async(view))
     }
 
-    /// Reads `view` back: copies it to a `MAP_READ` staging buffer, maps it
-    /// and waits for the map through a oneshot channel while polling the device.
+    /// Reads an f32 `view` back.
     pub async fn read_view_async(&self, view: TensorView<'_>) -> Result<Vec<f32>> {
+        let bytes = self.read_words(view, DType::F32).await?;
+        let mut values = bytemuck::pod_collect_to_vec::<u8, f32>(&bytes);
+        values.truncate(view.len());
+        Ok(values)
+    }
+
+    /// Reads an f16 `view` back, blocking. An odd count needs the 2 bytes
+    /// after the view in the buffer (copies are whole 4-byte words).
+    pub fn read_view_f16(&self, view: TensorView<'_>) -> Result<Vec<f16>> {
+        let bytes = pollster::block_on(self.read_words(view, DType::F16))?;
+        let mut values = bytemuck::pod_collect_to_vec::<u8, f16>(&bytes);
+        values.truncate(view.len());
+        Ok(values)
+    }
+
+    /// Copies the words covering `view` to a `MAP_READ` staging buffer, maps
+    /// it and waits for the map through a oneshot channel while polling the
+    /// device.
+    async fn read_words(&self, view: TensorView<'_>, dtype: DType) -> Result<Vec<u8>> {
         self.check_alive()?;
+        const WHAT: &str = "buffer to read back";
+        if view.dtype() != dtype {
+            return Err(ActivationError::DtypeMismatch {
+                what: WHAT,
+                actual: view.dtype().name(),
+                expected: dtype.name(),
+            });
+        }
         if !view.buffer().usage().contains(wgpu::BufferUsages::COPY_SRC) {
             return Err(ActivationError::MissingUsage {
-                what: "buffer to read back",
+                what: WHAT,
                 usage: "COPY_SRC",
             });
         }
         if !view.offset().is_multiple_of(4) {
             return Err(ActivationError::MisalignedOffset {
-                what: "buffer to read back",
+                what: WHAT,
                 offset: view.offset(),
                 alignment: 4,
             });
         }
         let available = view.buffer().size().saturating_sub(view.offset());
-        if view.byte_len() > available {
+        if view.word_len() > available {
             return Err(ActivationError::BufferTooSmall {
-                what: "buffer to read back",
-                needed: view.byte_len(),
+                what: WHAT,
+                needed: view.word_len(),
                 available,
             });
         }
@@ -405,7 +491,7 @@ impl GpuContext {
         let staging = catching(&self.device, || {
             let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("wgpu-activations readback"),
-                size: view.byte_len(),
+                size: view.word_len(),
                 usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             });
@@ -415,7 +501,7 @@ impl GpuContext {
                 view.offset(),
                 &staging,
                 0,
-                view.byte_len(),
+                view.word_len(),
             );
             self.queue.submit([encoder.finish()]);
             staging
@@ -439,14 +525,12 @@ impl GpuContext {
                 ))
             }
         }
-        let data = {
-            let mapped = slice
-                .get_mapped_range()
-                .map_err(|error| ActivationError::Readback(error.to_string()))?;
-            bytemuck::cast_slice::<u8, f32>(&mapped).to_vec()
-        };
+        let bytes = slice
+            .get_mapped_range()
+            .map_err(|error| ActivationError::Readback(error.to_string()))?
+            .to_vec();
         staging.unmap();
-        Ok(data)
+        Ok(bytes)
     }
 }
 

@@ -80,6 +80,54 @@ pub enum ActivationError {
         reason: &'static str,
     },
 
+    /// No op of this name (PyTorch's `torch.nn.functional` names are used).
+    #[error("unknown op '{0}' (see `Activation::OPS` or `wgpu-activations list`)")]
+    UnknownOp(String),
+
+    /// The op has no parameter of this name.
+    #[error("{op} has no parameter '{name}'; its parameters: {known}")]
+    UnknownParameter {
+        /// The op (PyTorch name).
+        op: &'static str,
+        /// The name given.
+        name: String,
+        /// The op's parameters, comma-separated.
+        known: String,
+    },
+
+    /// A parameter value that does not parse as the parameter's type.
+    #[error("{op}: cannot read {name} = '{value}' as {expected}")]
+    BadParameterValue {
+        /// The op (PyTorch name).
+        op: &'static str,
+        /// The parameter.
+        name: &'static str,
+        /// The text given.
+        value: String,
+        /// What was expected.
+        expected: &'static str,
+    },
+
+    /// The op cannot do what was asked (its gradient from the output, say).
+    #[error("{op}: {what}")]
+    Unsupported {
+        /// The op (PyTorch name), or "f16" for the element type.
+        op: &'static str,
+        /// What it cannot do, and why.
+        what: &'static str,
+    },
+
+    /// Tensors of different element types were mixed in one op.
+    #[error("{what} is {actual}, expected {expected} like the input")]
+    DtypeMismatch {
+        /// Which argument.
+        what: &'static str,
+        /// Its element type.
+        actual: &'static str,
+        /// The input's element type.
+        expected: &'static str,
+    },
+
     /// A buffer range holds fewer bytes than the op needs.
     #[error("{what} is too small: {needed} bytes needed, {available} available")]
     BufferTooSmall {

@@ -13,9 +13,9 @@ use std::sync::Mutex;
 use bytemuck::{Pod, Zeroable};
 use wgpu::util::DeviceExt;
 
-use crate::activation::{Activation, SELU_ALPHA, SELU_SCALE};
+use crate::activation::{Activation, GeluApproximate, SELU_ALPHA, SELU_SCALE};
 use crate::error::{ActivationError, Result};
-use crate::shaders::{self, OpFamily, StorageLayout, WEIGHT_GRAD_CHUNK, WORKGROUP_SIZE};
+use crate::shaders::{self, DType, OpFamily, StorageLayout, WEIGHT_GRAD_CHUNK, WORKGROUP_SIZE};
 use crate::shape::{element_count, prelu_channels};
 use crate::view::TensorView;
 
@@ -38,35 +38,90 @@ impl Direction {
     }
 }
 
-/// Where an op runs: its family, the value of the family's op constant, and
-/// the four scalars of its parameter block.
+/// Where an op runs: its family, the value of the family's `OP` constant,
+/// the four scalars of its parameter block and its seed.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct KernelSpec {
     family: OpFamily,
     op_code: u32,
     scalars: [f32; 4],
+    seed: u64,
 }
 
-/// The registry from [`Activation`] to shader: one line per op.
+/// The slope `rrelu` uses in evaluation mode: `(lower + upper) / 2`, rounded
+/// once to f32 (the CPU reference uses the same value).
+pub fn rrelu_eval_slope(lower: f32, upper: f32) -> f32 {
+    ((f64::from(lower) + f64::from(upper)) / 2.0) as f32
+}
+
+/// The registry from [`Activation`] to shader: one line per op, the op codes
+/// being the `OP_*` constants of the family's WGSL.
 fn kernel_spec(op: &Activation) -> KernelSpec {
+    use Activation as A;
+    use OpFamily as F;
     let spec = |family, op_code, scalars| KernelSpec {
         family,
         op_code,
         scalars,
+        seed: 0,
     };
+    let one = |p: f32| [p, 0.0, 0.0, 0.0];
+    let two = |p: f32, q: f32| [p, q, 0.0, 0.0];
     match *op {
-        Activation::Identity => spec(OpFamily::Rectifier, 0, [0.0; 4]),
-        Activation::Relu => spec(OpFamily::Rectifier, 1, [0.0; 4]),
-        Activation::LeakyRelu { negative_slope } => {
-            spec(OpFamily::Rectifier, 2, [negative_slope, 0.0, 0.0, 0.0])
+        A::Identity => spec(F::Rectifier, 0, [0.0; 4]),
+        A::Relu => spec(F::Rectifier, 1, [0.0; 4]),
+        A::LeakyRelu { negative_slope } => spec(F::Rectifier, 2, one(negative_slope)),
+        A::Rrelu {
+            lower,
+            upper,
+            training: false,
+            ..
+        } => spec(F::Rectifier, 2, one(rrelu_eval_slope(lower, upper))),
+        A::Rrelu {
+            lower,
+            upper,
+            training: true,
+            seed,
+        } => KernelSpec {
+            seed,
+            ..spec(F::Rectifier, 3, two(lower, upper))
+        },
+        A::Hardtanh { min_val, max_val } => spec(F::Rectifier, 4, two(min_val, max_val)),
+        A::Relu6 => spec(F::Rectifier, 4, two(0.0, 6.0)),
+        A::Threshold { threshold, value } => spec(F::Rectifier, 5, two(threshold, value)),
+        A::Hardsigmoid => spec(F::Rectifier, 6, [0.0; 4]),
+        A::Hardswish => spec(F::Rectifier, 7, [0.0; 4]),
+        A::Prelu => spec(F::Prelu, 0, [0.0; 4]),
+        A::Hardshrink { lambd } => spec(F::Shrink, 0, one(lambd)),
+        A::Softshrink { lambd } => spec(F::Shrink, 1, one(lambd)),
+        A::Tanhshrink => spec(F::Shrink, 2, [0.0; 4]),
+        A::Elu { alpha } => spec(F::ExponentialLinear, 0, [alpha, 1.0, 1.0, alpha]),
+        A::Selu => {
+            let alpha = SELU_ALPHA as f32;
+            spec(F::ExponentialLinear, 0, [alpha, SELU_SCALE as f32, 1.0, alpha])
         }
-        Activation::Prelu => spec(OpFamily::Prelu, 0, [0.0; 4]),
-        Activation::Elu { alpha } => spec(OpFamily::ExponentialLinear, 0, [alpha, 1.0, 0.0, 0.0]),
-        Activation::Selu => spec(
-            OpFamily::ExponentialLinear,
+        A::Celu { alpha } => spec(
+            F::ExponentialLinear,
             0,
-            [SELU_ALPHA as f32, SELU_SCALE as f32, 0.0, 0.0],
+            [alpha, 1.0, (1.0 / f64::from(alpha)) as f32, 1.0],
         ),
+        A::Sigmoid => spec(F::Logistic, 0, [0.0; 4]),
+        A::Logsigmoid => spec(F::Logistic, 1, [0.0; 4]),
+        A::Silu => spec(F::Logistic, 2, [0.0; 4]),
+        A::Softplus { beta, threshold } => spec(
+            F::Logistic,
+            3,
+            [beta, threshold, (1.0 / f64::from(beta)) as f32, 0.0],
+        ),
+        A::Mish => spec(F::Logistic, 4, [0.0; 4]),
+        A::Tanh => spec(F::Logistic, 5, [0.0; 4]),
+        A::Softsign => spec(F::Logistic, 6, [0.0; 4]),
+        A::Gelu {
+            approximate: GeluApproximate::None,
+        } => spec(F::Gelu, 0, [0.0; 4]),
+        A::Gelu {
+            approximate: GeluApproximate::Tanh,
+        } => spec(F::Gelu, 1, [0.0; 4]),
     }
 }
 
@@ -77,6 +132,7 @@ struct PipelineKey {
     layout: StorageLayout,
     direction: Direction,
     op_code: u32,
+    from_output: bool,
 }
 
 /// Cache key of a bind group layout.
@@ -85,6 +141,10 @@ enum LayoutKind {
     Elementwise { direction: Direction, weight: bool },
     WeightGrad,
 }
+
+/// Bits of f32 +inf, for the parameter blocks (WGSL rejects an infinite constant).
+const F32_INFINITY_BITS: u32 = 0x7f80_0000;
+
 
 /// The parameter block of `common.wgsl` (`Params`).
 #[repr(C)]
@@ -95,6 +155,10 @@ struct ElementwiseParams {
     channels: u32,
     inner: u32,
     scalars: [f32; 4],
+    seed_lo: u32,
+    seed_hi: u32,
+    inf_bits: u32,
+    pad: u32,
 }
 
 /// The parameter block of `prelu_weight_grad.wgsl` (`ReduceParams`).
@@ -105,6 +169,8 @@ struct ReduceParams {
     channels: u32,
     inner: u32,
     chunks_per_channel: u32,
+    inf_bits: u32,
+    pad: [u32; 3],
 }
 
 /// The two pipelines of the PReLU weight gradient.
@@ -153,6 +219,16 @@ pub fn dispatch_grid(workgroups: u64, max_per_dimension: u32) -> Result<(u32, u3
     Ok((columns as u32, rows as u32))
 }
 
+/// What one elementwise recording runs.
+#[derive(Debug, Clone, Copy)]
+struct Dispatch {
+    direction: Direction,
+    from_output: bool,
+    spec: KernelSpec,
+    prelu: (u32, u32),
+    first_element: u64,
+}
+
 /// The buffers of one forward op recorded with [`crate::GpuContext::encode_forward`].
 #[derive(Debug, Clone, Copy)]
 pub struct ForwardBuffers<'a> {
@@ -162,12 +238,16 @@ pub struct ForwardBuffers<'a> {
     pub output: TensorView<'a>,
     /// PReLU's weight (1 value or one per channel); `None` for other ops.
     pub weight: Option<TensorView<'a>>,
+    /// Index of `input`'s first element in the whole tensor, when a tensor
+    /// is processed in pieces (streamed): it keeps PReLU's channels and
+    /// RReLU's random slopes those of the whole tensor. 0 otherwise.
+    pub first_element: u64,
 }
 
 /// The buffers of one backward op recorded with [`crate::GpuContext::encode_backward`].
 #[derive(Debug, Clone, Copy)]
 pub struct BackwardBuffers<'a> {
-    /// The forward's input `x`.
+    /// The forward's input `x`, or its output `y = f(x)` when `from_output` is set.
     pub input: TensorView<'a>,
     /// The gradient of the loss with respect to the forward's output.
     pub grad_output: TensorView<'a>,
@@ -178,6 +258,13 @@ pub struct BackwardBuffers<'a> {
     /// PReLU only: where the weight's gradient is written (as many values as
     /// the weight). `None` skips it.
     pub grad_weight: Option<TensorView<'a>>,
+    /// `input` holds the forward's output, not its input (see
+    /// [`Activation::backward_from_output_supported`] for the ops that allow it).
+    pub from_output: bool,
+    /// Index of `input`'s first element in the whole tensor (see
+    /// [`ForwardBuffers::first_element`]). A weight gradient over a piece
+    /// needs the piece to start at a multiple of channels * inner.
+    pub first_element: u64,
 }
 
 /// The pipelines of one device, created on first use and cached.
@@ -187,7 +274,7 @@ pub(crate) struct Kernels {
     modules: Mutex<HashMap<(OpFamily, StorageLayout), wgpu::ShaderModule>>,
     layouts: Mutex<HashMap<LayoutKind, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>,
     pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
-    weight_grad: Mutex<Option<WeightGradPipelines>>,
+    weight_grad: Mutex<HashMap<DType, WeightGradPipelines>>,
     placeholder: Mutex<Option<wgpu::Buffer>>,
 }
 
@@ -327,12 +414,10 @@ impl Kernels {
         let (bind_group_layout, pipeline) = catching(&self.device, || {
             let (bind_group_layout, pipeline_layout) = self.layout(kind);
             let module = self.module(key.family, key.layout);
-            let constants: Vec<(&str, f64)> = key
-                .family
-                .op_constant()
-                .map(|name| (name, f64::from(key.op_code)))
-                .into_iter()
-                .collect();
+            let constants = [
+                ("OP", f64::from(key.op_code)),
+                ("FROM_OUTPUT", if key.from_output { 1.0 } else { 0.0 }),
+            ];
             let pipeline = self
                 .device
                 .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -352,8 +437,8 @@ impl Kernels {
         Ok((bind_group_layout, pipeline))
     }
 
-    fn weight_grad_pipelines(&self) -> Result<WeightGradPipelines> {
-        if let Some(pipelines) = lock(&self.weight_grad).as_ref() {
+    fn weight_grad_pipelines(&self, dtype: DType) -> Result<WeightGradPipelines> {
+        if let Some(pipelines) = lock(&self.weight_grad).get(&dtype) {
             return Ok(pipelines.clone());
         }
         let pipelines = catching(&self.device, || {
@@ -362,7 +447,7 @@ impl Kernels {
                 .device
                 .create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some("prelu_weight_grad"),
-                    source: wgpu::ShaderSource::Wgsl(shaders::PRELU_WEIGHT_GRAD.into()),
+                    source: wgpu::ShaderSource::Wgsl(shaders::prelu_weight_grad_module(dtype).into()),
                 });
             let pipeline = |entry_point| {
                 self.device
@@ -381,7 +466,7 @@ impl Kernels {
                 layout,
             }
         })?;
-        *lock(&self.weight_grad) = Some(pipelines.clone());
+        lock(&self.weight_grad).insert(dtype, pipelines.clone());
         Ok(pipelines)
     }
 
@@ -399,8 +484,21 @@ impl Kernels {
             .clone()
     }
 
-    /// Checks that `view` holds `len` elements the device can bind.
-    fn check_view(&self, what: &'static str, view: &TensorView<'_>, len: usize) -> Result<()> {
+    /// Checks that `view` holds `len` elements of `dtype` the device can bind.
+    fn check_view(
+        &self,
+        what: &'static str,
+        view: &TensorView<'_>,
+        len: usize,
+        dtype: DType,
+    ) -> Result<()> {
+        if view.dtype() != dtype {
+            return Err(ActivationError::DtypeMismatch {
+                what,
+                actual: view.dtype().name(),
+                expected: dtype.name(),
+            });
+        }
         if view.len() != len {
             return Err(ActivationError::LengthMismatch {
                 what,
@@ -423,10 +521,10 @@ impl Kernels {
             });
         }
         let available = view.buffer().size().saturating_sub(view.offset());
-        if view.byte_len() > available {
+        if view.word_len() > available {
             return Err(ActivationError::BufferTooSmall {
                 what,
-                needed: view.byte_len(),
+                needed: view.word_len(),
                 available,
             });
         }
@@ -435,23 +533,36 @@ impl Kernels {
 
     /// Whether `view` can be bound as whole vec4s.
     fn fits_vec4(view: &TensorView<'_>) -> bool {
-        let vec4_bytes = (view.len() as u64).div_ceil(4) * 16;
-        view.offset().is_multiple_of(16) && view.offset() + vec4_bytes <= view.buffer().size()
+        let vec4_bytes = 4 * view.dtype().size();
+        let bytes = (view.len() as u64).div_ceil(4) * vec4_bytes;
+        view.offset().is_multiple_of(vec4_bytes) && view.offset() + bytes <= view.buffer().size()
+    }
+
+    /// Checks that the device can run kernels on `dtype`.
+    fn check_dtype(&self, dtype: DType) -> Result<()> {
+        if dtype == DType::F16 && !self.device.features().contains(wgpu::Features::SHADER_F16) {
+            return Err(ActivationError::Unsupported {
+                op: "f16",
+                what: "this adapter lacks SHADER_F16: f16 tensors cannot be processed on it (use f32)",
+            });
+        }
+        Ok(())
     }
 
     /// Elements per dispatch: the largest count whose bytes fit one storage
     /// binding and keep every later chunk's offset aligned.
-    fn chunk_elements(&self) -> u64 {
+    fn chunk_elements(&self, dtype: DType) -> u64 {
         let alignment = u64::from(self.limits.min_storage_buffer_offset_alignment).max(16);
         let max_binding = self.limits.max_storage_buffer_binding_size;
-        ((max_binding / alignment) * alignment / 4).max(4)
+        ((max_binding / alignment) * alignment / dtype.size()).max(4)
     }
 
-    fn check_len(len: usize) -> Result<()> {
-        if len as u64 > MAX_ELEMENTS {
+    fn check_len(len: usize, first_element: u64) -> Result<()> {
+        let end = (len as u64).saturating_add(first_element);
+        if end > MAX_ELEMENTS {
             return Err(ActivationError::TooLarge {
-                what: "input",
-                len: len as u64,
+                what: "input (first_element + elements)",
+                len: end,
                 max: MAX_ELEMENTS,
             });
         }
@@ -465,6 +576,7 @@ impl Kernels {
         op: &Activation,
         shape: &[usize],
         weight: Option<&TensorView<'_>>,
+        dtype: DType,
     ) -> Result<(u32, u32)> {
         match (op.uses_weight(), weight) {
             (false, None) => Ok((1, 1)),
@@ -484,7 +596,7 @@ impl Kernels {
                         actual: weight.len(),
                     });
                 }
-                self.check_view("weight", weight, weight.len())?;
+                self.check_view("weight", weight, weight.len(), dtype)?;
                 let to_u32 = |n: usize| {
                     u32::try_from(n).map_err(|_| ActivationError::TooLarge {
                         what: "prelu channel layout",
@@ -525,18 +637,24 @@ impl Kernels {
     ) -> Result<()> {
         op.validate()?;
         let len = element_count(shape)?;
-        Self::check_len(len)?;
-        self.check_view("input", &buffers.input, len)?;
-        self.check_view("output", &buffers.output, len)?;
-        let prelu = self.check_weight(op, shape, buffers.weight.as_ref())?;
+        Self::check_len(len, buffers.first_element)?;
+        let dtype = buffers.input.dtype();
+        self.check_dtype(dtype)?;
+        self.check_view("input", &buffers.input, len, dtype)?;
+        self.check_view("output", &buffers.output, len, dtype)?;
+        let prelu = self.check_weight(op, shape, buffers.weight.as_ref(), dtype)?;
         let mut reads = vec![("input", &buffers.input)];
         reads.extend(buffers.weight.as_ref().map(|w| ("weight", w)));
         Self::check_distinct(("output", &buffers.output), &reads)?;
         self.encode_elementwise(
             encoder,
-            Direction::Forward,
-            kernel_spec(op),
-            prelu,
+            Dispatch {
+                direction: Direction::Forward,
+                from_output: false,
+                spec: kernel_spec(op),
+                prelu,
+                first_element: buffers.first_element,
+            },
             &[buffers.input],
             buffers.output,
             buffers.weight,
@@ -551,12 +669,21 @@ impl Kernels {
         buffers: &BackwardBuffers<'_>,
     ) -> Result<()> {
         op.validate()?;
+        if buffers.from_output && !op.backward_from_output_supported() {
+            return Err(ActivationError::Unsupported {
+                op: op.name(),
+                what: "its gradient cannot be computed from the output (only relu, leaky_relu with \
+                       negative_slope >= 0, elu with alpha >= 0, sigmoid and tanh can)",
+            });
+        }
         let len = element_count(shape)?;
-        Self::check_len(len)?;
-        self.check_view("input", &buffers.input, len)?;
-        self.check_view("grad_output", &buffers.grad_output, len)?;
-        self.check_view("grad_input", &buffers.grad_input, len)?;
-        let prelu = self.check_weight(op, shape, buffers.weight.as_ref())?;
+        Self::check_len(len, buffers.first_element)?;
+        let dtype = buffers.input.dtype();
+        self.check_dtype(dtype)?;
+        self.check_view("input", &buffers.input, len, dtype)?;
+        self.check_view("grad_output", &buffers.grad_output, len, dtype)?;
+        self.check_view("grad_input", &buffers.grad_input, len, dtype)?;
+        let prelu = self.check_weight(op, shape, buffers.weight.as_ref(), dtype)?;
         let mut reads = vec![
             ("input", &buffers.input),
             ("grad_output", &buffers.grad_output),
@@ -564,14 +691,11 @@ impl Kernels {
         reads.extend(buffers.weight.as_ref().map(|w| ("weight", w)));
         Self::check_distinct(("grad_input", &buffers.grad_input), &reads)?;
         if let Some(grad_weight) = &buffers.grad_weight {
-            let weight = buffers
-                .weight
-                .as_ref()
-                .ok_or(ActivationError::WeightArgument {
-                    op: op.name(),
-                    problem: "grad_weight was asked for, but the op has no weight",
-                })?;
-            self.check_view("grad_weight", grad_weight, weight.len())?;
+            let weight = buffers.weight.as_ref().ok_or(ActivationError::WeightArgument {
+                op: op.name(),
+                problem: "grad_weight was asked for, but the op has no weight",
+            })?;
+            self.check_view("grad_weight", grad_weight, weight.len(), dtype)?;
             Self::check_distinct(
                 ("grad_weight", grad_weight),
                 &[
@@ -585,12 +709,25 @@ impl Kernels {
                     other: "grad_input",
                 });
             }
+            let (channels, inner) = prelu_channels(shape);
+            let block = (channels.max(1) * inner) as u64;
+            if weight.len() > 1 && !buffers.first_element.is_multiple_of(block) {
+                return Err(ActivationError::Unsupported {
+                    op: op.name(),
+                    what: "a weight gradient over a piece of a tensor needs the piece to start at a \
+                           multiple of channels * inner elements",
+                });
+            }
         }
         self.encode_elementwise(
             encoder,
-            Direction::Backward,
-            kernel_spec(op),
-            prelu,
+            Dispatch {
+                direction: Direction::Backward,
+                from_output: buffers.from_output,
+                spec: kernel_spec(op),
+                prelu,
+                first_element: buffers.first_element,
+            },
             &[buffers.input, buffers.grad_output],
             buffers.grad_input,
             buffers.weight,
@@ -609,13 +746,10 @@ impl Kernels {
 
     /// Records one elementwise op over checked views, one dispatch per chunk
     /// of at most one storage binding.
-    #[allow(clippy::too_many_arguments)]
     fn encode_elementwise(
         &self,
         encoder: &mut wgpu::CommandEncoder,
-        direction: Direction,
-        spec: KernelSpec,
-        (channels, inner): (u32, u32),
+        dispatch: Dispatch,
         reads: &[TensorView<'_>],
         output: TensorView<'_>,
         weight: Option<TensorView<'_>>,
@@ -624,35 +758,44 @@ impl Kernels {
         if len == 0 {
             return Ok(());
         }
+        let dtype = output.dtype();
         let layout = if reads.iter().chain([&output]).all(Self::fits_vec4) {
-            StorageLayout::Vec4F32
+            StorageLayout::Vec4(dtype)
         } else {
-            StorageLayout::ScalarF32
+            StorageLayout::Scalar(dtype)
         };
+        let spec = dispatch.spec;
         let key = PipelineKey {
             family: spec.family,
             layout,
-            direction,
+            direction: dispatch.direction,
             op_code: spec.op_code,
+            from_output: dispatch.from_output,
         };
         let (bind_group_layout, pipeline) = self.elementwise_pipeline(key)?;
-        let chunk = self.chunk_elements();
+        let chunk = self.chunk_elements(dtype);
         let per_thread = layout.elements_per_thread();
+        let (channels, inner) = dispatch.prelu;
         let mut groups = Vec::new();
         let mut start = 0u64;
         while start < len {
             let count = chunk.min(len - start);
-            let bound_bytes = count.div_ceil(per_thread) * per_thread * 4;
+            let element_bytes = count.div_ceil(per_thread) * per_thread * dtype.size();
+            let bound_bytes = element_bytes.div_ceil(4) * 4;
             let workgroups = count
                 .div_ceil(per_thread)
                 .div_ceil(u64::from(WORKGROUP_SIZE));
             let grid = dispatch_grid(workgroups, self.limits.max_compute_workgroups_per_dimension)?;
             let params = ElementwiseParams {
                 len: count as u32,
-                base: start as u32,
+                base: (dispatch.first_element + start) as u32,
                 channels,
                 inner,
                 scalars: spec.scalars,
+                seed_lo: spec.seed as u32,
+                seed_hi: (spec.seed >> 32) as u32,
+                inf_bits: F32_INFINITY_BITS,
+                pad: 0,
             };
             let bind_group = catching(&self.device, || {
                 let uniform = self
@@ -672,7 +815,7 @@ impl Kernels {
                 }
                 entries.push(binding(3, output.sub(first, count), bound_bytes));
                 if let Some(weight) = weight {
-                    entries.push(binding(4, weight, weight.byte_len()));
+                    entries.push(binding(4, weight, weight.word_len()));
                 }
                 self.device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some("wgpu-activations elementwise"),
@@ -705,11 +848,12 @@ impl Kernels {
         grad_weight: TensorView<'_>,
     ) -> Result<()> {
         let len = input.len() as u64;
-        if input.byte_len() > self.limits.max_storage_buffer_binding_size {
+        let dtype = input.dtype();
+        if input.word_len() > self.limits.max_storage_buffer_binding_size {
             return Err(ActivationError::TooLarge {
                 what: "prelu weight gradient input (elements in one storage binding)",
                 len,
-                max: self.limits.max_storage_buffer_binding_size / 4,
+                max: self.limits.max_storage_buffer_binding_size / dtype.size(),
             });
         }
         let (channels, inner) = if grad_weight.len() == 1 {
@@ -731,12 +875,14 @@ impl Kernels {
         let max_dim = self.limits.max_compute_workgroups_per_dimension;
         let partial_grid = dispatch_grid(chunk_sums_len, max_dim)?;
         let channel_grid = dispatch_grid(channels, max_dim)?;
-        let pipelines = self.weight_grad_pipelines()?;
+        let pipelines = self.weight_grad_pipelines(dtype)?;
         let params = ReduceParams {
             per_channel: per_channel as u32,
             channels: channels as u32,
             inner: inner as u32,
             chunks_per_channel: chunks_per_channel as u32,
+            inf_bits: F32_INFINITY_BITS,
+            pad: [0; 3],
         };
         let placeholder = self.placeholder();
         let bind_group = catching(&self.device, || {
@@ -753,7 +899,7 @@ impl Kernels {
                 usage: wgpu::BufferUsages::STORAGE,
                 mapped_at_creation: false,
             });
-            let placeholder_view = TensorView::new(&placeholder, 0, 1);
+            let placeholder_view = TensorView::with_dtype(&placeholder, 0, 2, dtype);
             let (x, g) = (
                 nonempty(input, placeholder_view),
                 nonempty(grad_output, placeholder_view),
@@ -766,13 +912,13 @@ impl Kernels {
                         binding: 0,
                         resource: uniform.as_entire_binding(),
                     },
-                    binding(1, x.0, x.1),
-                    binding(2, g.0, g.1),
+                    binding(1, x, x.word_len()),
+                    binding(2, g, g.word_len()),
                     wgpu::BindGroupEntry {
                         binding: 3,
                         resource: chunk_sums.as_entire_binding(),
                     },
-                    binding(4, grad_weight, grad_weight.byte_len()),
+                    binding(4, grad_weight, grad_weight.word_len()),
                 ],
             })
         })?;
@@ -793,11 +939,13 @@ impl Kernels {
     }
 }
 
-/// `view` with its byte length, or `placeholder` where `view` is empty (a
-/// binding cannot be empty).
-fn nonempty<'a>(view: TensorView<'a>, placeholder: TensorView<'a>) -> (TensorView<'a>, u64) {
-    let chosen = if view.is_empty() { placeholder } else { view };
-    (chosen, chosen.byte_len())
+/// `view`, or `placeholder` where `view` is empty (a binding cannot be empty).
+fn nonempty<'a>(view: TensorView<'a>, placeholder: TensorView<'a>) -> TensorView<'a> {
+    if view.is_empty() {
+        placeholder
+    } else {
+        view
+    }
 }
 
 #[cfg(test)]

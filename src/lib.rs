@@ -35,7 +35,9 @@ pub mod shape;
 pub mod tensor;
 pub mod view;
 
-pub use activation::{Activation, Tolerance};
+pub use activation::{Activation, GeluApproximate, Tolerance};
+pub use half::f16;
+pub use shaders::DType;
 pub use context::{describe_adapter, GpuContext, Gradients};
 pub use error::{ActivationError, Result};
 pub use kernels::{BackwardBuffers, ForwardBuffers};

@@ -1,9 +1,10 @@
-//! [`GpuTensor`]: f32 data in a GPU buffer owned by this crate, with its shape.
+//! [`GpuTensor`]: f32 or f16 data in a GPU buffer owned by this crate, with its shape.
 
+use crate::shaders::DType;
 use crate::view::TensorView;
 
-/// A tensor of f32 on the GPU, made by [`crate::GpuContext::upload`] or
-/// [`crate::GpuContext::empty`].
+/// A tensor of f32 or f16 on the GPU, made by [`crate::GpuContext::upload`],
+/// [`crate::GpuContext::upload_f16`] or [`crate::GpuContext::empty_with_dtype`].
 ///
 /// The buffer is padded to whole vec4s (16 bytes) so the vec4 kernels always
 /// apply, and has `STORAGE | COPY_SRC | COPY_DST` usage, so it can also be
@@ -13,11 +14,27 @@ pub struct GpuTensor {
     buffer: wgpu::Buffer,
     shape: Vec<usize>,
     len: usize,
+    dtype: DType,
 }
 
 impl GpuTensor {
-    pub(crate) fn from_parts(buffer: wgpu::Buffer, shape: Vec<usize>, len: usize) -> Self {
-        GpuTensor { buffer, shape, len }
+    pub(crate) fn from_parts(
+        buffer: wgpu::Buffer,
+        shape: Vec<usize>,
+        len: usize,
+        dtype: DType,
+    ) -> Self {
+        GpuTensor {
+            buffer,
+            shape,
+            len,
+            dtype,
+        }
+    }
+
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        self.dtype
     }
 
     /// The shape (row-major, as in PyTorch).
@@ -42,6 +59,6 @@ impl GpuTensor {
 
     /// The elements as a [`TensorView`], for the encoding API.
     pub fn view(&self) -> TensorView<'_> {
-        TensorView::new(&self.buffer, 0, self.len)
+        TensorView::with_dtype(&self.buffer, 0, self.len, self.dtype)
     }
 }

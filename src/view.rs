@@ -1,30 +1,48 @@
-//! [`TensorView`]: a range of f32 elements in a `wgpu::Buffer`, the unit the
+//! [`TensorView`]: a range of elements in a `wgpu::Buffer`, the unit the
 //! encoding API works on, so that callers can run ops on buffers they own.
 
-/// `len` f32 elements starting at byte `offset` of `buffer`.
+use crate::shaders::DType;
+
+/// `len` elements of type `dtype` starting at byte `offset` of `buffer`.
 ///
 /// The buffer belongs to the caller; the op only binds it. It needs
 /// `BufferUsages::STORAGE` (and `COPY_SRC` to be read back with
 /// [`crate::GpuContext::read_view`]), and `offset` must be a multiple of the
-/// device's `min_storage_buffer_offset_alignment` (256 on most devices).
-/// Ranges that are 16-byte aligned and hold whole vec4s (`offset + 16 *
-/// ceil(len / 4)` bytes fit in the buffer) run the vec4 kernels; other ranges
-/// run the one-element-per-thread kernels. Bytes past `len` elements are never
-/// changed.
+/// device's `min_storage_buffer_offset_alignment` (256 on most devices). An
+/// f16 view of an odd number of elements needs 2 bytes of buffer past its end
+/// (bindings are whole 4-byte words); those bytes are never written.
+/// Ranges aligned to a vec4 (16 bytes for f32, 8 for f16) that hold whole
+/// vec4s run the vec4 kernels; other ranges run the one-element-per-thread
+/// kernels. Bytes past `len` elements are never changed.
+///
+/// The buffer must come from the context's device: wgpu itself may panic on a
+/// buffer of another `wgpu::Instance`.
 #[derive(Debug, Clone, Copy)]
 pub struct TensorView<'a> {
     buffer: &'a wgpu::Buffer,
     offset: u64,
     len: usize,
+    dtype: DType,
 }
 
 impl<'a> TensorView<'a> {
-    /// A view of `len` elements from byte `offset` of `buffer`.
+    /// A view of `len` f32 elements from byte `offset` of `buffer`.
     pub fn new(buffer: &'a wgpu::Buffer, offset: u64, len: usize) -> Self {
+        TensorView::with_dtype(buffer, offset, len, DType::F32)
+    }
+
+    /// A view of `len` f16 elements from byte `offset` of `buffer`.
+    pub fn new_f16(buffer: &'a wgpu::Buffer, offset: u64, len: usize) -> Self {
+        TensorView::with_dtype(buffer, offset, len, DType::F16)
+    }
+
+    /// A view of `len` elements of type `dtype` from byte `offset` of `buffer`.
+    pub fn with_dtype(buffer: &'a wgpu::Buffer, offset: u64, len: usize, dtype: DType) -> Self {
         TensorView {
             buffer,
             offset,
             len,
+            dtype,
         }
     }
 
@@ -53,14 +71,29 @@ impl<'a> TensorView<'a> {
         self.len == 0
     }
 
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
     /// Size in bytes of the elements.
     pub fn byte_len(&self) -> u64 {
-        self.len as u64 * 4
+        self.len as u64 * self.dtype.size()
+    }
+
+    /// Bytes a binding or copy of the view covers: whole 4-byte words.
+    pub fn word_len(&self) -> u64 {
+        self.byte_len().div_ceil(4) * 4
     }
 
     /// The sub-view of `len` elements starting `start` elements in.
     pub(crate) fn sub(&self, start: usize, len: usize) -> TensorView<'a> {
-        TensorView::new(self.buffer, self.offset + start as u64 * 4, len)
+        TensorView::with_dtype(
+            self.buffer,
+            self.offset + start as u64 * self.dtype.size(),
+            len,
+            self.dtype,
+        )
     }
 
     /// Whether the two views share any byte of the same buffer.

@@ -1,16 +1,18 @@
-//! GPU against the CPU reference for every op, direction and parameter, over
-//! random lengths and values (special values included), through both the
-//! tensor API (vec4 kernels) and caller-owned, exactly sized buffers at a
-//! non-zero offset (one-element-per-thread kernels).
+//! GPU against the CPU reference for every op, direction, element type and
+//! parameter set, over random lengths and values (special values included),
+//! through both the tensor API (vec4 kernels) and caller-owned, exactly sized
+//! buffers at a non-zero offset (one-element-per-thread kernels).
 
 mod common;
 
 use common::strategies::{length, parameter, value};
+use common::Direction;
 use proptest::prelude::*;
 use wgpu::util::DeviceExt;
+use wgpu_activations::activation::GeluApproximate;
 use wgpu_activations::cpu::{self, Denormals};
 use wgpu_activations::{
-    Activation, BackwardBuffers, ForwardBuffers, GpuContext, TensorView, Tolerance,
+    f16, Activation, BackwardBuffers, DType, ForwardBuffers, GpuContext, TensorView,
 };
 
 /// Where the data lives for one case.
@@ -18,7 +20,8 @@ use wgpu_activations::{
 enum Placement {
     /// `GpuContext::upload` tensors (padded, vec4 kernels).
     Tensors,
-    /// Caller buffers of exactly `offset + 4 * len` bytes, data at `offset`.
+    /// Caller buffers holding exactly the data (rounded up to whole words)
+    /// after `offset` bytes.
     ExactBuffers { offset: u64 },
 }
 
@@ -30,18 +33,52 @@ fn placement() -> impl Strategy<Value = Placement> {
     ]
 }
 
-fn op() -> impl Strategy<Value = Activation> {
+/// Every op, with random parameters that pass validation.
+pub fn op() -> impl Strategy<Value = Activation> {
+    use Activation as A;
+    let nonzero = || parameter().prop_filter("non-zero", |v| *v != 0.0);
     prop_oneof![
-        Just(Activation::Identity),
-        Just(Activation::Relu),
-        parameter().prop_map(|negative_slope| Activation::LeakyRelu { negative_slope }),
-        Just(Activation::Prelu),
-        parameter().prop_map(|alpha| Activation::Elu { alpha }),
-        Just(Activation::Selu),
+        Just(A::Identity),
+        Just(A::Relu),
+        parameter().prop_map(|negative_slope| A::LeakyRelu { negative_slope }),
+        Just(A::Prelu),
+        (parameter(), parameter(), any::<bool>(), any::<u64>()).prop_map(|(a, b, training, seed)| {
+            A::Rrelu {
+                lower: a.abs().min(b.abs()),
+                upper: a.abs().max(b.abs()),
+                training,
+                seed,
+            }
+        }),
+        parameter().prop_map(|alpha| A::Elu { alpha }),
+        Just(A::Selu),
+        nonzero().prop_map(|alpha| A::Celu { alpha }),
+        prop_oneof![Just(GeluApproximate::None), Just(GeluApproximate::Tanh)]
+            .prop_map(|approximate| A::Gelu { approximate }),
+        Just(A::Silu),
+        Just(A::Mish),
+        Just(A::Sigmoid),
+        Just(A::Tanh),
+        Just(A::Softsign),
+        Just(A::Logsigmoid),
+        Just(A::Tanhshrink),
+        (nonzero(), parameter()).prop_map(|(beta, threshold)| A::Softplus { beta, threshold }),
+        Just(A::Relu6),
+        (parameter(), parameter())
+            .prop_filter("min < max", |(a, b)| a != b)
+            .prop_map(|(a, b)| A::Hardtanh {
+                min_val: a.min(b),
+                max_val: a.max(b),
+            }),
+        Just(A::Hardsigmoid),
+        Just(A::Hardswish),
+        (parameter(), parameter()).prop_map(|(threshold, value)| A::Threshold { threshold, value }),
+        parameter().prop_map(|lambd| A::Hardshrink { lambd }),
+        parameter().prop_map(|lambd| A::Softshrink { lambd: lambd.abs() }),
     ]
 }
 
-/// A shape of `len` elements, sometimes with channels (dimension 1) for PReLU.
+/// A shape, sometimes with channels (dimension 1) for PReLU.
 fn shape() -> impl Strategy<Value = Vec<usize>> {
     prop_oneof![
         length().prop_map(|n| vec![n]),
@@ -59,10 +96,11 @@ struct Case {
     g: Vec<f32>,
     weight: Option<Vec<f32>>,
     placement: Placement,
+    dtype: DType,
 }
 
-fn case() -> impl Strategy<Value = Case> {
-    (op(), shape(), placement(), any::<bool>()).prop_flat_map(|(op, shape, placement, shared)| {
+fn case(dtype: DType) -> impl Strategy<Value = Case> {
+    (op(), shape(), placement(), any::<bool>()).prop_flat_map(move |(op, shape, placement, shared)| {
         let len: usize = shape.iter().product();
         let channels = if shape.len() >= 2 { shape[1] } else { 1 };
         let weights = if shared { 1 } else { channels };
@@ -78,16 +116,49 @@ fn case() -> impl Strategy<Value = Case> {
                 g,
                 weight: op.uses_weight().then_some(w),
                 placement,
+                dtype,
             })
     })
 }
 
-fn raw_buffer(ctx: &GpuContext, offset: u64, data: &[f32]) -> wgpu::Buffer {
+/// The element type of a case's data, with its upload, view and readback.
+trait Data: cpu::Float + wgpu_activations::activation::Element + bytemuck::Pod + std::fmt::Debug {
+    const DTYPE: DType;
+    fn from_f32(v: f32) -> Self;
+    fn upload(ctx: &GpuContext, data: &[Self], shape: &[usize]) -> wgpu_activations::GpuTensor;
+    fn download(ctx: &GpuContext, view: TensorView<'_>) -> Vec<Self>;
+}
+
+impl Data for f32 {
+    const DTYPE: DType = DType::F32;
+    fn from_f32(v: f32) -> Self {
+        v
+    }
+    fn upload(ctx: &GpuContext, data: &[Self], shape: &[usize]) -> wgpu_activations::GpuTensor {
+        ctx.upload(data, shape).unwrap()
+    }
+    fn download(ctx: &GpuContext, view: TensorView<'_>) -> Vec<Self> {
+        ctx.read_view(view).unwrap()
+    }
+}
+
+impl Data for f16 {
+    const DTYPE: DType = DType::F16;
+    fn from_f32(v: f32) -> Self {
+        f16::from_f32(v)
+    }
+    fn upload(ctx: &GpuContext, data: &[Self], shape: &[usize]) -> wgpu_activations::GpuTensor {
+        ctx.upload_f16(data, shape).unwrap()
+    }
+    fn download(ctx: &GpuContext, view: TensorView<'_>) -> Vec<Self> {
+        ctx.read_view_f16(view).unwrap()
+    }
+}
+
+fn raw_buffer<T: Data>(ctx: &GpuContext, offset: u64, data: &[T]) -> wgpu::Buffer {
     let mut bytes = vec![0xA5u8; offset as usize];
     bytes.extend_from_slice(bytemuck::cast_slice(data));
-    if bytes.is_empty() {
-        bytes.resize(4, 0);
-    }
+    bytes.resize(bytes.len().div_ceil(4).max(1) * 4, 0x5A);
     ctx.device()
         .create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("test buffer"),
@@ -96,150 +167,189 @@ fn raw_buffer(ctx: &GpuContext, offset: u64, data: &[f32]) -> wgpu::Buffer {
         })
 }
 
-/// Runs forward and backward on the GPU; returns (y, grad_input, grad_weight).
-fn run_gpu(ctx: &GpuContext, case: &Case) -> (Vec<f32>, Vec<f32>, Option<Vec<f32>>) {
+struct Results<T> {
+    y: Vec<T>,
+    dx: Vec<T>,
+    dw: Option<Vec<T>>,
+    /// The gradient from the output `y`, for the ops that allow it.
+    dx_from_output: Option<Vec<T>>,
+}
+
+/// Runs forward, backward and (where allowed) backward from the output.
+fn run_gpu<T: Data>(ctx: &GpuContext, case: &Case, x: &[T], g: &[T], w: Option<&[T]>) -> Results<T> {
+    let len = x.len();
+    let from_output = case.op.backward_from_output_supported();
     match case.placement {
         Placement::Tensors => {
-            let x = ctx.upload(&case.x, &case.shape).unwrap();
-            let g = ctx.upload(&case.g, &case.shape).unwrap();
-            let w = case
-                .weight
-                .as_ref()
-                .map(|w| ctx.upload(w, &[w.len()]).unwrap());
-            let y = ctx.forward(&case.op, &x, w.as_ref()).unwrap();
-            let grads = ctx.backward(&case.op, &x, &g, w.as_ref()).unwrap();
-            (
-                ctx.download(&y).unwrap(),
-                ctx.download(&grads.grad_input).unwrap(),
-                grads.grad_weight.map(|gw| ctx.download(&gw).unwrap()),
-            )
+            let xt = T::upload(ctx, x, &case.shape);
+            let gt = T::upload(ctx, g, &case.shape);
+            let wt = w.map(|w| T::upload(ctx, w, &[w.len()]));
+            let y = ctx.forward(&case.op, &xt, wt.as_ref()).unwrap();
+            let grads = ctx.backward(&case.op, &xt, &gt, wt.as_ref()).unwrap();
+            let dx_from_output =
+                from_output.then(|| ctx.backward_from_output(&case.op, &y, &gt).unwrap());
+            Results {
+                y: T::download(ctx, y.view()),
+                dx: T::download(ctx, grads.grad_input.view()),
+                dw: grads.grad_weight.map(|gw| T::download(ctx, gw.view())),
+                dx_from_output: dx_from_output.map(|t| T::download(ctx, t.view())),
+            }
         }
         Placement::ExactBuffers { offset } => {
-            let len = case.x.len();
-            let zeros = vec![0.0f32; len];
-            let x = raw_buffer(ctx, offset, &case.x);
-            let g = raw_buffer(ctx, offset, &case.g);
-            let y = raw_buffer(ctx, offset, &zeros);
-            let dx = raw_buffer(ctx, offset, &zeros);
-            let w = case.weight.as_ref().map(|w| raw_buffer(ctx, offset, w));
-            let dw = case
-                .weight
-                .as_ref()
-                .map(|w| raw_buffer(ctx, offset, &vec![0.0; w.len()]));
-            let wlen = case.weight.as_ref().map_or(0, Vec::len);
-            fn view(buffer: &wgpu::Buffer, len: usize, offset: u64) -> TensorView<'_> {
-                TensorView::new(buffer, offset, len)
-            }
+            let zeros = vec![T::from_f32(0.0); len];
+            let xb = raw_buffer(ctx, offset, x);
+            let gb = raw_buffer(ctx, offset, g);
+            let yb = raw_buffer(ctx, offset, &zeros);
+            let dxb = raw_buffer(ctx, offset, &zeros);
+            let dyb = raw_buffer(ctx, offset, &zeros);
+            let wb = w.map(|w| raw_buffer(ctx, offset, w));
+            let dwb = w.map(|w| raw_buffer(ctx, offset, &vec![T::from_f32(0.0); w.len()]));
+            let wlen = w.map_or(0, <[T]>::len);
+            let view = |b, n| TensorView::with_dtype(b, offset, n, T::DTYPE);
             let mut encoder = ctx.create_encoder();
-            ctx.encode_forward(
-                &mut encoder,
-                &case.op,
-                &case.shape,
-                &ForwardBuffers {
-                    input: view(&x, len, offset),
-                    output: view(&y, len, offset),
-                    weight: w.as_ref().map(|w| view(w, wlen, offset)),
-                },
-            )
+            ctx.encode_forward(&mut encoder, &case.op, &case.shape, &ForwardBuffers {
+                input: view(&xb, len),
+                output: view(&yb, len),
+                weight: wb.as_ref().map(|w| view(w, wlen)),
+                first_element: 0,
+            })
             .unwrap();
-            ctx.encode_backward(
-                &mut encoder,
-                &case.op,
-                &case.shape,
-                &BackwardBuffers {
-                    input: view(&x, len, offset),
-                    grad_output: view(&g, len, offset),
-                    grad_input: view(&dx, len, offset),
-                    weight: w.as_ref().map(|w| view(w, wlen, offset)),
-                    grad_weight: dw.as_ref().map(|dw| view(dw, wlen, offset)),
-                },
-            )
+            ctx.encode_backward(&mut encoder, &case.op, &case.shape, &BackwardBuffers {
+                input: view(&xb, len),
+                grad_output: view(&gb, len),
+                grad_input: view(&dxb, len),
+                weight: wb.as_ref().map(|w| view(w, wlen)),
+                grad_weight: dwb.as_ref().map(|dw| view(dw, wlen)),
+                from_output: false,
+                first_element: 0,
+            })
             .unwrap();
+            if from_output {
+                ctx.encode_backward(&mut encoder, &case.op, &case.shape, &BackwardBuffers {
+                    input: view(&yb, len),
+                    grad_output: view(&gb, len),
+                    grad_input: view(&dyb, len),
+                    weight: None,
+                    grad_weight: None,
+                    from_output: true,
+                    first_element: 0,
+                })
+                .unwrap();
+            }
             ctx.submit(encoder).unwrap();
-            (
-                ctx.read_view(view(&y, len, offset)).unwrap(),
-                ctx.read_view(view(&dx, len, offset)).unwrap(),
-                dw.map(|dw| ctx.read_view(view(&dw, wlen, offset)).unwrap()),
-            )
+            Results {
+                y: T::download(ctx, view(&yb, len)),
+                dx: T::download(ctx, view(&dxb, len)),
+                dw: dwb.as_ref().map(|dw| T::download(ctx, view(dw, wlen))),
+                dx_from_output: from_output.then(|| T::download(ctx, view(&dyb, len))),
+            }
         }
     }
 }
 
 /// Tolerance of the PReLU weight gradient: a sum of n terms, added in a fixed
 /// tree of depth about log2(n) + 2 (Kahan inside each thread), so the error is
-/// bounded by (log2(n) + 4) * eps * sum(|term|), plus one f32 rounding of the result.
-/// Where sum(|term|) overflows f32, partial sums in f32 may overflow to inf of
-/// either sign (and inf - inf to NaN) although the f64 reference is finite: any
-/// result is accepted there.
-fn check_weight_grad(case: &Case, actual: &[f32]) {
-    let weight = case.weight.as_ref().unwrap();
-    let exact =
-        cpu::prelu_weight_grad(&case.x, &case.g, &case.shape, weight, Denormals::Preserve).unwrap();
-    let flushed = cpu::prelu_weight_grad(
-        &case.x,
-        &case.g,
-        &case.shape,
-        weight,
-        Denormals::FlushToZero,
-    )
-    .unwrap();
-    let magnitudes = cpu::prelu_weight_grad(
-        &case
-            .x
-            .iter()
-            .map(|&v| if v > 0.0 { v } else { -v.abs() })
-            .collect::<Vec<_>>(),
-        &case.g.iter().map(|v| v.abs()).collect::<Vec<_>>(),
-        &case.shape,
-        weight,
-        Denormals::Preserve,
-    )
-    .unwrap();
-    let n = case.x.len().max(2) as f64;
+/// bounded by (log2(n) + 4) * eps * sum(|term|), plus one rounding to the
+/// element type. Where sum(|term|) overflows f32, partial sums may overflow to
+/// inf of either sign (and inf - inf to NaN) although the f64 reference is
+/// finite: any result is accepted there.
+fn check_weight_grad<T: Data>(shape: &[usize], x: &[T], g: &[T], w: &[T], actual: &[T]) {
+    let reference = |dn| cpu::prelu_weight_grad(x, g, shape, w, dn).unwrap();
+    let (exact, flushed) = (reference(Denormals::Preserve), reference(Denormals::FlushToZero));
+    let (channels, inner) = wgpu_activations::shape::prelu_channels(shape);
+    let mut magnitudes = vec![0.0f64; w.len()];
+    for i in 0..x.len() {
+        let c = if w.len() == 1 { 0 } else { (i / inner) % channels };
+        let (xi, gi) = (x[i].to_f64(), g[i].to_f64());
+        if !(xi > 0.0) {
+            magnitudes[c] += (xi * gi).abs();
+        }
+    }
+    let n = x.len().max(2) as f64;
+    let unit = if T::DTYPE == DType::F16 { 2f64.powi(-10) } else { f64::from(f32::EPSILON) };
     for i in 0..actual.len() {
-        let bound = (n.log2() + 4.0) * f64::from(f32::EPSILON) * f64::from(magnitudes[i].abs());
-        let close = |r: f32| {
-            if magnitudes[i].is_infinite() {
-                true
-            } else if r.is_nan() || actual[i].is_nan() {
-                r.is_nan() && actual[i].is_nan()
-            } else if r.is_infinite() || actual[i].is_infinite() {
-                r == actual[i]
+        if !(magnitudes[i] <= f64::from(f32::MAX)) && !magnitudes[i].is_nan() {
+            continue;
+        }
+        let bound = (n.log2() + 4.0) * f64::from(f32::EPSILON) * magnitudes[i];
+        let a = actual[i].to_f64();
+        let close = |r: T| {
+            let r = r.to_f64();
+            if r.is_nan() || a.is_nan() {
+                r.is_nan() && a.is_nan()
+            } else if r.is_infinite() || a.is_infinite() {
+                r == a
             } else {
-                f64::from((actual[i] - r).abs()) <= bound + f64::from(r.abs()) * 1.2e-7
+                (a - r).abs() <= bound + r.abs() * unit
             }
         };
         assert!(
             close(exact[i]) || close(flushed[i]),
-            "prelu grad_weight[{i}]: GPU {} vs reference {} (bound {bound:e})",
-            actual[i],
+            "prelu grad_weight[{i}] ({:?}): GPU {a} vs reference {:?} (bound {bound:e})",
+            T::DTYPE,
             exact[i]
         );
     }
 }
 
-fn check_case(ctx: &GpuContext, case: &Case) {
-    let (y, dx, dw) = run_gpu(ctx, case);
-    let weight = case.weight.as_deref();
-    let what = format!("{} forward, {:?}", case.op, case.placement);
+fn check_case<T: Data>(ctx: &GpuContext, case: &Case) {
+    let x: Vec<T> = case.x.iter().map(|&v| T::from_f32(v)).collect();
+    let g: Vec<T> = case.g.iter().map(|&v| T::from_f32(v)).collect();
+    let w: Option<Vec<T>> = case.weight.as_ref().map(|w| w.iter().map(|&v| T::from_f32(v)).collect());
+    let results = run_gpu(ctx, case, &x, &g, w.as_deref());
+    let what = |direction: &str| format!("{} {direction}, {:?}, {:?}", case.op, T::DTYPE, case.placement);
     common::assert_matches(
-        &what,
-        &case.x,
-        &y,
-        |dn| cpu::forward(&case.op, &case.x, &case.shape, weight, dn).unwrap(),
-        case.op.forward_tolerance(),
+        &what("forward"),
+        &case.op,
+        Direction::Forward,
+        &case.shape,
+        &x,
+        &[],
+        w.as_deref(),
+        &results.y,
+        case.op.forward_tolerance_for(T::DTYPE),
     );
-    let what = format!("{} backward, {:?}", case.op, case.placement);
     common::assert_matches(
-        &what,
-        &case.x,
-        &dx,
-        |dn| cpu::backward(&case.op, &case.x, &case.g, &case.shape, weight, dn).unwrap(),
-        case.op.backward_tolerance(),
+        &what("backward"),
+        &case.op,
+        Direction::Backward,
+        &case.shape,
+        &x,
+        &g,
+        w.as_deref(),
+        &results.dx,
+        case.op.backward_tolerance_for(T::DTYPE),
     );
-    match dw {
-        Some(dw) => check_weight_grad(case, &dw),
-        None => assert!(!case.op.uses_weight(), "PReLU returned no weight gradient"),
+    if let Some(dy) = &results.dx_from_output {
+        common::assert_matches(
+            &what("backward from output"),
+            &case.op,
+            Direction::BackwardFromOutput,
+            &case.shape,
+            &results.y,
+            &g,
+            None,
+            dy,
+            case.op.backward_from_output_tolerance_for(T::DTYPE),
+        );
+    }
+    match (&results.dw, &w) {
+        (Some(dw), Some(w)) => check_weight_grad(&case.shape, &x, &g, w, dw),
+        _ => assert!(!case.op.uses_weight(), "PReLU returned no weight gradient"),
+    }
+}
+
+fn has_f16(ctx: &GpuContext) -> bool {
+    ctx.device().features().contains(wgpu::Features::SHADER_F16)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn gpu_matches_cpu_reference_f32(case in case(DType::F32)) {
+        let ctx = match common::gpu() { Some(ctx) => ctx, None => return Ok(()) };
+        check_case::<f32>(ctx, &case);
     }
 }
 
@@ -247,20 +357,62 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
 
     #[test]
-    fn gpu_matches_cpu_reference(case in case()) {
+    fn gpu_matches_cpu_reference_f16(case in case(DType::F16)) {
         let ctx = match common::gpu() { Some(ctx) => ctx, None => return Ok(()) };
-        check_case(ctx, &case);
+        if !has_f16(ctx) {
+            // Checked by `f16_without_shader_f16_is_an_error` instead.
+            return Ok(());
+        }
+        check_case::<f16>(ctx, &case);
     }
 }
 
-/// The elementwise ops' tolerances are what the docs say they are.
+/// Every op over a dense sweep of [-12, 12], the special values and the
+/// parameter defaults, in both element types: catches what random cases miss.
 #[test]
-fn tolerances_are_as_documented() {
-    for op in Activation::ALL_DEFAULTS {
-        let expected = match op {
-            Activation::Elu { .. } | Activation::Selu => Tolerance::Ulps(6),
-            _ => Tolerance::Exact,
-        };
-        assert_eq!(op.forward_tolerance(), expected, "{op}");
+fn every_op_over_a_dense_sweep() {
+    let ctx = gpu_or_skip!();
+    let mut x: Vec<f32> = (-12_000..=12_000).map(|i| i as f32 * 1e-3).collect();
+    x.extend_from_slice(common::strategies::SPECIAL_VALUES);
+    x.extend((0..200).map(|i| -(i as f32) * 0.5 - 80.0));
+    let g: Vec<f32> = (0..x.len()).map(|i| [1.0, -0.5, 3.0, 1e-3][i % 4]).collect();
+    for op in Activation::all_defaults() {
+        for dtype in [DType::F32, DType::F16] {
+            if dtype == DType::F16 && !has_f16(ctx) {
+                continue;
+            }
+            let (shape, weight) = if op.uses_weight() {
+                (vec![1, x.len()], None)
+            } else {
+                (vec![x.len()], None::<Vec<f32>>)
+            };
+            let case = Case {
+                op,
+                shape: if op.uses_weight() { vec![x.len()] } else { shape },
+                x: x.clone(),
+                g: g.clone(),
+                weight: if op.uses_weight() { Some(vec![0.25]) } else { weight },
+                placement: Placement::Tensors,
+                dtype,
+            };
+            match dtype {
+                DType::F32 => check_case::<f32>(ctx, &case),
+                DType::F16 => check_case::<f16>(ctx, &case),
+            }
+        }
+    }
+}
+
+#[test]
+fn f16_without_shader_f16_is_an_error() {
+    let ctx = gpu_or_skip!();
+    let x = ctx.upload_f16(&[f16::from_f32(-1.0), f16::from_f32(2.0)], &[2]).unwrap();
+    let result = ctx.forward(&Activation::Relu, &x, None);
+    if has_f16(ctx) {
+        let y = ctx.download_f16(&result.unwrap()).unwrap();
+        assert_eq!(y, [f16::from_f32(0.0), f16::from_f32(2.0)]);
+    } else {
+        let err = result.unwrap_err();
+        assert!(err.to_string().contains("SHADER_F16"), "{err}");
     }
 }

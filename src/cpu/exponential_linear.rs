@@ -1,33 +1,39 @@
-//! CPU twin of `shaders/exponential_linear.wgsl`: elu (scale 1) and selu.
+//! CPU twin of `shaders/exponential_linear.wgsl`: elu, selu and celu as
+//! `(alpha, scale, input_scale)` = `(alpha, 1, 1)`, `(SELU_ALPHA, SELU_SCALE, 1)`,
+//! `(alpha, 1, 1 / alpha)`.
 
-use super::Denormals;
-
-/// `scale * x` for x > 0, `scale * alpha * (exp(x) - 1)` for x <= 0; NaN for NaN.
-pub fn exponential_linear(x: f64, alpha: f64, scale: f64) -> f64 {
+/// `scale * x` for x > 0, `scale * alpha * (exp(input_scale * x) - 1)` for x <= 0.
+pub fn exponential_linear(x: f64, alpha: f64, scale: f64, input_scale: f64) -> f64 {
     if x > 0.0 {
         scale * x
     } else {
-        scale * alpha * x.exp_m1()
+        scale * alpha * (input_scale * x).exp_m1()
     }
 }
 
-/// The gradient from the input, as PyTorch computes it: `g * scale` for
-/// x > 0, `g * scale * alpha * exp(x)` for x <= 0 (so f'(0) = alpha * scale);
-/// NaN for NaN. `exp(x)` is an intermediate the shader holds in f32, so a
-/// flushing GPU turns it to zero where it is subnormal in f32.
+/// The derivative from the input, as PyTorch computes it: `scale` for x > 0,
+/// `scale * alpha * input_scale * exp(input_scale * x)` for x <= 0. (The
+/// shader never holds `exp(x)` alone, so nothing is flushed here.)
+pub fn exponential_linear_derivative(x: f64, alpha: f64, scale: f64, input_scale: f64) -> f64 {
+    if x > 0.0 {
+        scale
+    } else {
+        scale * alpha * input_scale * (input_scale * x).exp()
+    }
+}
+
+/// `g * f'(x)`. An infinite `g` times `exp(x) > 0` stays infinite for every
+/// finite x, even where `exp(x)` underflows in f64.
 pub fn exponential_linear_backward(
     x: f64,
     g: f64,
     alpha: f64,
     scale: f64,
-    denormals: Denormals,
+    input_scale: f64,
 ) -> f64 {
-    if x.is_nan() {
-        x
-    } else if x > 0.0 {
-        g * scale
+    if g.is_infinite() && x.is_finite() && x <= 0.0 {
+        g * (scale * alpha * input_scale)
     } else {
-        let exp_x = denormals.apply(x.exp());
-        g * (scale * alpha * exp_x)
+        g * exponential_linear_derivative(x, alpha, scale, input_scale)
     }
 }

@@ -7,8 +7,10 @@ pub mod strategies;
 
 use std::sync::OnceLock;
 
-use wgpu_activations::cpu::Denormals;
-use wgpu_activations::{GpuContext, Tolerance};
+use wgpu_activations::activation::Element;
+use wgpu_activations::cpu::{self, Denormals, Float};
+use wgpu_activations::shape::prelu_channels;
+use wgpu_activations::{Activation, GpuContext, Tolerance};
 
 /// The test binary's one GPU context, or `None` outside CI when no adapter
 /// exists. In CI (`CI` set to anything but `false`/`0`) a missing adapter
@@ -45,33 +47,79 @@ macro_rules! gpu_or_skip {
     };
 }
 
-/// Checks `actual` against the reference in both denormal modes: each element
-/// must be within `tolerance` of the IEEE reference or of the flush-to-zero one.
-/// `x` gives the input of each element for input-dependent tolerances.
-pub fn assert_matches(
+/// Which of an op's results is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// `f(x)`.
+    Forward,
+    /// `g * f'(x)`.
+    Backward,
+    /// `g * f'(x)` computed from `y = f(x)` (the `x` argument holds y).
+    BackwardFromOutput,
+}
+
+/// Checks each element of `actual` against the CPU reference: accepted if
+/// within `tolerance` of the reference evaluated (at the tolerance's input
+/// perturbations) either with IEEE subnormals or with flush-to-zero.
+#[allow(clippy::too_many_arguments)]
+pub fn assert_matches<T: Float + Element + std::fmt::Debug>(
     what: &str,
-    x: &[f32],
-    actual: &[f32],
-    reference: impl Fn(Denormals) -> Vec<f32>,
+    op: &Activation,
+    direction: Direction,
+    shape: &[usize],
+    x: &[T],
+    g: &[T],
+    weight: Option<&[T]>,
+    actual: &[T],
     tolerance: Tolerance,
 ) {
-    let exact = reference(Denormals::Preserve);
-    let flushed = reference(Denormals::FlushToZero);
-    assert_eq!(actual.len(), exact.len(), "{what}: length");
-    for i in 0..actual.len() {
-        let ok = tolerance.accepts(x[i], actual[i], exact[i])
-            || tolerance.accepts(x[i], actual[i], flushed[i])
-            || (flushed[i] == 0.0 && actual[i] == 0.0);
+    assert_eq!(actual.len(), x.len(), "{what}: length");
+    let (channels, inner) = prelu_channels(shape);
+    let perturbations = tolerance.input_perturbations();
+    for i in 0..x.len() {
+        let weight_of = |dn| {
+            weight.map_or(0.0, |w| {
+                let c = if w.len() == 1 { 0 } else { (i / inner) % channels };
+                cpu::widen(w[c], dn)
+            })
+        };
+        let references = |dn: Denormals| -> Vec<T> {
+            perturbations
+                .iter()
+                .map(|p| {
+                    let xi = cpu::widen(x[i], dn) * (1.0 + p);
+                    let gi = g.get(i).map_or(0.0, |&v| cpu::widen(v, dn));
+                    let value = match direction {
+                        Direction::Forward => cpu::forward_scalar(op, xi, i as u64, weight_of(dn), dn),
+                        Direction::Backward => {
+                            cpu::backward_scalar(op, xi, gi, i as u64, weight_of(dn), dn)
+                        }
+                        Direction::BackwardFromOutput => {
+                            cpu::backward_from_output_scalar(op, xi, gi).unwrap()
+                        }
+                    };
+                    cpu::narrow(value, dn)
+                })
+                .collect()
+        };
+        let exact = references(Denormals::Preserve);
+        let flushed = references(Denormals::FlushToZero);
+        let zero = |v: T| !v.is_nan() && v.ordered() == 0;
+        let ok = tolerance.accepts(actual[i], &exact)
+            || tolerance.accepts(actual[i], &flushed)
+            || (zero(flushed[0]) && zero(actual[i]));
         assert!(
             ok,
-            "{what}: element {i} (x = {:e} / {:#010x}): GPU {:e} ({:#010x}), reference {:e} ({:#010x}), flushed reference {:e}, tolerance {tolerance:?}",
+            "{what}: element {i} of {}: x = {:?} (bits {:#x}), g = {:?}: GPU {:?} (bits {:#x}), \
+             reference {:?}, flushed reference {:?}, tolerance {tolerance:?}",
+            x.len(),
             x[i],
-            x[i].to_bits(),
+            x[i].bits(),
+            g.get(i),
             actual[i],
-            actual[i].to_bits(),
-            exact[i],
-            exact[i].to_bits(),
-            flushed[i],
+            actual[i].bits(),
+            exact,
+            flushed,
         );
     }
 }
