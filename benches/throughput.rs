@@ -63,6 +63,7 @@ fn forward<'a>(
                 input: input.view(),
                 output: output.view(),
                 weight: None,
+                first_element: 0,
             },
         )
         .expect("encode");

@@ -47,7 +47,7 @@ fn run() -> wgpu_activations::Result<()> {
         "{:<32} {:>6} {:>10} {:>10} {:>10} {:>10}",
         "op", "x", "f(x) GPU", "f(x) CPU", "f'(x) GPU", "f'(x) CPU"
     );
-    for op in Activation::ALL_DEFAULTS
+    for op in Activation::all_defaults()
         .into_iter()
         .filter(|op| !op.uses_weight())
     {

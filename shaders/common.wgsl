@@ -57,6 +57,29 @@ fn infinity4() -> vec4<f32> {
     return vec4<f32>(bitcast<f32>(params.inf_bits));
 }
 
+// A NaN made at run time (WGSL rejects NaN constants).
+fn nan4() -> vec4<f32> {
+    return vec4<f32>(bitcast<f32>(params.inf_bits | 0x00400000u));
+}
+
+// v * 0 as IEEE 754 has it (NaN for NaN or infinite v): compilers fold a
+// literal `v * 0.0` to 0.
+fn times_zero4(v: vec4<f32>) -> vec4<f32> {
+    let bits = bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu);
+    return select(vec4<f32>(0.0), nan4(), bits >= vec4<u32>(0x7f800000u));
+}
+
+// g times a derivative of sign `direction` too small for any float, at input
+// x: a signed 0 for finite g, an infinity for infinite g (the derivative is
+// not 0 for finite x), NaN for NaN g, and IEEE's g * 0 for infinite x, where
+// the derivative's limit is exactly 0.
+fn times_vanishing4(g: vec4<f32>, direction: vec4<f32>, x: vec4<f32>) -> vec4<f32> {
+    let max_finite = vec4<f32>(3.4028235e38);
+    let magnitude = select(vec4<f32>(0.0), infinity4(), abs4(g) > max_finite);
+    let limit = select(sign(g) * sign(direction) * magnitude, g, is_nan4(g));
+    return select(times_zero4(g), limit, abs4(x) <= max_finite);
+}
+
 // |x| by clearing the sign bit.
 fn abs4(x: vec4<f32>) -> vec4<f32> {
     return bitcast<vec4<f32>>(bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu));
@@ -116,7 +139,8 @@ fn mul_exp4(a: vec4<f32>, b: vec4<f32>, x: vec4<f32>) -> vec4<f32> {
     let fb = frexp(select(vec4<f32>(1.0), b_scaled, in_range));
     let mantissa = fa.fract * fb.fract * exp(r);
     let unscale = select(vec4<i32>(0), vec4<i32>(-64), a_tiny) + select(vec4<i32>(0), vec4<i32>(-64), b_tiny);
-    let total = min(fa.exp + fb.exp + vec4<i32>(k) + unscale, vec4<i32>(256));
+    let total_raw = fa.exp + fb.exp + vec4<i32>(k) + unscale;
+    let total = select(total_raw, vec4<i32>(256), total_raw > vec4<i32>(256));
     let half_total = total / vec4<i32>(2);
     let product = ldexp(ldexp(mantissa, half_total), total - half_total);
     // An infinite factor times exp(x) > 0 keeps its sign (and 0 * inf is NaN);

@@ -73,31 +73,88 @@ fn gelu_tanh_inner(x: vec4<f32>) -> vec4<f32> {
     return 2.0 * SQRT_2_OVER_PI * (x + GELU_TANH_KAPPA * x * x * x);
 }
 
+// The lower tail (x < -1/sqrt 2, where erfc_tail4 applies) as
+// exp(-h^2) times a moderate factor, h the top 12 bits of |x| / sqrt 2:
+// Phi(x) = cdf_factor * exp(-h^2), phi(x) = pdf_factor * exp(-h^2). Multiplying
+// that exp in last (`mul_exp4`) keeps results such as 1e5 * gelu'(-13), whose
+// Phi is subnormal, to full precision.
+struct LowerTail {
+    cdf_factor: vec4<f32>,
+    pdf_factor: vec4<f32>,
+    neg_h2: vec4<f32>,
+}
+
+fn lower_tail(x: vec4<f32>) -> LowerTail {
+    let z = abs4(x) * FRAC_1_SQRT_2;
+    let h = bitcast<vec4<f32>>(bitcast<vec4<u32>>(z) & vec4<u32>(0xfffff000u));
+    let rest = exp4(-((z - h) * (z + h)));
+    let t = 1.0 / (1.0 + 0.5 * z);
+    var p = vec4<f32>(0.17087277);
+    p = p * t - 0.82215223;
+    p = p * t + 1.48851587;
+    p = p * t - 1.13520398;
+    p = p * t + 0.27886807;
+    p = p * t - 0.18628806;
+    p = p * t + 0.09678418;
+    p = p * t + 0.37409196;
+    p = p * t + 1.00002368;
+    p = p * t - 1.26551223;
+    return LowerTail(0.5 * t * exp4(p) * rest, FRAC_1_SQRT_2PI * rest, -(h * h));
+}
+
+// Where the lower tail applies, and where everything in it is exactly 0.
+fn in_lower_tail(x: vec4<f32>) -> vec4<bool> {
+    return x < vec4<f32>(-FRAC_1_SQRT_2 * 2.0 * 0.5);
+}
+
+// Below x = -30 both forms and their gradients are below 1e-190 times x:
+// exactly 0 for any f32 gradient (and -inf * 0 would be NaN), so they are
+// written as limits; the tail factors above would underflow there anyway.
+fn vanished(x: vec4<f32>) -> vec4<bool> {
+    return x < vec4<f32>(-30.0);
+}
+
 fn forward_op(x: vec4<f32>, index: vec4<u32>) -> vec4<f32> {
-    var cdf: vec4<f32>;
+    let zero = vec4<f32>(0.0);
+    let gone = vanished(x);
+    var value: vec4<f32>;
     if (OP == OP_GELU_TANH) {
-        cdf = sigmoid4(gelu_tanh_inner(x));
+        let inner = gelu_tanh_inner(x);
+        let body = x * sigmoid4(inner);
+        // x sigmoid(2u) -> x exp(2u) where 2u < -20 (exp(2u) < 2e-9).
+        let tail = mul_exp4(x, vec4<f32>(1.0), inner);
+        value = select(body, tail, inner < vec4<f32>(-20.0));
     } else {
-        cdf = normal_cdf4(x);
+        let lower = lower_tail(x);
+        let tail = mul_exp4(x, lower.cdf_factor, lower.neg_h2);
+        value = select(x * normal_cdf4(x), tail, in_lower_tail(x));
     }
-    // -inf * 0 at x = -inf: the limit is 0.
-    return keep_nan4(x, select(x * cdf, vec4<f32>(0.0), cdf == vec4<f32>(0.0)));
+    return keep_nan4(x, select(value, zero, gone));
 }
 
 fn backward_op(x: vec4<f32>, g: vec4<f32>, index: vec4<u32>) -> vec4<f32> {
     let zero = vec4<f32>(0.0);
-    var derivative: vec4<f32>;
+    let gone = vanished(x);
+    var value: vec4<f32>;
     if (OP == OP_GELU_TANH) {
         // d/dx x s(2u) = s + x * 2 s (1 - s) * sqrt(2/pi) (1 + 3 kappa x^2)
         let inner = gelu_tanh_inner(x);
         let s = sigmoid4(inner);
         let spread = s * sigmoid4(-inner);
-        let slope = (x * (2.0 * SQRT_2_OVER_PI) * spread) * (1.0 + 3.0 * GELU_TANH_KAPPA * x * x);
-        derivative = s + select(slope, zero, spread == zero);
+        let growth = (2.0 * SQRT_2_OVER_PI) * (1.0 + 3.0 * GELU_TANH_KAPPA * x * x);
+        let slope = (x * spread) * growth;
+        let body = g * (s + select(slope, zero, spread == zero));
+        // -> (1 + x * growth) exp(2u) in the tail.
+        let d = 1.0 + x * growth;
+        let tail = select(mul_exp4(g, d, inner), times_vanishing4(g, vec4<f32>(-1.0), x), inner < vec4<f32>(-1e10));
+        value = select(body, tail, inner < vec4<f32>(-20.0));
     } else {
         // Phi(x) + x phi(x)
         let pdf = normal_pdf4(x);
-        derivative = normal_cdf4(x) + select(x * pdf, zero, pdf == zero);
+        let body = g * (normal_cdf4(x) + select(x * pdf, zero, pdf == zero));
+        let lower = lower_tail(x);
+        let tail = mul_exp4(g, lower.cdf_factor + x * lower.pdf_factor, lower.neg_h2);
+        value = select(body, tail, in_lower_tail(x));
     }
-    return keep_nan4(x, g * derivative);
+    return keep_nan4(x, select(value, times_vanishing4(g, vec4<f32>(-1.0), x), gone));
 }

@@ -12,6 +12,38 @@ const OP_MISH: u32 = 4u;
 const OP_TANH: u32 = 5u;
 const OP_SOFTSIGN: u32 = 6u;
 
+// Below this the exponential tails are computed as c * exp(x) in one step
+// (`mul_exp4`): exp(x) there is below 2e-9, so the dropped terms are under
+// 1/60 ulp, and no subnormal intermediate (exp(-90) is one) can lose the bits
+// of a result that is itself normal (x exp(x), or a gradient of 1e5 times it).
+const TAIL: f32 = -20.0;
+
+// 0 for x < -1e10, where exp(x) is exactly 0 in every form (and -inf * 0 would be NaN).
+fn vanishing(x: vec4<f32>) -> vec4<bool> {
+    return x < vec4<f32>(-1e10);
+}
+
+// `value`, but c * exp(t) where t < TAIL, and exactly 0 where t is vanishing
+// (the forward limits: x exp(x) -> 0 as x -> -inf).
+fn with_tail(value: vec4<f32>, c: vec4<f32>, t: vec4<f32>) -> vec4<f32> {
+    let tail = select(mul_exp4(c, vec4<f32>(1.0), t), vec4<f32>(0.0), vanishing(t));
+    return select(value, tail, t < vec4<f32>(TAIL));
+}
+
+// g * d * exp(t) for t < TAIL (the gradient's tail), else `value`; where t
+// is vanishing, g times a derivative too small for any float (see
+// `times_vanishing4`), x being the op's input.
+fn with_gradient_tail(
+    value: vec4<f32>,
+    g: vec4<f32>,
+    d: vec4<f32>,
+    t: vec4<f32>,
+    x: vec4<f32>,
+) -> vec4<f32> {
+    let tail = select(mul_exp4(g, d, t), times_vanishing4(g, d, x), vanishing(t));
+    return select(value, tail, t < vec4<f32>(TAIL));
+}
+
 // tanh(softplus(x)) and 1 - tanh(softplus(x)), without cancellation:
 // with e = exp(x), tanh(log(1 + e)) = e (e + 2) / (e (e + 2) + 2); for x > 0
 // the same in n = exp(-x): (1 + 2n) / (1 + 2n + 2n^2), whose complement is
@@ -45,17 +77,20 @@ fn forward_op(x: vec4<f32>, index: vec4<u32>) -> vec4<f32> {
             value = -softplus4(-x);
         }
         case OP_SILU: {
+            // x exp(x) / (1 + exp(x)) -> x exp(x) in the tail.
             let s = sigmoid4(x);
-            // x * s is -inf * 0 at x = -inf: the limit is 0.
-            value = select(x * s, zero, s == zero);
+            value = with_tail(x * s, x, x);
         }
         case OP_SOFTPLUS: {
+            // log1p(exp(bx)) / beta -> exp(bx) / beta in the tail.
             let bx = params.p0 * x;
-            value = select(softplus4(bx) * params.p2, x, bx > vec4<f32>(params.p1));
+            let body = with_tail(softplus4(bx) * params.p2, vec4<f32>(params.p2), bx);
+            value = select(body, x, bx > vec4<f32>(params.p1));
         }
         case OP_MISH: {
+            // x tanh(log1p(exp(x))) -> x exp(x) in the tail.
             let terms = mish_terms(x);
-            value = select(x * terms.t, zero, terms.t == zero);
+            value = with_tail(x * terms.t, x, x);
         }
         case OP_TANH: {
             value = tanh4(x);
@@ -77,34 +112,42 @@ fn backward_op(x: vec4<f32>, g: vec4<f32>, index: vec4<u32>) -> vec4<f32> {
             if (FROM_OUTPUT) {
                 value = g * (x * (1.0 - x));
             } else {
-                value = (g * sigmoid4(x)) * sigmoid4(-x);
+                // s(x) s(-x) -> exp(-|x|) in both tails.
+                let body = (g * sigmoid4(x)) * sigmoid4(-x);
+                value = with_gradient_tail(body, g, vec4<f32>(1.0), -abs4(x), x);
             }
         }
         case OP_LOGSIGMOID: {
-            value = g * sigmoid4(-x);
+            // sigmoid(-x) -> exp(-x) in the tail.
+            value = with_gradient_tail(g * sigmoid4(-x), g, vec4<f32>(1.0), -x, x);
         }
         case OP_SILU: {
-            // s (1 + x (1 - s)) = s + x s (1 - s); x s (1 - s) -> 0 where s (1 - s) = 0.
+            // s (1 + x (1 - s)) = s + x s (1 - s) -> (1 + x) exp(x) in the tail.
             let s = sigmoid4(x);
             let spread = s * sigmoid4(-x);
-            value = g * (s + select(x * spread, zero, spread == zero));
+            let body = g * (s + select(x * spread, zero, spread == zero));
+            value = with_gradient_tail(body, g, 1.0 + x, x, x);
         }
         case OP_SOFTPLUS: {
+            // sigmoid(bx) -> exp(bx) in the tail.
             let bx = params.p0 * x;
-            value = select(g * sigmoid4(bx), g, bx > vec4<f32>(params.p1));
+            let body = with_gradient_tail(g * sigmoid4(bx), g, vec4<f32>(1.0), bx, x);
+            value = select(body, g, bx > vec4<f32>(params.p1));
         }
         case OP_MISH: {
-            // t + x sigmoid(x) (1 - t^2), (1 - t^2) = (1 - t)(1 + t).
+            // t + x sigmoid(x) (1 - t^2), (1 - t^2) = (1 - t)(1 + t);
+            // -> (1 + x) exp(x) in the tail.
             let terms = mish_terms(x);
             let slope = x * sigmoid4(x) * (terms.one_minus_t * (1.0 + terms.t));
             let finite_slope = select(slope, zero, (terms.one_minus_t == zero) | (terms.t == zero));
-            value = g * (terms.t + finite_slope);
+            value = with_gradient_tail(g * (terms.t + finite_slope), g, 1.0 + x, x, x);
         }
         case OP_TANH: {
             if (FROM_OUTPUT) {
                 value = g * ((1.0 - x) * (1.0 + x));
             } else {
-                value = g * sech2_4(x);
+                // 4 e / (1 + e)^2, e = exp(-2|x|) -> 4 exp(-2|x|) in the tail.
+                value = with_gradient_tail(g * sech2_4(x), g, vec4<f32>(4.0), -2.0 * abs4(x), x);
             }
         }
         default: {

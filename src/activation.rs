@@ -288,7 +288,11 @@ impl Activation {
             parameters: &[
                 parameter("lower", "0.125", "lower bound of the random slope"),
                 parameter("upper", "0.3333333", "upper bound of the random slope"),
-                parameter("training", "false", "draw a slope per element (else their mean)"),
+                parameter(
+                    "training",
+                    "false",
+                    "draw a slope per element (else their mean)",
+                ),
                 parameter("seed", "0", "seed of the slopes in training mode"),
             ],
             summary: "x >= 0 ? x : a * x, a ~ U[lower, upper] (training) or (lower + upper) / 2",
@@ -513,9 +517,27 @@ impl Activation {
             (A::Celu { .. }, "alpha") => A::Celu {
                 alpha: number("alpha")?,
             },
-            (A::Rrelu { lower, upper, training, seed }, _) => match key.as_str() {
-                "lower" => A::Rrelu { lower: number("lower")?, upper, training, seed },
-                "upper" => A::Rrelu { lower, upper: number("upper")?, training, seed },
+            (
+                A::Rrelu {
+                    lower,
+                    upper,
+                    training,
+                    seed,
+                },
+                _,
+            ) => match key.as_str() {
+                "lower" => A::Rrelu {
+                    lower: number("lower")?,
+                    upper,
+                    training,
+                    seed,
+                },
+                "upper" => A::Rrelu {
+                    lower,
+                    upper: number("upper")?,
+                    training,
+                    seed,
+                },
                 "training" => A::Rrelu {
                     lower,
                     upper,
@@ -537,14 +559,15 @@ impl Activation {
                     lower,
                     upper,
                     training,
-                    seed: value.trim().parse().map_err(|_| {
-                        ActivationError::BadParameterValue {
+                    seed: value
+                        .trim()
+                        .parse()
+                        .map_err(|_| ActivationError::BadParameterValue {
                             op,
                             name: "seed",
                             value: value.to_string(),
                             expected: "an integer from 0 to 2^64 - 1",
-                        }
-                    })?,
+                        })?,
                 },
                 _ => return Err(unknown()),
             },
@@ -728,7 +751,9 @@ impl Activation {
     /// with `alpha >= 0`, sigmoid, tanh (and identity).
     pub fn backward_from_output_supported(&self) -> bool {
         match *self {
-            Activation::Identity | Activation::Relu | Activation::Sigmoid | Activation::Tanh => true,
+            Activation::Identity | Activation::Relu | Activation::Sigmoid | Activation::Tanh => {
+                true
+            }
             Activation::LeakyRelu { negative_slope } => negative_slope >= 0.0,
             Activation::Elu { alpha } => alpha >= 0.0,
             _ => false,
@@ -833,7 +858,11 @@ impl Activation {
     /// [`Activation::backward_tolerance`] for tensors of `dtype` (see
     /// [`Activation::forward_tolerance_for`]).
     pub fn backward_tolerance_for(&self, dtype: crate::DType) -> Tolerance {
-        f16_tolerance(self.backward_tolerance(), dtype, self.backward_selects_only())
+        f16_tolerance(
+            self.backward_tolerance(),
+            dtype,
+            self.backward_selects_only(),
+        )
     }
 
     /// The tolerance of the gradient computed from the output against
@@ -868,8 +897,16 @@ impl std::fmt::Display for Activation {
         match *self {
             A::LeakyRelu { negative_slope } => write!(f, "{name}(negative_slope={negative_slope})"),
             A::Elu { alpha } | A::Celu { alpha } => write!(f, "{name}(alpha={alpha})"),
-            A::Rrelu { lower, upper, training, seed } => {
-                write!(f, "{name}(lower={lower}, upper={upper}, training={training}")?;
+            A::Rrelu {
+                lower,
+                upper,
+                training,
+                seed,
+            } => {
+                write!(
+                    f,
+                    "{name}(lower={lower}, upper={upper}, training={training}"
+                )?;
                 if training {
                     write!(f, ", seed={seed}")?;
                 }
@@ -883,9 +920,15 @@ impl std::fmt::Display for Activation {
                     GeluApproximate::Tanh => "tanh",
                 }
             ),
-            A::Softplus { beta, threshold } => write!(f, "{name}(beta={beta}, threshold={threshold})"),
-            A::Hardtanh { min_val, max_val } => write!(f, "{name}(min_val={min_val}, max_val={max_val})"),
-            A::Threshold { threshold, value } => write!(f, "{name}(threshold={threshold}, value={value})"),
+            A::Softplus { beta, threshold } => {
+                write!(f, "{name}(beta={beta}, threshold={threshold})")
+            }
+            A::Hardtanh { min_val, max_val } => {
+                write!(f, "{name}(min_val={min_val}, max_val={max_val})")
+            }
+            A::Threshold { threshold, value } => {
+                write!(f, "{name}(threshold={threshold}, value={value})")
+            }
             A::Hardshrink { lambd } | A::Softshrink { lambd } => write!(f, "{name}(lambd={lambd})"),
             _ => f.write_str(name),
         }

@@ -98,7 +98,11 @@ fn kernel_spec(op: &Activation) -> KernelSpec {
         A::Elu { alpha } => spec(F::ExponentialLinear, 0, [alpha, 1.0, 1.0, alpha]),
         A::Selu => {
             let alpha = SELU_ALPHA as f32;
-            spec(F::ExponentialLinear, 0, [alpha, SELU_SCALE as f32, 1.0, alpha])
+            spec(
+                F::ExponentialLinear,
+                0,
+                [alpha, SELU_SCALE as f32, 1.0, alpha],
+            )
         }
         A::Celu { alpha } => spec(
             F::ExponentialLinear,
@@ -144,7 +148,6 @@ enum LayoutKind {
 
 /// Bits of f32 +inf, for the parameter blocks (WGSL rejects an infinite constant).
 const F32_INFINITY_BITS: u32 = 0x7f80_0000;
-
 
 /// The parameter block of `common.wgsl` (`Params`).
 #[repr(C)]
@@ -447,7 +450,9 @@ impl Kernels {
                 .device
                 .create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some("prelu_weight_grad"),
-                    source: wgpu::ShaderSource::Wgsl(shaders::prelu_weight_grad_module(dtype).into()),
+                    source: wgpu::ShaderSource::Wgsl(
+                        shaders::prelu_weight_grad_module(dtype).into(),
+                    ),
                 });
             let pipeline = |entry_point| {
                 self.device
@@ -543,7 +548,8 @@ impl Kernels {
         if dtype == DType::F16 && !self.device.features().contains(wgpu::Features::SHADER_F16) {
             return Err(ActivationError::Unsupported {
                 op: "f16",
-                what: "this adapter lacks SHADER_F16: f16 tensors cannot be processed on it (use f32)",
+                what:
+                    "this adapter lacks SHADER_F16: f16 tensors cannot be processed on it (use f32)",
             });
         }
         Ok(())
@@ -672,7 +678,8 @@ impl Kernels {
         if buffers.from_output && !op.backward_from_output_supported() {
             return Err(ActivationError::Unsupported {
                 op: op.name(),
-                what: "its gradient cannot be computed from the output (only relu, leaky_relu with \
+                what:
+                    "its gradient cannot be computed from the output (only relu, leaky_relu with \
                        negative_slope >= 0, elu with alpha >= 0, sigmoid and tanh can)",
             });
         }
@@ -691,10 +698,13 @@ impl Kernels {
         reads.extend(buffers.weight.as_ref().map(|w| ("weight", w)));
         Self::check_distinct(("grad_input", &buffers.grad_input), &reads)?;
         if let Some(grad_weight) = &buffers.grad_weight {
-            let weight = buffers.weight.as_ref().ok_or(ActivationError::WeightArgument {
-                op: op.name(),
-                problem: "grad_weight was asked for, but the op has no weight",
-            })?;
+            let weight = buffers
+                .weight
+                .as_ref()
+                .ok_or(ActivationError::WeightArgument {
+                    op: op.name(),
+                    problem: "grad_weight was asked for, but the op has no weight",
+                })?;
             self.check_view("grad_weight", grad_weight, weight.len(), dtype)?;
             Self::check_distinct(
                 ("grad_weight", grad_weight),
@@ -714,7 +724,8 @@ impl Kernels {
             if weight.len() > 1 && !buffers.first_element.is_multiple_of(block) {
                 return Err(ActivationError::Unsupported {
                     op: op.name(),
-                    what: "a weight gradient over a piece of a tensor needs the piece to start at a \
+                    what:
+                        "a weight gradient over a piece of a tensor needs the piece to start at a \
                            multiple of channels * inner elements",
                 });
             }
@@ -976,14 +987,23 @@ mod tests {
     }
 
     #[test]
-    fn every_op_has_a_kernel() {
-        for op in Activation::ALL_DEFAULTS {
+    fn every_op_has_a_kernel_whose_op_code_its_family_defines() {
+        for op in Activation::all_defaults() {
             let spec = kernel_spec(&op);
-            assert_eq!(
-                spec.family.op_constant().is_some(),
-                spec.family == OpFamily::Rectifier
-            );
             assert_eq!(spec.family.binds_weight(), op.uses_weight(), "{op}");
+            let code = format!(": u32 = {}u;", spec.op_code);
+            let defined = spec.op_code == 0
+                || spec
+                    .family
+                    .source()
+                    .lines()
+                    .any(|l| l.starts_with("const OP_") && l.contains(&code));
+            assert!(
+                defined,
+                "{op}: op code {} not in {}",
+                spec.op_code,
+                spec.family.name()
+            );
         }
     }
 }

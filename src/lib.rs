@@ -36,10 +36,10 @@ pub mod tensor;
 pub mod view;
 
 pub use activation::{Activation, GeluApproximate, Tolerance};
-pub use half::f16;
-pub use shaders::DType;
 pub use context::{describe_adapter, GpuContext, Gradients};
 pub use error::{ActivationError, Result};
+pub use half::f16;
 pub use kernels::{BackwardBuffers, ForwardBuffers};
+pub use shaders::DType;
 pub use tensor::GpuTensor;
 pub use view::TensorView;

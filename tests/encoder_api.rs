@@ -54,6 +54,7 @@ fn chain_of_ops_in_one_submission_on_callers_device() {
             input: view(&a),
             output: view(&b),
             weight: None,
+            first_element: 0,
         },
     )
     .unwrap();
@@ -65,6 +66,7 @@ fn chain_of_ops_in_one_submission_on_callers_device() {
             input: view(&b),
             output: view(&c),
             weight: None,
+            first_element: 0,
         },
     )
     .unwrap();
@@ -78,6 +80,8 @@ fn chain_of_ops_in_one_submission_on_callers_device() {
             grad_input: view(&dx),
             weight: None,
             grad_weight: None,
+            from_output: false,
+            first_element: 0,
         },
     )
     .unwrap();
@@ -94,16 +98,24 @@ fn chain_of_ops_in_one_submission_on_callers_device() {
     assert_eq!(ctx.read_view(view(&b)).unwrap(), b_ref);
     common::assert_matches(
         "elu of leaky_relu",
+        &Activation::ELU,
+        common::Direction::Forward,
+        &shape,
         &b_ref,
+        &[],
+        None,
         &ctx.read_view(view(&c)).unwrap(),
-        |dn| cpu::forward(&Activation::ELU, &b_ref, &shape, None, dn).unwrap(),
         Activation::ELU.forward_tolerance(),
     );
     common::assert_matches(
         "elu backward",
+        &Activation::ELU,
+        common::Direction::Backward,
+        &shape,
         &b_ref,
+        &g,
+        None,
         &ctx.read_view(view(&dx)).unwrap(),
-        |dn| cpu::backward(&Activation::ELU, &b_ref, &g, &shape, None, dn).unwrap(),
         Activation::ELU.backward_tolerance(),
     );
 }
@@ -129,6 +141,7 @@ fn bytes_past_the_view_are_untouched() {
                 input: TensorView::new(&input, offset, len),
                 output: TensorView::new(&output, offset, len),
                 weight: None,
+                first_element: 0,
             },
         )
         .unwrap();
@@ -156,6 +169,7 @@ fn wgpu_validation_errors_are_returned_not_panicked() {
             input: TensorView::new(&input, 0, 8),
             output: TensorView::new(&output, 0, 8),
             weight: None,
+            first_element: 0,
         },
     );
     // wgpu reports the destroyed buffer either when the bind group is made

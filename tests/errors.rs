@@ -42,6 +42,7 @@ fn forward_views(
             input,
             output,
             weight,
+            first_element: 0,
         },
     )
 }
@@ -288,6 +289,8 @@ fn aliased_input_and_output() {
                 grad_input: TensorView::new(&data, 0, 8),
                 weight: Some(TensorView::new(&w, 0, 1)),
                 grad_weight: Some(TensorView::new(&data, 0, 1)),
+                from_output: false,
+                first_element: 0,
             },
         )
         .unwrap_err();

@@ -56,6 +56,7 @@ fn scalar_kernel_past_65535_workgroups() {
             input: TensorView::new(&input, 0, len),
             output: TensorView::new(&output, 0, len),
             weight: None,
+            first_element: 0,
         },
     )
     .unwrap();
@@ -149,6 +150,8 @@ fn prelu_weight_grad(
             grad_input: grad_input.view(),
             weight: Some(weight.view()),
             grad_weight: Some(grad_weight.view()),
+            from_output: false,
+            first_element: 0,
         },
     )
     .unwrap();
@@ -194,7 +197,7 @@ fn prelu_weight_grad_is_accurate_and_deterministic_over_millions() {
 fn empty_tensors() {
     let ctx = gpu_or_skip!();
     let empty = ctx.upload(&[], &[0, 3]).unwrap();
-    for op in Activation::ALL_DEFAULTS
+    for op in Activation::all_defaults()
         .into_iter()
         .filter(|op| !op.uses_weight())
     {

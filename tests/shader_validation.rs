@@ -1,7 +1,7 @@
 //! Every WGSL module the crate can build is parsed and validated by naga: no
 //! GPU needed, so shader errors are caught on any machine.
 
-use wgpu_activations::shaders::{self, OpFamily, StorageLayout};
+use wgpu_activations::shaders::{self, DType, OpFamily, StorageLayout};
 
 fn validate(name: &str, source: &str) {
     let module = naga::front::wgsl::parse_str(source)
@@ -26,19 +26,21 @@ fn every_elementwise_module_validates() {
                     "{family:?} / {layout:?} lacks {entry}"
                 );
             }
-            if let Some(constant) = family.op_constant() {
-                assert!(
-                    source.contains(&format!("override {constant}")),
-                    "{family:?} does not declare override {constant}"
-                );
+            for constant in ["override OP", "override FROM_OUTPUT"] {
+                assert!(source.contains(constant), "{family:?} lacks {constant}");
             }
         }
     }
 }
 
 #[test]
-fn prelu_weight_grad_module_validates() {
-    validate("prelu_weight_grad", shaders::PRELU_WEIGHT_GRAD);
+fn prelu_weight_grad_modules_validate() {
+    for dtype in [DType::F32, DType::F16] {
+        validate(
+            &format!("prelu_weight_grad {dtype:?}"),
+            &shaders::prelu_weight_grad_module(dtype),
+        );
+    }
 }
 
 #[test]
@@ -56,7 +58,12 @@ fn shader_constants_match_host_constants() {
 #[test]
 fn no_kernel_uses_nan_unsafe_builtins() {
     // WGSL's max/min/clamp are indeterminate on NaN; kernels must use select.
-    let mut sources = vec![shaders::COMMON, shaders::PRELU_WEIGHT_GRAD];
+    let mut sources = vec![
+        shaders::COMMON,
+        shaders::PRELU_WEIGHT_GRAD,
+        shaders::REDUCE_F32,
+        shaders::REDUCE_F16,
+    ];
     sources.extend(OpFamily::ALL.iter().map(|f| f.source()));
     sources.extend(StorageLayout::ALL.iter().map(|l| l.source()));
     for source in sources {

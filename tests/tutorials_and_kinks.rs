@@ -131,7 +131,7 @@ fn special_values() {
     assert_eq!(selu[1], f32::INFINITY);
     assert_eq!(selu[2], (-SELU_ALPHA * SELU_SCALE) as f32);
 
-    for op in Activation::ALL_DEFAULTS
+    for op in Activation::all_defaults()
         .into_iter()
         .filter(|op| !op.uses_weight())
     {

@@ -34,11 +34,8 @@ pub fn gelu(x: f64, dn: Denormals) -> f64 {
 pub fn gelu_derivative(x: f64, dn: Denormals) -> f64 {
     let cdf = dn.flush(normal_cdf(x), F32_MIN_POSITIVE);
     let pdf = dn.flush(normal_pdf(x), F32_MIN_POSITIVE);
-    if pdf == 0.0 {
-        cdf
-    } else {
-        cdf + x * pdf
-    }
+    let derivative = if pdf == 0.0 { cdf } else { cdf + x * pdf };
+    super::logistic::nonzero(derivative, x, -1.0)
 }
 
 /// The tanh form's `2u = 2 sqrt(2/pi) (x + 0.044715 x^3)`.
@@ -65,9 +62,10 @@ pub fn gelu_tanh_derivative(x: f64, dn: Denormals) -> f64 {
     let inner = tanh_inner(x);
     let s = super::logistic::sigmoid(inner, dn);
     let spread = s * super::logistic::sigmoid(-inner, dn);
-    if spread == 0.0 {
+    let derivative = if spread == 0.0 {
         s
     } else {
         s + x * 2.0 * spread * SQRT_2_OVER_PI * (1.0 + 3.0 * KAPPA * x * x)
-    }
+    };
+    super::logistic::nonzero(derivative, x, -1.0)
 }

@@ -5,6 +5,17 @@
 
 use super::Denormals;
 
+/// `v`, or the smallest f64 of sign `sign` where `v` underflowed to 0 at a
+/// finite x although the true value is not 0: an infinite gradient times it
+/// is then infinite, as it is mathematically (and on the GPU), not NaN.
+pub(crate) fn nonzero(v: f64, x: f64, sign: f64) -> f64 {
+    if v == 0.0 && x.is_finite() {
+        sign * f64::from_bits(1)
+    } else {
+        v
+    }
+}
+
 /// `sigmoid(x) = 1 / (1 + exp(-x))`, as `1 / (1 + e)` or `e / (1 + e)` with
 /// `e = exp(-|x|)` so that nothing overflows.
 pub fn sigmoid(x: f64, dn: Denormals) -> f64 {
@@ -18,7 +29,7 @@ pub fn sigmoid(x: f64, dn: Denormals) -> f64 {
 
 /// `sigmoid'(x) = sigmoid(x) * sigmoid(-x)` (= s (1 - s) without cancellation).
 pub fn sigmoid_derivative(x: f64, dn: Denormals) -> f64 {
-    sigmoid(x, dn) * sigmoid(-x, dn)
+    nonzero(sigmoid(x, dn) * sigmoid(-x, dn), x, 1.0)
 }
 
 /// `logsigmoid(x) = log(sigmoid(x)) = min(x, 0) - log(1 + exp(-|x|))`.
@@ -41,7 +52,7 @@ pub fn silu_derivative(x: f64, dn: Denormals) -> f64 {
         return if x > 0.0 { 1.0 } else { 0.0 };
     }
     let s = sigmoid(x, dn);
-    s + x * s * sigmoid(-x, dn)
+    nonzero(s + x * s * sigmoid(-x, dn), x, -1.0)
 }
 
 /// Whether softplus is in its linear part: the test `beta * x > threshold` on
@@ -67,7 +78,7 @@ pub fn softplus_derivative(x: f64, beta: f64, threshold: f64, dn: Denormals) -> 
     if softplus_is_linear(x, beta, threshold) {
         1.0
     } else {
-        sigmoid(bx, dn)
+        nonzero(sigmoid(bx, dn), x, 1.0)
     }
 }
 
@@ -97,7 +108,7 @@ pub fn mish_derivative(x: f64, dn: Denormals) -> f64 {
         return if x > 0.0 { 1.0 } else { 0.0 };
     }
     let t = tanh_softplus(x, dn);
-    t + x * sigmoid(x, dn) * (1.0 - t) * (1.0 + t)
+    nonzero(t + x * sigmoid(x, dn) * (1.0 - t) * (1.0 + t), x, -1.0)
 }
 
 /// `tanh(x)`.
@@ -108,7 +119,7 @@ pub fn tanh(x: f64) -> f64 {
 /// `tanh'(x) = 1 - tanh(x)^2 = 4 e / (1 + e)^2`, `e = exp(-2|x|)` (no cancellation).
 pub fn tanh_derivative(x: f64, dn: Denormals) -> f64 {
     let e = dn.exp(-2.0 * x.abs());
-    4.0 * e / ((1.0 + e) * (1.0 + e))
+    nonzero(4.0 * e / ((1.0 + e) * (1.0 + e)), x, 1.0)
 }
 
 /// `softsign(x) = x / (1 + |x|)`; +-1 at +-inf.

@@ -36,13 +36,6 @@ pub enum Denormals {
     FlushToZero,
 }
 
-/// Where a shader holds `exp(x)` in f32, the reference rounds it to f32 too
-/// (in both modes), so that an `exp` deep in the subnormal range carries the
-/// few bits it has on the GPU.
-fn as_f32(v: f64) -> f64 {
-    f64::from(v as f32)
-}
-
 impl Denormals {
     /// `v`, flushed to a signed zero if this mode flushes and `|v|` is below
     /// `min_positive` (the smallest normal number of the type it stands for).
@@ -54,10 +47,10 @@ impl Denormals {
         }
     }
 
-    /// `exp(x)` as a shader holds it: rounded to f32 (subnormals with their
-    /// reduced precision), and flushed if this mode flushes.
+    /// `exp(x)`, flushed if this mode flushes and it is subnormal in f32 (the
+    /// shaders hold `exp` results in f32).
     pub fn exp(self, x: f64) -> f64 {
-        self.flush(as_f32(x.exp()), f64::from(f32::MIN_POSITIVE))
+        self.flush(x.exp(), f64::from(f32::MIN_POSITIVE))
     }
 }
 
@@ -207,10 +200,18 @@ pub fn backward_scalar(
         }
         A::Tanhshrink => shrink::tanhshrink_derivative(x),
         A::Elu { alpha } => {
-            return exponential_linear::exponential_linear_backward(x, g, f64::from(alpha), 1.0, 1.0)
+            return exponential_linear::exponential_linear_backward(
+                x,
+                g,
+                f64::from(alpha),
+                1.0,
+                1.0,
+            )
         }
         A::Selu => {
-            return exponential_linear::exponential_linear_backward(x, g, SELU_ALPHA, SELU_SCALE, 1.0)
+            return exponential_linear::exponential_linear_backward(
+                x, g, SELU_ALPHA, SELU_SCALE, 1.0,
+            )
         }
         A::Celu { alpha } => {
             return exponential_linear::exponential_linear_backward(
@@ -222,7 +223,7 @@ pub fn backward_scalar(
             )
         }
         A::Sigmoid => logistic::sigmoid_derivative(x, dn),
-        A::Logsigmoid => logistic::sigmoid(-x, dn),
+        A::Logsigmoid => logistic::nonzero(logistic::sigmoid(-x, dn), x, 1.0),
         A::Silu => logistic::silu_derivative(x, dn),
         A::Softplus { beta, threshold } => {
             logistic::softplus_derivative(x, f64::from(beta), f64::from(threshold), dn)

@@ -79,7 +79,11 @@ pub fn assert_matches<T: Float + Element + std::fmt::Debug>(
     for i in 0..x.len() {
         let weight_of = |dn| {
             weight.map_or(0.0, |w| {
-                let c = if w.len() == 1 { 0 } else { (i / inner) % channels };
+                let c = if w.len() == 1 {
+                    0
+                } else {
+                    (i / inner) % channels
+                };
                 cpu::widen(w[c], dn)
             })
         };
@@ -90,7 +94,9 @@ pub fn assert_matches<T: Float + Element + std::fmt::Debug>(
                     let xi = cpu::widen(x[i], dn) * (1.0 + p);
                     let gi = g.get(i).map_or(0.0, |&v| cpu::widen(v, dn));
                     let value = match direction {
-                        Direction::Forward => cpu::forward_scalar(op, xi, i as u64, weight_of(dn), dn),
+                        Direction::Forward => {
+                            cpu::forward_scalar(op, xi, i as u64, weight_of(dn), dn)
+                        }
                         Direction::Backward => {
                             cpu::backward_scalar(op, xi, gi, i as u64, weight_of(dn), dn)
                         }
