@@ -147,7 +147,10 @@ fn mul_exp4(a: vec4<f32>, b: vec4<f32>, x: vec4<f32>) -> vec4<f32> {
     // past |x| = 300, exp(x) alone decides between 0 and inf.
     let finite_x = abs4(x) <= max_finite;
     let plain = select((a * b) * exp4(x), a * b, !finite_factors & finite_x);
-    let far = sign(a) * sign(b) * select(vec4<f32>(0.0), infinity4(), x > vec4<f32>(0.0));
+    // (0 times exp(x) is 0 for every finite x, however large; 0 * inf is NaN.)
+    let zero_factor = (a == vec4<f32>(0.0)) | (b == vec4<f32>(0.0));
+    let huge = select(infinity4(), vec4<f32>(0.0), zero_factor & (abs4(x) <= max_finite));
+    let far = sign(a) * sign(b) * select(vec4<f32>(0.0), huge, x > vec4<f32>(0.0));
     let outside = (abs4(x) > vec4<f32>(300.0)) & finite_factors;
     return keep_nan4(x, select(select(plain, far, outside), product, in_range));
 }

@@ -21,7 +21,10 @@ fn forward_op(x: vec4<f32>, index: vec4<u32>) -> vec4<f32> {
     // Near 0, alpha * expm1(t) = (alpha * input_scale) * x * (expm1(t) / t):
     // no division and no underflow of t for a large celu alpha.
     let near = (params.p3 * scale) * negative * expm1_ratio4(t);
-    let far = (alpha * scale) * (exp4(t) - 1.0);
+    // alpha * (exp(t) - 1) as c exp(t) - c: exp(t) alone may overflow where
+    // the product does not (celu with a small negative alpha).
+    let c = vec4<f32>(alpha * scale);
+    let far = mul_exp4(c, vec4<f32>(1.0), t) - c;
     let value = select(select(far, near, abs4(t) <= vec4<f32>(1.0)), scale * x, x > vec4<f32>(0.0));
     return keep_nan4(x, value);
 }

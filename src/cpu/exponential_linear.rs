@@ -22,8 +22,9 @@ pub fn exponential_linear_derivative(x: f64, alpha: f64, scale: f64, input_scale
     }
 }
 
-/// `g * f'(x)`. An infinite `g` times `exp(x) > 0` stays infinite for every
-/// finite x, even where `exp(x)` underflows in f64.
+/// `g * f'(x)`. For every finite x, `exp(input_scale * x)` is a finite
+/// positive number even where it leaves f64's range: an infinite `g` gives an
+/// infinity and a zero `g` a zero, not NaN.
 pub fn exponential_linear_backward(
     x: f64,
     g: f64,
@@ -31,7 +32,7 @@ pub fn exponential_linear_backward(
     scale: f64,
     input_scale: f64,
 ) -> f64 {
-    if g.is_infinite() && x.is_finite() && x <= 0.0 {
+    if (g.is_infinite() || g == 0.0) && x.is_finite() && x <= 0.0 {
         g * (scale * alpha * input_scale)
     } else {
         g * exponential_linear_derivative(x, alpha, scale, input_scale)
