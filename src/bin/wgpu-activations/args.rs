@@ -1,0 +1,292 @@
+//! The arguments after `forward` / `backward`: `OP [--PARAM VALUE]... FILES`.
+//!
+//! Which `--PARAM` flags exist depends on OP, so they are parsed here, not by
+//! clap: PyTorch's argument names in kebab case (or snake case), values as
+//! `--name VALUE` or `--name=VALUE`; `--training` alone means true.
+
+use wgpu_activations::activation::OpInfo;
+use wgpu_activations::{Activation, ActivationError};
+
+use crate::error::{CliError, Result};
+
+/// Which command the arguments are for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Forward,
+    Backward,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Forward => "forward",
+            Mode::Backward => "backward",
+        }
+    }
+
+    fn files(self) -> &'static [&'static str] {
+        match self {
+            Mode::Forward => &["INPUT.npy", "OUTPUT.npy"],
+            Mode::Backward => &["INPUT.npy", "GRAD_OUTPUT.npy", "GRAD_INPUT.npy"],
+        }
+    }
+}
+
+/// The parsed arguments of one `forward` or `backward` run.
+#[derive(Debug, Default)]
+pub struct OpArgs {
+    pub op: Option<Activation>,
+    /// The files, in the order of [`Mode::files`].
+    pub files: Vec<String>,
+    pub weight: Option<String>,
+    pub grad_weight: Option<String>,
+    pub adapter: Option<String>,
+    pub verbose: bool,
+    /// `--help` was given: print the help and nothing else.
+    pub help: bool,
+}
+
+/// `--flag` spelled as the op's parameter name (`negative_slope`).
+fn snake(flag: &str) -> String {
+    flag.replace('-', "_")
+}
+
+/// A parameter name as a flag (`--negative-slope`).
+pub fn flag(name: &str) -> String {
+    format!("--{}", name.replace('_', "-"))
+}
+
+fn is_bool(text: &str) -> bool {
+    matches!(text, "true" | "false" | "True" | "False" | "1" | "0")
+}
+
+/// Whether a token is an option rather than a file or a value: `-x`,
+/// `--name`, but not `-` or a negative number.
+fn is_option(token: &str) -> bool {
+    let mut chars = token.chars();
+    chars.next() == Some('-')
+        && matches!(chars.next(), Some(c) if c == '-' || c.is_ascii_alphabetic())
+}
+
+/// Parses `OP [--PARAM VALUE]... FILES` for `mode`.
+pub fn parse(mode: Mode, tokens: &[String]) -> Result<OpArgs> {
+    let mut args = OpArgs::default();
+    let mut positional: Vec<String> = Vec::new();
+    // (name as typed, value)
+    let mut parameters: Vec<(String, String)> = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let token = &tokens[i];
+        i += 1;
+        if token == "--" {
+            positional.extend(tokens[i..].iter().cloned());
+            break;
+        }
+        if !is_option(token) {
+            positional.push(token.clone());
+            continue;
+        }
+        match token.as_str() {
+            "-h" | "--help" => {
+                args.help = true;
+                continue;
+            }
+            "-v" | "--verbose" => {
+                args.verbose = true;
+                continue;
+            }
+            _ => {}
+        }
+        let Some(body) = token.strip_prefix("--") else {
+            return Err(CliError::usage(format!(
+                "unknown option '{token}' (parameters are --name VALUE)"
+            )));
+        };
+        let (name, inline) = match body.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_string())),
+            None => (body, None),
+        };
+        let value = match inline {
+            Some(value) => value,
+            None if snake(name) == "training" => {
+                // A boolean flag: `--training` alone, or `--training false`.
+                match tokens.get(i) {
+                    Some(next) if is_bool(next) => {
+                        i += 1;
+                        next.clone()
+                    }
+                    _ => "true".to_string(),
+                }
+            }
+            None => match tokens.get(i) {
+                Some(next) if !is_option(next) || next.parse::<f64>().is_ok() => {
+                    i += 1;
+                    next.clone()
+                }
+                _ => return Err(CliError::usage(format!("--{name} needs a value"))),
+            },
+        };
+        match snake(name).as_str() {
+            "weight" => set_once(&mut args.weight, "--weight", value)?,
+            "grad_weight" => set_once(&mut args.grad_weight, "--grad-weight", value)?,
+            "adapter" => set_once(&mut args.adapter, "--adapter", value)?,
+            _ => parameters.push((name.to_string(), value)),
+        }
+    }
+    if args.help {
+        return Ok(args);
+    }
+
+    let mut positional = positional.into_iter();
+    let Some(op_name) = positional.next() else {
+        return Err(CliError::usage(format!(
+            "missing OP: {} OP [--PARAM VALUE]... {} (see `wgpu-activations list`)",
+            mode.name(),
+            mode.files().join(" ")
+        )));
+    };
+    let op = op_from_name(&op_name)?;
+    // The op's parameters, checked by name here (to name the flags in the
+    // message), then parsed and validated by the library.
+    let info = op.info();
+    let known: &[_] = info.map_or(&[], |info: &OpInfo| info.parameters);
+    let mut pairs: Vec<(String, &str)> = Vec::new();
+    for (name, value) in &parameters {
+        let key = snake(name);
+        if !known.iter().any(|p| p.name == key) {
+            return Err(CliError::usage(unknown_parameter(&op, name)));
+        }
+        if pairs.iter().any(|(k, _)| *k == key) {
+            return Err(CliError::usage(format!("--{name} is given twice")));
+        }
+        pairs.push((key, value));
+    }
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let op = Activation::parse(op.name(), &pairs).map_err(|e| CliError::usage(e.to_string()))?;
+
+    args.files = positional.collect();
+    let wanted = mode.files();
+    if args.files.len() < wanted.len() {
+        return Err(CliError::usage(format!(
+            "{} {op_name} needs {} after the op; missing {}",
+            mode.name(),
+            wanted.join(" "),
+            wanted[args.files.len()..].join(" ")
+        )));
+    }
+    if args.files.len() > wanted.len() {
+        return Err(CliError::usage(format!(
+            "unexpected argument '{}': {} takes {}",
+            args.files[wanted.len()],
+            mode.name(),
+            wanted.join(" ")
+        )));
+    }
+
+    match (op.uses_weight(), &args.weight) {
+        (true, None) => {
+            return Err(CliError::usage(format!(
+                "{} needs --weight W.npy (1 value, or one per channel: dimension 1 of the input)",
+                op.name()
+            )))
+        }
+        (false, Some(_)) => {
+            return Err(CliError::usage(format!(
+                "--weight is only for prelu; {} takes no weight",
+                op.name()
+            )))
+        }
+        _ => {}
+    }
+    if args.grad_weight.is_some() {
+        if mode == Mode::Forward {
+            return Err(CliError::usage(
+                "--grad-weight is only for backward (the gradient of prelu's weight)",
+            ));
+        }
+        if !op.uses_weight() {
+            return Err(CliError::usage(format!(
+                "--grad-weight is only for prelu; {} has no weight",
+                op.name()
+            )));
+        }
+    }
+    args.op = Some(op);
+    Ok(args)
+}
+
+fn set_once(slot: &mut Option<String>, flag: &str, value: String) -> Result<()> {
+    if slot.is_some() {
+        return Err(CliError::usage(format!("{flag} is given twice")));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+/// The op named `name`, with a suggestion for near misses (`ReLU`, `leaky-relu`).
+fn op_from_name(name: &str) -> Result<Activation> {
+    match Activation::from_name(name) {
+        Ok(op) => Ok(op),
+        Err(ActivationError::UnknownOp(_)) => {
+            let normalized = name.to_lowercase().replace('-', "_");
+            let hint = Activation::OPS
+                .iter()
+                .find(|op| op.name == normalized || op.name.replace('_', "") == normalized)
+                .map(|op| format!("; did you mean '{}'?", op.name))
+                .unwrap_or_else(|| " (`wgpu-activations list` shows the ops)".into());
+            Err(CliError::usage(format!("unknown op '{name}'{hint}")))
+        }
+        Err(error) => Err(CliError::usage(error.to_string())),
+    }
+}
+
+/// The message for a parameter `op` does not have, naming those it has.
+fn unknown_parameter(op: &Activation, name: &str) -> String {
+    let known: Vec<String> = op
+        .info()
+        .map(|info| info.parameters.iter().map(|p| flag(p.name)).collect())
+        .unwrap_or_default();
+    let mut message = format!("{} has no parameter --{name}", op.name());
+    if known.is_empty() {
+        message.push_str(&format!("; {} takes no parameters", op.name()));
+    } else {
+        message.push_str(&format!("; its parameters: {}", known.join(", ")));
+    }
+    if op.uses_weight() {
+        message.push_str(" (its weight is given with --weight W.npy)");
+    }
+    message
+}
+
+/// One line per op for `list`: name, parameters with defaults, formula.
+pub fn op_table() -> String {
+    let rows: Vec<(String, String, &str)> = Activation::OPS
+        .iter()
+        .map(|info| {
+            let mut parameters: Vec<String> = info
+                .parameters
+                .iter()
+                .map(|p| format!("{} {}", flag(p.name), p.default))
+                .collect();
+            if info.default.uses_weight() {
+                parameters.push("--weight W.npy".into());
+            }
+            (info.name.to_string(), parameters.join(" "), info.summary)
+        })
+        .collect();
+    let name_width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    // Aligned, but one long list (rrelu's) does not push every formula right.
+    let parameter_width = rows
+        .iter()
+        .map(|r| r.1.len())
+        .filter(|&w| w <= 32)
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for (name, parameters, summary) in rows {
+        out.push_str(&format!(
+            "{name:<name_width$}  {parameters:<parameter_width$}  {summary}\n"
+        ));
+    }
+    out
+}

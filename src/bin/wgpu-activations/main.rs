@@ -1,0 +1,437 @@
+//! `wgpu-activations`: PyTorch's activation functions and their gradients
+//! over .npy files, on the GPU.
+//!
+//! ```text
+//! wgpu-activations list
+//! wgpu-activations forward  OP [--PARAM VALUE]... INPUT.npy OUTPUT.npy
+//! wgpu-activations backward OP [--PARAM VALUE]... INPUT.npy GRAD_OUTPUT.npy GRAD_INPUT.npy [--grad-weight GW.npy]
+//! wgpu-activations --adapter [NAME]
+//! ```
+//!
+//! Arrays of any size are streamed through the GPU in chunks. Outputs are
+//! written to a temporary file beside the output and renamed into place only
+//! on success: a failed run leaves no output file (and an existing one as it
+//! was).
+
+mod args;
+mod error;
+mod npy;
+mod stream;
+
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tempfile::NamedTempFile;
+use wgpu_activations::shape::prelu_channels;
+use wgpu_activations::{describe_adapter, GpuContext};
+
+use crate::args::Mode;
+use crate::error::{one_line, CliError, Result};
+use crate::npy::{header_bytes, io_message, parent_dir, NpyFile};
+
+/// Inputs at least this large get a progress bar (on a terminal).
+const PROGRESS_BYTES: u64 = 64 << 20;
+
+const AFTER_HELP: &str = "\
+OP is a torch.nn.functional name; `wgpu-activations list` shows each op with its parameters and \
+defaults. Parameters use PyTorch's argument names in kebab case: `--negative-slope 0.2`, \
+`--approximate tanh`, `--training --seed 7`. prelu takes `--weight W.npy` (1 value, or one per \
+channel: dimension 1 of the input) and, in backward, writes the weight's gradient with \
+`--grad-weight GW.npy`.
+
+Arrays: .npy files of float32 (<f4) or float16 (<f2), C order, any shape; outputs keep the \
+shape and dtype. Files of any size are streamed through the GPU in chunks.
+
+Environment: WGPU_BACKEND (vulkan, metal, dx12) limits the backends, WGPU_ADAPTER_NAME picks \
+an adapter by name like --adapter NAME.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "wgpu-activations",
+    version,
+    about = "PyTorch's activation functions and their gradients over .npy files, on the GPU",
+    after_help = AFTER_HELP,
+    arg_required_else_help = true
+)]
+struct Cli {
+    /// Alone: list the GPU adapters and show the one chosen. With NAME: use
+    /// the first adapter whose name contains NAME (case-insensitive).
+    #[arg(long, value_name = "NAME", num_args = 0..=1, global = true)]
+    adapter: Option<Option<String>>,
+
+    /// Print the adapter, the chunking and the time taken to stderr.
+    #[arg(short, long, global = true)]
+    verbose: bool,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print every op with its parameters and their defaults.
+    List,
+    /// OUTPUT = OP(INPUT).
+    #[command(
+        override_usage = "wgpu-activations forward OP [--PARAM VALUE]... INPUT.npy OUTPUT.npy",
+        after_help = "The ops and their parameters: `wgpu-activations list`.\n\
+                      Example: wgpu-activations forward leaky_relu --negative-slope 0.2 x.npy y.npy"
+    )]
+    Forward {
+        /// The op, its parameters (`--negative-slope 0.2`) and the files.
+        #[arg(
+            value_name = "ARGS",
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            num_args = 1..
+        )]
+        args: Vec<String>,
+    },
+    /// GRAD_INPUT = GRAD_OUTPUT * OP'(INPUT), and prelu's weight gradient.
+    #[command(
+        override_usage = "wgpu-activations backward OP [--PARAM VALUE]... INPUT.npy GRAD_OUTPUT.npy \
+                          GRAD_INPUT.npy [--grad-weight GW.npy]",
+        after_help = "The ops and their parameters: `wgpu-activations list`.\n\
+                      Example: wgpu-activations backward prelu --weight w.npy x.npy gy.npy gx.npy \
+                      --grad-weight gw.npy"
+    )]
+    Backward {
+        /// The op, its parameters (`--weight W.npy` for prelu), the files, and
+        /// for prelu `--grad-weight GW.npy`.
+        #[arg(
+            value_name = "ARGS",
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            num_args = 1..
+        )]
+        args: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "error: internal error{at}: {} (please report it)",
+            one_line(&message)
+        );
+    }));
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            if !error.message.is_empty() {
+                eprintln!("error: {}", error.one_line());
+            }
+            ExitCode::from(error.code)
+        }
+    }
+}
+
+fn run() -> Result<()> {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                error.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                // Help goes to stdout and exits 0; a bare command's help exits 2.
+                let _ = error.print();
+                return if error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                    Err(CliError::usage(""))
+                } else {
+                    Ok(())
+                };
+            }
+            let text = error.render().to_string();
+            let first = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid command line")
+                .trim_start_matches("error: ");
+            return Err(CliError::usage(format!("{first} (see --help)")));
+        }
+    };
+    let adapter = cli.adapter.clone();
+    match cli.command {
+        None => show_adapters(adapter.flatten()),
+        Some(Command::List) => {
+            print_stdout(&args::op_table());
+            Ok(())
+        }
+        Some(Command::Forward { args }) => {
+            run_op(Mode::Forward, &args, adapter.flatten(), cli.verbose)
+        }
+        Some(Command::Backward { args }) => {
+            run_op(Mode::Backward, &args, adapter.flatten(), cli.verbose)
+        }
+    }
+}
+
+/// Writes to stdout, quietly stopping on a closed pipe (`| head`).
+fn print_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// `--adapter [NAME]` without a command.
+fn show_adapters(name: Option<String>) -> Result<()> {
+    if let Some(name) = &name {
+        std::env::set_var("WGPU_ADAPTER_NAME", name);
+    }
+    let adapters = GpuContext::available_adapters();
+    if adapters.is_empty() {
+        return Err(CliError::run(
+            "no GPU adapter found (WGPU_BACKEND limits the backends searched). Without a GPU, \
+             install a software Vulkan driver (Debian/Ubuntu: apt-get install mesa-vulkan-drivers)",
+        ));
+    }
+    let chosen = GpuContext::new().map_err(|e| CliError::run(e.to_string()))?;
+    let chosen = describe_adapter(chosen.adapter_info());
+    let mut text = String::from("adapters:\n");
+    for info in &adapters {
+        text.push_str(&format!("  {}\n", describe_adapter(info)));
+    }
+    let how = match (&name, std::env::var("WGPU_ADAPTER_NAME")) {
+        (Some(name), _) => format!("--adapter {name}"),
+        (None, Ok(name)) => format!("WGPU_ADAPTER_NAME={name}"),
+        (None, Err(_)) => "default".into(),
+    };
+    text.push_str(&format!("chosen ({how}): {chosen}\n"));
+    print_stdout(&text);
+    Ok(())
+}
+
+/// An output file being written: a temporary file beside it, renamed into
+/// place by [`Output::commit`]; dropped, it is deleted.
+struct Output {
+    path: String,
+    file: BufWriter<NamedTempFile>,
+}
+
+impl Output {
+    fn create(path: &str) -> Result<Output> {
+        let target = Path::new(path);
+        if target.is_dir() {
+            return Err(CliError::run(format!("{path}: is a directory")));
+        }
+        let dir = parent_dir(target);
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".wgpu-activations-").suffix(".npy.tmp");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let file = builder.tempfile_in(dir).map_err(|e| {
+            CliError::run(format!(
+                "{path}: cannot create a file in {}: {}",
+                dir.display(),
+                io_message(&e)
+            ))
+        })?;
+        Ok(Output {
+            path: path.to_string(),
+            file: BufWriter::with_capacity(1 << 20, file),
+        })
+    }
+
+    fn write_error(&self, error: &std::io::Error) -> CliError {
+        CliError::run(format!("{}: {}", self.path, io_message(error)))
+    }
+
+    /// Flushes the file and renames it to its path.
+    fn commit(self) -> Result<()> {
+        let path = self.path;
+        let file = self
+            .file
+            .into_inner()
+            .map_err(|e| CliError::run(format!("{path}: {}", io_message(e.error()))))?;
+        file.persist(&path)
+            .map_err(|e| CliError::run(format!("{path}: {}", io_message(&e.error))))?;
+        Ok(())
+    }
+}
+
+/// `forward` and `backward`.
+fn run_op(mode: Mode, tokens: &[String], adapter: Option<String>, verbose: bool) -> Result<()> {
+    let parsed = args::parse(mode, tokens)?;
+    if parsed.help {
+        let mut command = Cli::command();
+        if let Some(sub) = command.find_subcommand_mut(mode.name()) {
+            let _ = sub.print_long_help();
+        }
+        return Ok(());
+    }
+    let verbose = verbose || parsed.verbose;
+    let Some(op) = parsed.op else {
+        return Err(CliError::usage("missing OP"));
+    };
+    let files = &parsed.files;
+
+    // Everything about the inputs is checked before any output is created
+    // and before the GPU is touched.
+    let input = NpyFile::open(&files[0])?;
+    let grad_output = match mode {
+        Mode::Forward => None,
+        Mode::Backward => {
+            let grad = NpyFile::open(&files[1])?;
+            if grad.shape != input.shape {
+                return Err(CliError::run(format!(
+                    "{} has shape {:?} but {} has shape {:?}: they must be the same",
+                    grad.path, grad.shape, input.path, input.shape
+                )));
+            }
+            if grad.dtype != input.dtype {
+                return Err(CliError::run(format!(
+                    "{} is {} but {} is {}: they must be the same",
+                    grad.path,
+                    grad.dtype.name(),
+                    input.path,
+                    input.dtype.name()
+                )));
+            }
+            Some(grad)
+        }
+    };
+    let weight = match &parsed.weight {
+        None => None,
+        Some(path) => {
+            let mut weight = NpyFile::open(path)?;
+            let (channels, _) = prelu_channels(&input.shape);
+            if weight.len != 1 && weight.len != channels {
+                let expected = if channels == 1 {
+                    format!(
+                        "expected 1 ({} has one channel: shape {:?})",
+                        input.path, input.shape
+                    )
+                } else {
+                    format!(
+                        "expected 1 or {channels} (one per channel: dimension 1 of {}, shape {:?})",
+                        input.path, input.shape
+                    )
+                };
+                return Err(CliError::run(format!(
+                    "{path}: prelu weight has {} values; {expected}",
+                    weight.len
+                )));
+            }
+            if weight.dtype != input.dtype {
+                return Err(CliError::run(format!(
+                    "{path} is {} but {} is {}: the weight must have the input's dtype",
+                    weight.dtype.name(),
+                    input.path,
+                    input.dtype.name()
+                )));
+            }
+            let bytes = weight.read_all()?;
+            Some((weight.shape.clone(), bytes))
+        }
+    };
+
+    let output_path = files.last().map(String::as_str).unwrap_or_default();
+    if let Some(gw) = &parsed.grad_weight {
+        if same_file(gw, output_path) {
+            return Err(CliError::usage(format!(
+                "--grad-weight {gw} and the gradient for the input are the same file"
+            )));
+        }
+    }
+    let mut output = Output::create(output_path)?;
+    let grad_weight_output = parsed
+        .grad_weight
+        .as_deref()
+        .map(Output::create)
+        .transpose()?;
+
+    if let Some(name) = &adapter.or(parsed.adapter.clone()) {
+        std::env::set_var("WGPU_ADAPTER_NAME", name);
+    }
+    output
+        .file
+        .write_all(&header_bytes(input.dtype, &input.shape))
+        .map_err(|e| output.write_error(&e))?;
+    let (dtype, shape, len) = (input.dtype, input.shape.clone(), input.len);
+    let weight_len = weight
+        .as_ref()
+        .map_or(0, |(_, bytes)| bytes.len() / dtype.size() as usize);
+    let mut grad_weight = vec![0.0f64; weight_len];
+    if len > 0 {
+        let ctx = GpuContext::new().map_err(|e| CliError::run(e.to_string()))?;
+        if verbose {
+            eprintln!("adapter: {}", ctx.adapter_description());
+        }
+        let total_bytes = len as u64 * dtype.size();
+        let progress = if std::io::stderr().is_terminal() && total_bytes >= PROGRESS_BYTES {
+            let bar =
+                ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
+            if let Ok(style) = ProgressStyle::with_template(
+                "{spinner} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        let job = stream::Job {
+            op,
+            dtype,
+            shape: &shape,
+            len,
+            input: stream::Source {
+                name: input.path.clone(),
+                file: input.file,
+            },
+            grad_output: grad_output.map(|g| stream::Source {
+                name: g.path.clone(),
+                file: g.file,
+            }),
+            weight: weight.as_ref().map(|(_, bytes)| bytes.as_slice()),
+            grad_weight: grad_weight_output.is_some(),
+        };
+        let outcome = stream::run(&ctx, job, &mut output.file, &progress, verbose);
+        progress.finish_and_clear();
+        if let Some(sums) = outcome?.grad_weight {
+            grad_weight = sums;
+        }
+    }
+    if let (Some(mut gw_output), Some((weight_shape, _))) = (grad_weight_output, &weight) {
+        let bytes = stream::narrow(&grad_weight, dtype);
+        npy::write_small(&mut gw_output.file, dtype, weight_shape, &bytes)
+            .map_err(|e| gw_output.write_error(&e))?;
+        output.commit()?;
+        gw_output.commit()?;
+    } else {
+        output.commit()?;
+    }
+    Ok(())
+}
+
+/// Whether two paths name the same file (or would).
+fn same_file(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let resolve = |p: &str| {
+        let path = Path::new(p);
+        let dir = parent_dir(path).canonicalize().ok()?;
+        Some(dir.join(path.file_name()?))
+    };
+    matches!((resolve(a), resolve(b)), (Some(x), Some(y)) if x == y)
+}

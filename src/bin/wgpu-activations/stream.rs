@@ -1,0 +1,908 @@
+//! Streams an array through the GPU in chunks: a reader thread reads chunks
+//! from the files, this thread uploads each into a ring of buffer slots,
+//! records the op and a copy to a mappable staging buffer, and submits, and a
+//! writer thread writes the results out in order. Uploads, kernels and
+//! downloads of different chunks overlap; memory stays bounded by the slots
+//! and the bounded channels between the threads.
+//!
+//! Each chunk is recorded with the library's encoding API over the slot's
+//! buffers, with `first_element` set where the position in the whole tensor
+//! matters (RReLU's random slopes), and with a shape that keeps PReLU's
+//! channels those of the whole tensor (see [`Planner`]).
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use indicatif::ProgressBar;
+use wgpu_activations::shape::prelu_channels;
+use wgpu_activations::{
+    f16, Activation, BackwardBuffers, DType, ForwardBuffers, GpuContext, TensorView,
+};
+
+use crate::error::{gpu, CliError, Result};
+use crate::npy::{io_message, Dtype};
+
+/// Buffer slots in flight on the GPU.
+const SLOTS: usize = 3;
+/// Chunks queued between the threads (on each side of the GPU thread).
+const QUEUED: usize = 2;
+/// Default bytes per chunk buffer (capped by the device's binding size).
+const CHUNK_BYTES: u64 = 32 << 20;
+/// Overrides the elements per chunk (to test streaming on small files).
+pub const CHUNK_ENV: &str = "WGPU_ACTIVATIONS_CHUNK_ELEMENTS";
+/// Set to 1 to process float16 files as float32 on the GPU even where the
+/// adapter has SHADER_F16 (what adapters without it do).
+pub const F16_VIA_F32_ENV: &str = "WGPU_ACTIVATIONS_F16_VIA_F32";
+
+/// A file of `len` elements of `dtype`, positioned at its data.
+pub struct Source {
+    pub name: String,
+    pub file: File,
+}
+
+/// What to run over which files.
+pub struct Job<'a> {
+    pub op: Activation,
+    /// The file's element type.
+    pub dtype: Dtype,
+    pub shape: &'a [usize],
+    pub len: usize,
+    pub input: Source,
+    /// Backward only: the gradient of the loss with respect to the output.
+    pub grad_output: Option<Source>,
+    /// PReLU's weight, as little-endian bytes of `dtype`.
+    pub weight: Option<&'a [u8]>,
+    /// Backward with PReLU: also compute the weight's gradient.
+    pub grad_weight: bool,
+}
+
+/// How the job went.
+pub struct Outcome {
+    /// The weight gradient, summed over the chunks in f64 in chunk order.
+    pub grad_weight: Option<Vec<f64>>,
+}
+
+/// How chunks map onto PReLU's channels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Layout {
+    /// No weight: any chunking. `indexed`: the op depends on the element's
+    /// index in the whole tensor (RReLU in training mode).
+    Plain { indexed: bool },
+    /// One weight shared by every element: any chunking.
+    Shared,
+    /// One weight per channel; `period = channels * inner` elements.
+    PerChannel { channels: u64, inner: u64 },
+}
+
+/// One chunk: elements `start..start + count` of the whole tensor.
+#[derive(Debug, Clone, PartialEq)]
+struct Piece {
+    start: u64,
+    count: u64,
+    /// The shape the chunk is recorded with (element count `count`).
+    shape: Vec<usize>,
+    first_element: u64,
+    /// PReLU, chunks of partial periods: the chunk covers `k` channel
+    /// blocks from channel `c0` on (mod channels), and gets the gathered
+    /// weights `w[(c0 + j) % channels]` for `j < k`.
+    gather: Option<(u64, u64)>,
+}
+
+/// Cuts `n` elements into pieces of at most `chunk` elements.
+///
+/// PReLU with one weight per channel: where a whole period (`channels *
+/// inner` elements) fits in a chunk, chunks are whole periods, recorded with
+/// shape `[periods, channels, inner]` and the whole weight, so that the
+/// library's channel of each element, and its weight gradient, are those of
+/// the whole tensor. Otherwise a chunk is whole channel blocks (`[1, k,
+/// inner]` with the `k` weights gathered), or, where one block is larger
+/// than a chunk, a piece of a block with its one weight.
+#[derive(Debug, Clone)]
+struct Planner {
+    n: u64,
+    chunk: u64,
+    layout: Layout,
+    next: u64,
+}
+
+impl Planner {
+    fn new(n: u64, chunk: u64, layout: Layout) -> Self {
+        Planner {
+            n,
+            chunk: chunk.max(1),
+            layout,
+            next: 0,
+        }
+    }
+
+    /// The most elements of one piece, and the most gathered weights.
+    fn capacity(&self) -> (u64, u64) {
+        let count = self.chunk.min(self.n);
+        match self.layout {
+            Layout::PerChannel { channels, inner } if channels * inner > self.chunk => {
+                (count, (self.chunk / inner).max(1))
+            }
+            _ => (count, 0),
+        }
+    }
+}
+
+impl Iterator for Planner {
+    type Item = Piece;
+
+    fn next(&mut self) -> Option<Piece> {
+        let start = self.next;
+        let left = self.n - start;
+        if left == 0 {
+            return None;
+        }
+        let piece = match self.layout {
+            Layout::Plain { indexed } => {
+                let count = self.chunk.min(left);
+                Piece {
+                    start,
+                    count,
+                    shape: vec![count as usize],
+                    first_element: if indexed { start } else { 0 },
+                    gather: None,
+                }
+            }
+            Layout::Shared => {
+                let count = self.chunk.min(left);
+                Piece {
+                    start,
+                    count,
+                    shape: vec![count as usize],
+                    first_element: 0,
+                    gather: None,
+                }
+            }
+            Layout::PerChannel { channels, inner } => {
+                let period = channels * inner;
+                if period <= self.chunk {
+                    // Whole periods; `n` is a multiple of the period.
+                    let count = (self.chunk / period * period).min(left);
+                    Piece {
+                        start,
+                        count,
+                        shape: vec![(count / period) as usize, channels as usize, inner as usize],
+                        first_element: 0,
+                        gather: None,
+                    }
+                } else if inner <= self.chunk {
+                    let k = (self.chunk / inner).min(left / inner);
+                    Piece {
+                        start,
+                        count: k * inner,
+                        shape: vec![1, k as usize, inner as usize],
+                        first_element: 0,
+                        gather: Some(((start / inner) % channels, k)),
+                    }
+                } else {
+                    let block_end = (start / inner + 1) * inner;
+                    let count = self.chunk.min(block_end - start);
+                    Piece {
+                        start,
+                        count,
+                        shape: vec![count as usize],
+                        first_element: 0,
+                        gather: Some(((start / inner) % channels, 1)),
+                    }
+                }
+            }
+        };
+        self.next += piece.count;
+        Some(piece)
+    }
+}
+
+/// A chunk read from the files, in the GPU's element type, padded to whole
+/// 4-byte words.
+struct Chunk {
+    piece: Piece,
+    input: Vec<u8>,
+    grad_output: Option<Vec<u8>>,
+}
+
+/// One ring slot: the buffers of one chunk in flight.
+struct Slot {
+    input: wgpu::Buffer,
+    grad_output: Option<wgpu::Buffer>,
+    output: wgpu::Buffer,
+    staging: wgpu::Buffer,
+    gathered: Option<wgpu::Buffer>,
+    grad_weight: Option<(wgpu::Buffer, wgpu::Buffer)>,
+    pending: Option<Pending>,
+}
+
+/// What a slot is waiting for.
+struct Pending {
+    piece: Piece,
+    submission: wgpu::SubmissionIndex,
+    maps: Receiver<std::result::Result<(), wgpu::BufferAsyncError>>,
+    expected_maps: usize,
+    /// Values of the weight gradient this chunk produced.
+    grad_weight_len: u64,
+}
+
+/// A finished chunk: the output bytes in the file's type, and the chunk's
+/// contribution to the weight gradient.
+struct Finished {
+    piece: Piece,
+    output: Vec<u8>,
+    grad_weight: Option<Vec<f64>>,
+}
+
+/// Streams `job` through the GPU, writing the output's data (no header) to
+/// `out`.
+pub fn run(
+    ctx: &GpuContext,
+    job: Job<'_>,
+    out: &mut (dyn Write + Send),
+    progress: &ProgressBar,
+    verbose: bool,
+) -> Result<Outcome> {
+    let has_f16 = ctx.device().features().contains(wgpu::Features::SHADER_F16);
+    let force_f32 = std::env::var(F16_VIA_F32_ENV).is_ok_and(|v| v == "1");
+    let (gpu_dtype, convert) = match job.dtype {
+        Dtype::F32 => (DType::F32, false),
+        Dtype::F16 if has_f16 && !force_f32 => (DType::F16, false),
+        Dtype::F16 => (DType::F32, true),
+    };
+    let element = gpu_dtype.size();
+    let n = job.len as u64;
+
+    let limits = ctx.limits();
+    let most = limits
+        .max_storage_buffer_binding_size
+        .min(limits.max_buffer_size)
+        / element
+        / 4
+        * 4;
+    let chunk = match std::env::var(CHUNK_ENV) {
+        Ok(text) => text
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|&c| c > 0)
+            .ok_or_else(|| {
+                CliError::usage(format!(
+                    "{CHUNK_ENV}={text:?}: expected a positive number of elements"
+                ))
+            })?
+            .min(most),
+        Err(_) => (CHUNK_BYTES / element).min(most),
+    }
+    .max(1);
+
+    let weight_len = job.weight.map_or(0, |w| w.len() as u64 / job.dtype.size());
+    let layout = if !job.op.uses_weight() {
+        Layout::Plain {
+            indexed: matches!(job.op, Activation::Rrelu { training: true, .. }),
+        }
+    } else if weight_len == 1 {
+        Layout::Shared
+    } else {
+        let (channels, inner) = prelu_channels(job.shape);
+        Layout::PerChannel {
+            channels: channels as u64,
+            inner: inner as u64,
+        }
+    };
+    let planner = Planner::new(n, chunk, layout);
+    let (capacity, gather_capacity) = planner.capacity();
+    if verbose {
+        eprintln!(
+            "{n} elements in chunks of up to {capacity} ({} on the GPU{})",
+            gpu_dtype.name(),
+            match (convert, has_f16) {
+                (false, _) => "",
+                (true, false) => ", converted from f16: the adapter lacks SHADER_F16",
+                (true, true) => ", converted from f16 as asked",
+            }
+        );
+    }
+
+    // Weights in the GPU's element type.
+    let weight: Option<Vec<u8>> = job.weight.map(|w| {
+        if convert {
+            f16_to_f32_bytes(w)
+        } else {
+            w.to_vec()
+        }
+    });
+
+    let gpu_errors = catch_uncaptured(ctx);
+    let device = ctx.device();
+    let padded = |values: u64| (values * element).div_ceil(16).max(1) * 16;
+    let buffer = |label: &str, values: u64, usage: wgpu::BufferUsages| {
+        device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: padded(values),
+            usage,
+            mapped_at_creation: false,
+        })
+    };
+    use wgpu::BufferUsages as U;
+    // Values of the weight gradient one chunk produces, at most.
+    let grad_weight_capacity = match (job.grad_weight, gather_capacity) {
+        (false, _) => 0,
+        (true, 0) => weight_len,
+        (true, gathered) => gathered,
+    };
+    let (whole_weight, mut slots) = scoped(device, || {
+        let whole_weight = match (&weight, gather_capacity) {
+            (Some(w), 0) => {
+                let buffer = buffer("weight", weight_len, U::STORAGE | U::COPY_DST);
+                ctx.queue().write_buffer(&buffer, 0, &pad_words(w.clone()));
+                Some(buffer)
+            }
+            _ => None,
+        };
+        let slots: Vec<Slot> = (0..SLOTS)
+            .map(|_| Slot {
+                input: buffer("input", capacity, U::STORAGE | U::COPY_DST),
+                grad_output: job
+                    .grad_output
+                    .as_ref()
+                    .map(|_| buffer("grad_output", capacity, U::STORAGE | U::COPY_DST)),
+                output: buffer("output", capacity, U::STORAGE | U::COPY_SRC),
+                staging: buffer("staging", capacity, U::MAP_READ | U::COPY_DST),
+                gathered: (weight.is_some() && gather_capacity > 0)
+                    .then(|| buffer("gathered weight", gather_capacity, U::STORAGE | U::COPY_DST)),
+                grad_weight: (grad_weight_capacity > 0).then(|| {
+                    (
+                        buffer(
+                            "grad_weight",
+                            grad_weight_capacity,
+                            U::STORAGE | U::COPY_SRC,
+                        ),
+                        buffer(
+                            "grad_weight staging",
+                            grad_weight_capacity,
+                            U::MAP_READ | U::COPY_DST,
+                        ),
+                    )
+                }),
+                pending: None,
+            })
+            .collect();
+        (whole_weight, slots)
+    })
+    .map_err(|e| {
+        CliError::run(format!(
+            "allocating GPU buffers for chunks of {capacity} elements: {e}"
+        ))
+    })?;
+
+    let started = Instant::now();
+    let (chunk_tx, chunk_rx) = sync_channel::<Result<Chunk>>(QUEUED);
+    let (out_tx, out_rx) = sync_channel::<Vec<u8>>(QUEUED);
+    let file_element = job.dtype.size() as usize;
+    let Job {
+        op,
+        input,
+        grad_output,
+        grad_weight,
+        ..
+    } = job;
+
+    let mut sums = grad_weight.then(|| vec![0.0f64; weight_len as usize]);
+    let gpu = Gpu {
+        ctx,
+        op,
+        dtype: gpu_dtype,
+        convert,
+        whole_weight: whole_weight.as_ref(),
+        weight: weight.as_deref(),
+        weight_len,
+        errors: &gpu_errors,
+    };
+    let outcome = std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            read_chunks(
+                planner,
+                input,
+                grad_output,
+                file_element as u64,
+                convert,
+                chunk_tx,
+            )
+        });
+        let writer = scope.spawn(move || -> std::io::Result<()> {
+            for bytes in out_rx {
+                out.write_all(&bytes)?;
+            }
+            Ok(())
+        });
+        let result = gpu.stream(
+            &mut slots,
+            chunk_rx,
+            out_tx,
+            sums.as_mut(),
+            progress,
+            file_element,
+        );
+        let read = reader.join();
+        let written = writer.join();
+        // An I/O error of the writer explains why the stream stopped.
+        match written {
+            Ok(Err(e)) => {
+                return Err(CliError::run(format!(
+                    "writing the output: {}",
+                    io_message(&e)
+                )))
+            }
+            Err(_) => return Err(CliError::run("the writer thread failed")),
+            Ok(Ok(())) => {}
+        }
+        if read.is_err() {
+            return Err(CliError::run("the reader thread failed"));
+        }
+        result
+    });
+    let processed = outcome?;
+    if processed != n {
+        return Err(CliError::run(format!(
+            "internal error: {processed} of {n} elements were processed"
+        )));
+    }
+    if verbose {
+        let seconds = started.elapsed().as_secs_f64();
+        let megabytes = n as f64 * file_element as f64 / 1e6;
+        eprint!("processed {n} elements in {seconds:.3} s");
+        if megabytes >= 1.0 {
+            eprint!(" ({:.1} MB/s of input)", megabytes / seconds.max(1e-9));
+        }
+        eprintln!();
+    }
+    Ok(Outcome { grad_weight: sums })
+}
+
+/// Reads the chunks the planner cuts, in order, and sends them on.
+/// `file_element`: bytes per element in the files; `convert`: float16 files
+/// processed as float32.
+fn read_chunks(
+    planner: Planner,
+    mut input: Source,
+    mut grad_output: Option<Source>,
+    file_element: u64,
+    convert: bool,
+    tx: SyncSender<Result<Chunk>>,
+) {
+    let read = |source: &mut Source, count: u64| -> Result<Vec<u8>> {
+        let mut bytes = vec![0u8; (count * file_element) as usize];
+        source.file.read_exact(&mut bytes).map_err(|e| {
+            CliError::run(format!(
+                "{}: reading the data: {}",
+                source.name,
+                io_message(&e)
+            ))
+        })?;
+        Ok(pad_words(if convert {
+            f16_to_f32_bytes(&bytes)
+        } else {
+            bytes
+        }))
+    };
+    for piece in planner {
+        let chunk = (|| {
+            let x = read(&mut input, piece.count)?;
+            let g = match grad_output.as_mut() {
+                Some(source) => Some(read(source, piece.count)?),
+                None => None,
+            };
+            Ok(Chunk {
+                piece: piece.clone(),
+                input: x,
+                grad_output: g,
+            })
+        })();
+        let failed = chunk.is_err();
+        if tx.send(chunk).is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// The GPU side of a stream.
+struct Gpu<'a> {
+    ctx: &'a GpuContext,
+    op: Activation,
+    dtype: DType,
+    convert: bool,
+    whole_weight: Option<&'a wgpu::Buffer>,
+    weight: Option<&'a [u8]>,
+    weight_len: u64,
+    errors: &'a Arc<Mutex<Option<String>>>,
+}
+
+impl Gpu<'_> {
+    /// Runs every chunk from `chunks` through the slots and sends the
+    /// results to `out`, in order. Returns the number of elements done.
+    fn stream(
+        &self,
+        slots: &mut [Slot],
+        chunks: Receiver<Result<Chunk>>,
+        out: SyncSender<Vec<u8>>,
+        mut sums: Option<&mut Vec<f64>>,
+        progress: &ProgressBar,
+        file_element: usize,
+    ) -> Result<u64> {
+        let mut done = 0u64;
+        let mut deliver = |finished: Finished| -> Result<()> {
+            if let (Some(sums), Some(partial)) = (sums.as_deref_mut(), finished.grad_weight) {
+                self.fold(sums, &finished.piece, &partial);
+            }
+            done += finished.piece.count;
+            progress.inc(finished.piece.count * file_element as u64);
+            // A closed channel means the writer failed; its error is reported.
+            out.send(finished.output)
+                .map_err(|_| CliError::run("the output could not be written"))
+        };
+        let mut next = 0usize;
+        for chunk in chunks {
+            let chunk = chunk?;
+            let slot = &mut slots[next % SLOTS];
+            if let Some(pending) = slot.pending.take() {
+                deliver(self.finish(slot, pending)?)?;
+            }
+            self.submit(slot, chunk)?;
+            next += 1;
+        }
+        for i in next..next + SLOTS {
+            let slot = &mut slots[i % SLOTS];
+            if let Some(pending) = slot.pending.take() {
+                deliver(self.finish(slot, pending)?)?;
+            }
+        }
+        Ok(done)
+    }
+
+    /// Uploads `chunk` into `slot`, records the op and the copies back, and
+    /// submits; the results are mapped when the GPU is done.
+    fn submit(&self, slot: &mut Slot, chunk: Chunk) -> Result<()> {
+        let ctx = self.ctx;
+        let piece = chunk.piece;
+        let count = piece.count as usize;
+        let view = |buffer, len| TensorView::with_dtype(buffer, 0, len, self.dtype);
+        let context = || format!("elements {}..{}", piece.start, piece.start + piece.count);
+        let queue = ctx.queue();
+        let submission = scoped(ctx.device(), || -> Result<wgpu::SubmissionIndex> {
+            queue.write_buffer(&slot.input, 0, &chunk.input);
+            if let (Some(buffer), Some(bytes)) = (&slot.grad_output, &chunk.grad_output) {
+                queue.write_buffer(buffer, 0, bytes);
+            }
+            let weight = match (piece.gather, &slot.gathered, self.weight) {
+                (Some((c0, k)), Some(buffer), Some(weight)) => {
+                    let element = self.dtype.size() as usize;
+                    let mut gathered = Vec::with_capacity(k as usize * element);
+                    for j in 0..k {
+                        let c = ((c0 + j) % self.weight_len) as usize;
+                        gathered.extend_from_slice(&weight[c * element..(c + 1) * element]);
+                    }
+                    queue.write_buffer(buffer, 0, &pad_words(gathered));
+                    Some(view(buffer, k as usize))
+                }
+                _ => self.whole_weight.map(|w| view(w, self.weight_len as usize)),
+            };
+            let grad_weight_len = weight.map_or(0, |w| w.len());
+            let mut encoder = ctx.create_encoder();
+            match &slot.grad_output {
+                None => ctx.encode_forward(
+                    &mut encoder,
+                    &self.op,
+                    &piece.shape,
+                    &ForwardBuffers {
+                        input: view(&slot.input, count),
+                        output: view(&slot.output, count),
+                        weight,
+                        first_element: piece.first_element,
+                    },
+                ),
+                Some(grad_output) => ctx.encode_backward(
+                    &mut encoder,
+                    &self.op,
+                    &piece.shape,
+                    &BackwardBuffers {
+                        input: view(&slot.input, count),
+                        grad_output: view(grad_output, count),
+                        grad_input: view(&slot.output, count),
+                        weight,
+                        grad_weight: slot
+                            .grad_weight
+                            .as_ref()
+                            .map(|(buffer, _)| view(buffer, grad_weight_len)),
+                        from_output: false,
+                        first_element: piece.first_element,
+                    },
+                ),
+            }
+            .map_err(|e| gpu(&context(), e))?;
+            let words = view(&slot.output, count).word_len();
+            encoder.copy_buffer_to_buffer(&slot.output, 0, &slot.staging, 0, words);
+            if let Some((buffer, staging)) = &slot.grad_weight {
+                let words = view(buffer, grad_weight_len).word_len();
+                encoder.copy_buffer_to_buffer(buffer, 0, staging, 0, words);
+            }
+            ctx.submit(encoder).map_err(|e| gpu(&context(), e))
+        })
+        .map_err(|e| CliError::run(format!("{}: {e}", context())))??;
+        self.check_errors()?;
+
+        let (tx, maps) = std::sync::mpsc::channel();
+        let map = |buffer: &wgpu::Buffer, bytes: u64| {
+            let tx = tx.clone();
+            buffer.map_async(wgpu::MapMode::Read, ..bytes, move |result| {
+                // The receiver lives until the slot is finished.
+                let _ = tx.send(result);
+            });
+        };
+        map(&slot.staging, view(&slot.staging, count).word_len());
+        let mut expected_maps = 1;
+        let mut grad_weight_len = 0;
+        if let Some((_, staging)) = &slot.grad_weight {
+            grad_weight_len = match piece.gather {
+                Some((_, k)) => k,
+                None => self.weight_len,
+            };
+            map(staging, view(staging, grad_weight_len as usize).word_len());
+            expected_maps += 1;
+        }
+        slot.pending = Some(Pending {
+            piece,
+            submission,
+            maps,
+            expected_maps,
+            grad_weight_len,
+        });
+        Ok(())
+    }
+
+    /// Waits for `slot`'s chunk and reads its results back.
+    fn finish(&self, slot: &mut Slot, pending: Pending) -> Result<Finished> {
+        let device = self.ctx.device();
+        let context = format!(
+            "elements {}..{}",
+            pending.piece.start,
+            pending.piece.start + pending.piece.count
+        );
+        let mut mapped = 0;
+        for _ in 0..100 {
+            device
+                .poll(wgpu::PollType::Wait {
+                    submission_index: Some(pending.submission.clone()),
+                    timeout: None,
+                })
+                .map_err(|e| CliError::run(format!("{context}: waiting for the GPU: {e}")))?;
+            while let Ok(result) = pending.maps.try_recv() {
+                result.map_err(|e| CliError::run(format!("{context}: reading back: {e}")))?;
+                mapped += 1;
+            }
+            if mapped == pending.expected_maps {
+                break;
+            }
+        }
+        if mapped != pending.expected_maps {
+            return Err(CliError::run(format!(
+                "{context}: the GPU never finished reading back"
+            )));
+        }
+        self.check_errors()?;
+        let element = self.dtype.size() as usize;
+        let read = |buffer: &wgpu::Buffer, values: usize| -> Result<Vec<u8>> {
+            let bytes = {
+                let mapped = (values * element).div_ceil(4) as u64 * 4;
+                let view = buffer
+                    .get_mapped_range(..mapped)
+                    .map_err(|e| CliError::run(format!("{context}: reading back: {e}")))?;
+                view[..values * element].to_vec()
+            };
+            buffer.unmap();
+            Ok(bytes)
+        };
+        let count = pending.piece.count as usize;
+        let mut output = read(&slot.staging, count)?;
+        if self.convert {
+            output = f32_to_f16_bytes(&output);
+        }
+        let grad_weight = match &slot.grad_weight {
+            Some((_, staging)) => {
+                let bytes = read(staging, pending.grad_weight_len as usize)?;
+                Some(widen(&bytes, self.dtype))
+            }
+            None => None,
+        };
+        Ok(Finished {
+            piece: pending.piece,
+            output,
+            grad_weight,
+        })
+    }
+
+    /// Adds a chunk's weight gradient to the whole tensor's.
+    fn fold(&self, sums: &mut [f64], piece: &Piece, partial: &[f64]) {
+        match piece.gather {
+            Some((c0, _)) => {
+                for (j, value) in partial.iter().enumerate() {
+                    sums[((c0 + j as u64) % self.weight_len) as usize] += value;
+                }
+            }
+            None => {
+                for (sum, value) in sums.iter_mut().zip(partial) {
+                    *sum += value;
+                }
+            }
+        }
+    }
+
+    fn check_errors(&self) -> Result<()> {
+        match self.errors.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            Some(error) => Err(CliError::run(format!("GPU error: {error}"))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Routes the device's uncaught errors into a slot instead of wgpu's
+/// default handler (which panics).
+fn catch_uncaptured(ctx: &GpuContext) -> Arc<Mutex<Option<String>>> {
+    let slot = Arc::new(Mutex::new(None));
+    let sink = Arc::clone(&slot);
+    ctx.device()
+        .on_uncaptured_error(Arc::new(move |error: wgpu::Error| {
+            let mut slot = sink.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert_with(|| error.to_string());
+        }));
+    slot
+}
+
+/// Runs `f` inside validation and out-of-memory error scopes of `device`.
+fn scoped<T>(device: &wgpu::Device, f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    let memory = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+    let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let value = f();
+    let validation_error = pollster::block_on(validation.pop());
+    let memory_error = pollster::block_on(memory.pop());
+    match (validation_error, memory_error) {
+        (Some(e), _) => Err(format!("wgpu validation error: {e}")),
+        (None, Some(e)) => Err(format!("GPU out of memory: {e}")),
+        (None, None) => Ok(value),
+    }
+}
+
+/// `bytes` padded with zeros to whole 4-byte words (what buffer writes take).
+fn pad_words(mut bytes: Vec<u8>) -> Vec<u8> {
+    bytes.resize(bytes.len().div_ceil(4) * 4, 0);
+    bytes
+}
+
+fn f16_to_f32_bytes(bytes: &[u8]) -> Vec<u8> {
+    bytes
+        .chunks_exact(2)
+        .flat_map(|b| {
+            f16::from_bits(u16::from_le_bytes([b[0], b[1]]))
+                .to_f32()
+                .to_le_bytes()
+        })
+        .collect()
+}
+
+fn f32_to_f16_bytes(bytes: &[u8]) -> Vec<u8> {
+    bytes
+        .chunks_exact(4)
+        .flat_map(|b| f16::from_f32(f32::from_le_bytes([b[0], b[1], b[2], b[3]])).to_le_bytes())
+        .collect()
+}
+
+/// Little-endian values of `dtype` as f64.
+fn widen(bytes: &[u8], dtype: DType) -> Vec<f64> {
+    match dtype {
+        DType::F32 => bytes
+            .chunks_exact(4)
+            .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+            .collect(),
+        DType::F16 => bytes
+            .chunks_exact(2)
+            .map(|b| f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f64())
+            .collect(),
+    }
+}
+
+/// f64 sums as little-endian bytes of `dtype` (one rounding).
+pub fn narrow(values: &[f64], dtype: Dtype) -> Vec<u8> {
+    match dtype {
+        Dtype::F32 => values
+            .iter()
+            .flat_map(|&v| (v as f32).to_le_bytes())
+            .collect(),
+        Dtype::F16 => values
+            .iter()
+            .flat_map(|&v| f16::from_f64(v).to_le_bytes())
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pieces(n: u64, chunk: u64, layout: Layout) -> Vec<Piece> {
+        Planner::new(n, chunk, layout).collect()
+    }
+
+    #[test]
+    fn planner_covers_everything_in_order() {
+        for layout in [
+            Layout::Plain { indexed: true },
+            Layout::Shared,
+            Layout::PerChannel {
+                channels: 3,
+                inner: 5,
+            },
+            Layout::PerChannel {
+                channels: 1,
+                inner: 7,
+            },
+        ] {
+            for n in [0u64, 1, 15, 30, 105] {
+                if let Layout::PerChannel { channels, inner } = layout {
+                    if n % (channels * inner) != 0 {
+                        continue;
+                    }
+                }
+                for chunk in [1u64, 2, 4, 5, 7, 16, 1000] {
+                    let planner = Planner::new(n, chunk, layout);
+                    let (capacity, gather) = planner.capacity();
+                    let mut at = 0;
+                    for p in planner {
+                        assert_eq!(p.start, at);
+                        assert!(p.count > 0 && p.count <= capacity);
+                        assert_eq!(p.shape.iter().product::<usize>() as u64, p.count);
+                        if let Some((_, k)) = p.gather {
+                            assert!(k <= gather);
+                        }
+                        at += p.count;
+                    }
+                    assert_eq!(at, n, "{layout:?} n {n} chunk {chunk}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn per_channel_pieces_keep_channels() {
+        let p = pieces(
+            30,
+            16,
+            Layout::PerChannel {
+                channels: 3,
+                inner: 5,
+            },
+        );
+        assert_eq!(p[0].shape, vec![1, 3, 5]);
+        let p = pieces(
+            30,
+            11,
+            Layout::PerChannel {
+                channels: 3,
+                inner: 5,
+            },
+        );
+        assert_eq!(p[0].gather, Some((0, 2)));
+        assert_eq!(p[1].gather, Some((2, 2)));
+        let p = pieces(
+            30,
+            2,
+            Layout::PerChannel {
+                channels: 3,
+                inner: 5,
+            },
+        );
+        assert_eq!(p[2].count, 1);
+        assert_eq!(p[3].gather, Some((1, 1)));
+    }
+}

@@ -1,0 +1,1174 @@
+//! End-to-end tests of the `wgpu-activations` binary: every command, on the
+//! GPU (lavapipe will do), against the library's own (non-streamed) results
+//! and the CPU reference, and every bad input the tool must refuse with one
+//! line on stderr, a non-zero exit and no output file.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use npyz::WriterBuilder;
+use wgpu_activations::cpu::{self, Denormals};
+use wgpu_activations::{f16, Activation, DType, GpuContext};
+
+use common::Direction;
+
+const CHUNK_ENV: &str = "WGPU_ACTIVATIONS_CHUNK_ELEMENTS";
+const F16_VIA_F32_ENV: &str = "WGPU_ACTIVATIONS_F16_VIA_F32";
+
+// ---------------------------------------------------------------- helpers
+
+/// A runtime directory for the Vulkan loader (it complains on stderr
+/// without one), shared by every run.
+fn runtime_dir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("temporary directory"))
+        .path()
+}
+
+/// Runs the binary with `args` and extra environment `env`.
+fn run_with(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wgpu-activations"));
+    command
+        .args(args)
+        .env_remove(CHUNK_ENV)
+        .env_remove(F16_VIA_F32_ENV);
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        command.env("XDG_RUNTIME_DIR", runtime_dir());
+    }
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("the binary runs")
+}
+
+fn run(args: &[&str]) -> Output {
+    run_with(args, &[])
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The tool's stderr, without what a driver may print on its own (newer
+/// Mesa warns that lavapipe is not conformant).
+fn tool_stderr(output: &Output) -> String {
+    text(&output.stderr)
+        .lines()
+        .filter(|line| !line.contains("not a conformant") && !line.starts_with("MESA"))
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
+/// Asserts a successful run with nothing on stderr.
+#[track_caller]
+fn assert_ok(output: &Output) {
+    assert!(
+        output.status.success(),
+        "exit {:?}, stderr: {}",
+        output.status.code(),
+        text(&output.stderr)
+    );
+    assert_eq!(tool_stderr(output), "", "stderr of a successful run");
+}
+
+/// Asserts a failed run: non-zero exit, one stderr line starting with
+/// `error:` that contains `needle`, no panic.
+#[track_caller]
+fn assert_error(output: &Output, needle: &str) -> String {
+    let stderr = tool_stderr(output);
+    assert!(
+        !output.status.success(),
+        "expected a failure, stderr: {stderr}"
+    );
+    assert_ne!(output.status.code(), Some(101), "exit code of a panic");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{stderr}"
+    );
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line on stderr, got: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    assert!(
+        lines[0].contains(needle),
+        "expected {needle:?} in: {stderr}"
+    );
+    assert_eq!(text(&output.stdout), "", "stdout of a failed run");
+    lines[0].to_string()
+}
+
+struct Dir(tempfile::TempDir);
+
+impl Dir {
+    fn new() -> Dir {
+        Dir(tempfile::tempdir().expect("temporary directory"))
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.0.path().join(name).to_string_lossy().into_owned()
+    }
+
+    /// Every file name in the directory.
+    fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(self.0.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// An .npy file written by hand: header text `dict`, then `data`.
+fn raw_npy(path: &str, dict: &str, data: &[u8]) {
+    let unpadded = 10 + dict.len() + 1;
+    let padding = unpadded.div_ceil(64) * 64 - unpadded;
+    let header = format!("{dict}{}\n", " ".repeat(padding));
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend_from_slice(data);
+    fs::write(path, bytes).unwrap();
+}
+
+fn shape_text(shape: &[usize]) -> String {
+    match shape {
+        [d] => format!("({d},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn npy_dict(descr: &str, fortran: bool, shape: &[usize]) -> String {
+    format!(
+        "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {}, }}",
+        if fortran { "True" } else { "False" },
+        shape_text(shape)
+    )
+}
+
+/// An f32 array written with npyz (an independent writer).
+fn write_f32(path: &str, data: &[f32], shape: &[usize]) {
+    let file = fs::File::create(path).unwrap();
+    let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+    let mut writer = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(&shape)
+        .writer(std::io::BufWriter::new(file))
+        .begin_nd()
+        .unwrap();
+    writer.extend(data.iter().copied()).unwrap();
+    writer.finish().unwrap();
+}
+
+fn write_f16(path: &str, data: &[f16], shape: &[usize]) {
+    let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    raw_npy(path, &npy_dict("<f2", false, shape), &bytes);
+}
+
+/// An array read back with npyz's header parser: dtype, shape, data bytes.
+fn read_npy(path: &str) -> (String, Vec<usize>, Vec<u8>) {
+    let mut file = std::io::BufReader::new(fs::File::open(path).unwrap());
+    let header = npyz::NpyHeader::from_reader(&mut file).unwrap();
+    assert_eq!(header.order(), npyz::Order::C);
+    let descr = match header.dtype() {
+        npyz::DType::Plain(ty) => ty.to_string(),
+        other => panic!("unexpected dtype {other:?}"),
+    };
+    let shape = header.shape().iter().map(|&d| d as usize).collect();
+    let mut data = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut data).unwrap();
+    (descr, shape, data)
+}
+
+fn read_f32(path: &str, shape: &[usize]) -> Vec<f32> {
+    let (descr, actual_shape, data) = read_npy(path);
+    assert_eq!(descr, "<f4", "{path}");
+    assert_eq!(actual_shape, shape, "{path}");
+    let values: Vec<f32> = data
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    assert_eq!(values.len(), shape.iter().product::<usize>(), "{path}");
+    values
+}
+
+fn read_f16(path: &str, shape: &[usize]) -> Vec<f16> {
+    let (descr, actual_shape, data) = read_npy(path);
+    assert_eq!(descr, "<f2", "{path}");
+    assert_eq!(actual_shape, shape, "{path}");
+    let values: Vec<f16> = data
+        .chunks_exact(2)
+        .map(|b| f16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    assert_eq!(values.len(), shape.iter().product::<usize>(), "{path}");
+    values
+}
+
+fn bits(values: &[f32]) -> Vec<u32> {
+    values.iter().map(|v| v.to_bits()).collect()
+}
+
+fn bits16(values: &[f16]) -> Vec<u16> {
+    values.iter().map(|v| v.to_bits()).collect()
+}
+
+/// `len` values spread over [-12, 12], with the special values and kinks
+/// up front.
+fn data(len: usize, salt: usize) -> Vec<f32> {
+    let special = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        3.0,
+        -3.0,
+        0.5,
+        -0.5,
+        6.0,
+        1e-30,
+        -88.5,
+    ];
+    (0..len)
+        .map(|i| {
+            if i < special.len() && salt == 0 {
+                special[i]
+            } else {
+                let k = (i + 31 * salt).wrapping_mul(2_654_435_761) % 24_001;
+                (k as f32 - 12_000.0) / 1000.0
+            }
+        })
+        .collect()
+}
+
+/// The library's forward result for f32 data, in one piece.
+fn library_forward(
+    ctx: &GpuContext,
+    op: &Activation,
+    x: &[f32],
+    shape: &[usize],
+    w: Option<&[f32]>,
+) -> Vec<f32> {
+    let x = ctx.upload(x, shape).unwrap();
+    let w = w.map(|w| ctx.upload(w, &[w.len()]).unwrap());
+    ctx.download(&ctx.forward(op, &x, w.as_ref()).unwrap())
+        .unwrap()
+}
+
+/// The library's backward result: (grad_input, grad_weight).
+fn library_backward(
+    ctx: &GpuContext,
+    op: &Activation,
+    x: &[f32],
+    g: &[f32],
+    shape: &[usize],
+    w: Option<&[f32]>,
+) -> (Vec<f32>, Option<Vec<f32>>) {
+    let x = ctx.upload(x, shape).unwrap();
+    let g = ctx.upload(g, shape).unwrap();
+    let w = w.map(|w| ctx.upload(w, &[w.len()]).unwrap());
+    let grads = ctx.backward(op, &x, &g, w.as_ref()).unwrap();
+    (
+        ctx.download(&grads.grad_input).unwrap(),
+        grads.grad_weight.map(|gw| ctx.download(&gw).unwrap()),
+    )
+}
+
+fn has_f16(ctx: &GpuContext) -> bool {
+    ctx.device().features().contains(wgpu::Features::SHADER_F16)
+}
+
+// ------------------------------------------------------------------ list
+
+#[test]
+fn list_shows_every_op_with_its_parameters_and_defaults() {
+    let output = run(&["list"]);
+    assert_ok(&output);
+    let stdout = text(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), Activation::OPS.len(), "{stdout}");
+    for (info, line) in Activation::OPS.iter().zip(&lines) {
+        assert!(line.starts_with(&format!("{} ", info.name)), "{line}");
+        for p in info.parameters {
+            let flag = format!("--{} {}", p.name.replace('_', "-"), p.default);
+            assert!(line.contains(&flag), "{line} lacks {flag}");
+        }
+        assert!(line.contains(info.summary), "{line}");
+    }
+    assert!(stdout.contains("--negative-slope 0.01"));
+    assert!(stdout.contains("--approximate none"));
+    assert!(stdout.contains("--min-val -1.0 --max-val 1.0"));
+    let prelu = lines.iter().find(|l| l.starts_with("prelu ")).unwrap();
+    assert!(prelu.contains("--weight W.npy"), "{prelu}");
+}
+
+#[test]
+fn usage_errors_are_one_line() {
+    assert_error(&run(&["frobnicate"]), "frobnicate");
+    assert_error(&run(&["forward"]), "missing OP");
+    assert_error(&run(&["forward", "relu", "x.npy"]), "missing OUTPUT.npy");
+    assert_error(
+        &run(&["backward", "relu", "x.npy", "g.npy"]),
+        "missing GRAD_INPUT.npy",
+    );
+    assert_error(
+        &run(&["forward", "relu", "a", "b", "c"]),
+        "unexpected argument 'c'",
+    );
+    assert_error(
+        &run(&["forward", "relu", "-q", "a", "b"]),
+        "unknown option '-q'",
+    );
+    let help = run(&["forward", "--help"]);
+    assert!(help.status.success());
+    assert!(text(&help.stdout).contains("INPUT.npy"));
+}
+
+// --------------------------------------------------------------- adapter
+
+#[test]
+fn adapter_flag_lists_and_picks_adapters() {
+    let ctx = gpu_or_skip!();
+    let name = &ctx.adapter_info().name;
+    let output = run(&["--adapter"]);
+    assert_ok(&output);
+    let stdout = text(&output.stdout);
+    assert!(stdout.starts_with("adapters:\n"), "{stdout}");
+    assert!(stdout.contains(name.as_str()), "{stdout}");
+    assert!(stdout.contains("chosen (default): "), "{stdout}");
+
+    // Picked by a piece of its name, in any case.
+    let piece = name.chars().take(4).collect::<String>().to_uppercase();
+    let output = run(&["--adapter", &piece]);
+    assert_ok(&output);
+    assert!(
+        text(&output.stdout).contains(&format!("chosen (--adapter {piece}): {name}")),
+        "{}",
+        text(&output.stdout)
+    );
+
+    let dir = Dir::new();
+    let (x, y) = (dir.path("x.npy"), dir.path("y.npy"));
+    write_f32(&x, &[1.0, -1.0], &[2]);
+    for args in [
+        vec!["--adapter", &piece, "forward", "relu", &x, &y],
+        vec!["forward", "relu", &x, &y, "--adapter", &piece],
+    ] {
+        assert_ok(&run(&args));
+        assert_eq!(read_f32(&y, &[2]), [1.0, 0.0]);
+    }
+    // --verbose names the adapter on stderr, stdout stays empty.
+    let output = run(&["forward", "relu", "--verbose", &x, &y]);
+    assert!(output.status.success());
+    assert!(text(&output.stderr).contains(&format!("adapter: {name}")));
+    assert_eq!(text(&output.stdout), "");
+
+    fs::remove_file(&y).unwrap();
+    let output = run(&[
+        "--adapter",
+        "no-such-adapter-anywhere",
+        "forward",
+        "relu",
+        &x,
+        &y,
+    ]);
+    assert_error(&output, "no-such-adapter-anywhere");
+    assert!(!Path::new(&y).exists());
+    let output = run_with(
+        &["forward", "relu", &x, &y],
+        &[("WGPU_ADAPTER_NAME", "no-such-adapter-anywhere")],
+    );
+    assert_error(&output, "no GPU adapter");
+    // No output, and no temporary file left beside it.
+    assert_eq!(dir.names(), ["x.npy"]);
+}
+
+// ------------------------------------------------------- forward, backward
+
+/// The ops and parameters run through forward and backward.
+fn op_cases() -> Vec<(Vec<&'static str>, Activation)> {
+    let parse = |name, params: &[(&str, &str)]| Activation::parse(name, params).unwrap();
+    vec![
+        (vec!["relu"], Activation::Relu),
+        (
+            vec!["leaky_relu", "--negative-slope", "0.2"],
+            parse("leaky_relu", &[("negative_slope", "0.2")]),
+        ),
+        (
+            vec!["elu", "--alpha=0.5"],
+            parse("elu", &[("alpha", "0.5")]),
+        ),
+        (
+            vec!["gelu", "--approximate", "tanh"],
+            parse("gelu", &[("approximate", "tanh")]),
+        ),
+        (
+            vec!["hardtanh", "--min-val", "-2", "--max-val", "3"],
+            parse("hardtanh", &[("min_val", "-2"), ("max_val", "3")]),
+        ),
+        (
+            vec!["softplus", "--beta", "2", "--threshold", "15"],
+            parse("softplus", &[("beta", "2"), ("threshold", "15")]),
+        ),
+        (
+            vec!["rrelu", "--training", "--seed", "7"],
+            parse("rrelu", &[("training", "true"), ("seed", "7")]),
+        ),
+        (
+            vec!["threshold", "--threshold", "0.5", "--value", "-4"],
+            parse("threshold", &[("threshold", "0.5"), ("value", "-4")]),
+        ),
+        (vec!["mish"], Activation::Mish),
+    ]
+}
+
+#[test]
+fn forward_equals_the_library_and_the_reference() {
+    let ctx = gpu_or_skip!();
+    let dir = Dir::new();
+    let shape = [257];
+    let x = data(257, 0);
+    let (xp, yp) = (dir.path("x.npy"), dir.path("y.npy"));
+    write_f32(&xp, &x, &shape);
+    for (args, op) in op_cases() {
+        let mut full = vec!["forward"];
+        full.extend(&args);
+        full.extend([xp.as_str(), yp.as_str()]);
+        assert_ok(&run(&full));
+        let y = read_f32(&yp, &shape);
+        let expected = library_forward(ctx, &op, &x, &shape, None);
+        assert_eq!(bits(&y), bits(&expected), "{args:?}");
+        common::assert_matches(
+            &format!("{args:?}"),
+            &op,
+            Direction::Forward,
+            &shape,
+            &x,
+            &[],
+            None,
+            &y,
+            op.forward_tolerance(),
+        );
+    }
+}
+
+#[test]
+fn backward_equals_the_library_and_the_reference() {
+    let ctx = gpu_or_skip!();
+    let dir = Dir::new();
+    let shape = [2, 3, 5];
+    let x = data(30, 0);
+    let g = data(30, 1);
+    let (xp, gp, dxp) = (dir.path("x.npy"), dir.path("g.npy"), dir.path("dx.npy"));
+    write_f32(&xp, &x, &shape);
+    write_f32(&gp, &g, &shape);
+    for (args, op) in op_cases() {
+        let mut full = vec!["backward"];
+        full.extend(&args);
+        full.extend([xp.as_str(), gp.as_str(), dxp.as_str()]);
+        assert_ok(&run(&full));
+        let dx = read_f32(&dxp, &shape);
+        let (expected, _) = library_backward(ctx, &op, &x, &g, &shape, None);
+        assert_eq!(bits(&dx), bits(&expected), "{args:?}");
+        common::assert_matches(
+            &format!("{args:?}"),
+            &op,
+            Direction::Backward,
+            &shape,
+            &x,
+            &g,
+            None,
+            &dx,
+            op.backward_tolerance(),
+        );
+    }
+}
+
+#[test]
+fn rrelu_training_is_deterministic_and_independent_of_chunking() {
+    let _ctx = gpu_or_skip!();
+    let dir = Dir::new();
+    let shape = [4, 75];
+    let x: Vec<f32> = data(300, 2).iter().map(|v| -v.abs() - 0.5).collect();
+    let g = data(300, 3);
+    let (xp, gp) = (dir.path("x.npy"), dir.path("g.npy"));
+    write_f32(&xp, &x, &shape);
+    write_f32(&gp, &g, &shape);
+    let forward = |seed: &str, out: &str, chunk: Option<&str>| {
+        let out = dir.path(out);
+        let env: Vec<(&str, &str)> = chunk.map(|c| (CHUNK_ENV, c)).into_iter().collect();
+        let args = [
+            "forward",
+            "rrelu",
+            "--training",
+            "true",
+            "--seed",
+            seed,
+            &xp,
+            &out,
+        ];
+        assert_ok(&run_with(&args, &env));
+        read_f32(&out, &shape)
+    };
+    let a = forward("42", "a.npy", None);
+    let b = forward("42", "b.npy", None);
+    let c = forward("42", "c.npy", Some("7"));
+    let d = forward("43", "d.npy", None);
+    assert_eq!(bits(&a), bits(&b), "same seed, same slopes");
+    assert_eq!(bits(&a), bits(&c), "chunked in 7s");
+    assert_ne!(bits(&a), bits(&d), "another seed");
+    // Every slope within [lower, upper] (defaults 1/8, 1/3).
+    for (y, x) in a.iter().zip(&x) {
+        let slope = y / x;
+        assert!((0.124..=0.334).contains(&slope), "{x} -> {y}");
+    }
+    // Backward draws the same slopes.
+    let dx = dir.path("dx.npy");
+    for chunk in ["1000", "13"] {
+        let args = [
+            "backward",
+            "rrelu",
+            "--seed=42",
+            "--training",
+            &xp,
+            &gp,
+            &dx,
+        ];
+        assert_ok(&run_with(&args, &[(CHUNK_ENV, chunk)]));
+        let grad = read_f32(&dx, &shape);
+        for i in 0..300 {
+            let slope = a[i] / x[i];
+            let expected = g[i] * slope;
+            assert!(
+                (grad[i] - expected).abs() <= 1e-6 * expected.abs().max(1.0),
+                "element {i}: {} vs {expected}",
+                grad[i]
+            );
+        }
+    }
+}
+
+#[test]
+fn streaming_in_many_chunks_equals_one_chunk_bit_for_bit() {
+    let _ctx = gpu_or_skip!();
+    let dir = Dir::new();
+    let shape = [7, 143]; // 1001 elements: not a multiple of 4
+    let n = 1001;
+    let x = data(n, 0);
+    let g = data(n, 5);
+    let xh: Vec<f16> = x.iter().map(|&v| f16::from_f32(v)).collect();
+    let gh: Vec<f16> = g.iter().map(|&v| f16::from_f32(v)).collect();
+    let (xp, gp, xhp, ghp) = (
+        dir.path("x.npy"),
+        dir.path("g.npy"),
+        dir.path("xh.npy"),
+        dir.path("gh.npy"),
+    );
+    write_f32(&xp, &x, &shape);
+    write_f32(&gp, &g, &shape);
+    write_f16(&xhp, &xh, &shape);
+    write_f16(&ghp, &gh, &shape);
+    let out = dir.path("out.npy");
+    let results = |args: &[&str], half: bool| -> Vec<Vec<u32>> {
+        ["", "1", "3", "64", "1000"]
+            .iter()
+            .map(|chunk| {
+                let env: Vec<(&str, &str)> = if chunk.is_empty() {
+                    vec![]
+                } else {
+                    vec![(CHUNK_ENV, chunk)]
+                };
+                let mut full = args.to_vec();
+                full.push(&out);
+                assert_ok(&run_with(&full, &env));
+                if half {
+                    bits16(&read_f16(&out, &shape))
+                        .into_iter()
+                        .map(u32::from)
+                        .collect()
+                } else {
+                    bits(&read_f32(&out, &shape))
+                }
+            })
+            .collect()
+    };
+    for (args, half) in [
+        (vec!["forward", "silu", &xp], false),
+        (vec!["backward", "gelu", &xp, &gp], false),
+        (vec!["forward", "elu", "--alpha", "0.7", &xhp], true),
+        (vec!["backward", "hardswish", &xhp, &ghp], true),
+    ] {
+        let all = results(&args, half);
+        for (i, chunked) in all.iter().enumerate().skip(1) {
+            assert_eq!(chunked, &all[0], "{args:?}, chunking #{i}");
+        }
+    }
+}
+
+#[test]
+fn prelu_per_channel_weight_and_its_gradient() {
+    let ctx = gpu_or_skip!();
+    let dir = Dir::new();
+    // 4 channels of 5 elements, batch 3: a period of 20.
+    let shape = [3, 4, 5];
+    let n = 60;
+    let x = data(n, 0);
+    let g = data(n, 4);
+    let w = [0.25f32, -0.5, 2.0, 0.0];
+    let (xp, gp, wp) = (dir.path("x.npy"), dir.path("g.npy"), dir.path("w.npy"));
+    write_f32(&xp, &x, &shape);
+    write_f32(&gp, &g, &shape);
+    write_f32(&wp, &w, &[4]);
+    let (yp, dxp, dwp) = (dir.path("y.npy"), dir.path("dx.npy"), dir.path("dw.npy"));
+
+    let op = Activation::Prelu;
+    let y_ref = cpu::forward(&op, &x, &shape, Some(&w), Denormals::Preserve).unwrap();
+    let dx_ref = cpu::backward(&op, &x, &g, &shape, Some(&w), Denormals::Preserve).unwrap();
+    let dw_ref = cpu::prelu_weight_grad(&x, &g, &shape, &w, Denormals::Preserve).unwrap();
+    let (dx_lib, dw_lib) = library_backward(ctx, &op, &x, &g, &shape, Some(&w));
+    let dw_lib = dw_lib.unwrap();
+    let y_lib = library_forward(ctx, &op, &x, &shape, Some(&w));
+    assert_eq!(bits(&y_lib), bits(&y_ref));
+
+    // Unchunked; whole periods (40); channel blocks gathered (7, 13); pieces
+    // of one block (3, 1).
+    for chunk in ["", "40", "13", "7", "3", "1"] {
+        let env: Vec<(&str, &str)> = if chunk.is_empty() {
+            vec![]
+        } else {
+            vec![(CHUNK_ENV, chunk)]
+        };
+        assert_ok(&run_with(
+            &["forward", "prelu", "--weight", &wp, &xp, &yp],
+            &env,
+        ));
+        assert_eq!(
+            bits(&read_f32(&yp, &shape)),
+            bits(&y_lib),
+            "chunk {chunk:?}"
+        );
+        let args = [
+            "backward",
+            "prelu",
+            "--weight",
+            &wp,
+            &xp,
+            &gp,
+            &dxp,
+            "--grad-weight",
+            &dwp,
+        ];
+        assert_ok(&run_with(&args, &env));
+        assert_eq!(
+            bits(&read_f32(&dxp, &shape)),
+            bits(&dx_lib),
+            "chunk {chunk:?}"
+        );
+        assert_eq!(
+            bits(&read_f32(&dxp, &shape)),
+            bits(&dx_ref),
+            "chunk {chunk:?}"
+        );
+        let dw = read_f32(&dwp, &[4]);
+        if chunk.is_empty() {
+            // One chunk: the library's own reduction.
+            assert_eq!(bits(&dw), bits(&dw_lib));
+        }
+        let scale: Vec<f64> = (0..4)
+            .map(|c| {
+                (0..n)
+                    .filter(|i| (i / 5) % 4 == c)
+                    .map(|i| f64::from(x[i] * g[i]).abs())
+                    .filter(|v| v.is_finite())
+                    .sum::<f64>()
+            })
+            .collect();
+        for c in 0..4 {
+            let (a, b) = (f64::from(dw[c]), f64::from(dw_ref[c]));
+            if b.is_nan() {
+                assert!(a.is_nan(), "channel {c}: {a} vs NaN (chunk {chunk:?})");
+            } else if b.is_infinite() {
+                assert_eq!(a, b, "channel {c} (chunk {chunk:?})");
+            } else {
+                let tolerance = 1e-6 * scale[c].max(1.0);
+                assert!(
+                    (a - b).abs() <= tolerance,
+                    "channel {c}: {a} vs {b} (chunk {chunk:?})"
+                );
+            }
+        }
+    }
+
+    // A shared weight of shape (1,), a 2-D input (inner 1), and the weight's
+    // shape kept in the gradient's file.
+    let w1 = [0.125f32];
+    let w1p = dir.path("w1.npy");
+    write_f32(&w1p, &w1, &[1]);
+    let shape2 = [15, 4];
+    let x2 = data(60, 7);
+    let g2 = data(60, 8);
+    let (x2p, g2p) = (dir.path("x2.npy"), dir.path("g2.npy"));
+    write_f32(&x2p, &x2, &shape2);
+    write_f32(&g2p, &g2, &shape2);
+    for (weight, wpath, wshape) in [(&w1[..], &w1p, vec![1usize]), (&w[..], &wp, vec![4])] {
+        for chunk in ["1000", "6", "1"] {
+            let args = [
+                "backward",
+                "prelu",
+                "--weight",
+                wpath,
+                &x2p,
+                &g2p,
+                &dxp,
+                "--grad-weight",
+                &dwp,
+            ];
+            assert_ok(&run_with(&args, &[(CHUNK_ENV, chunk)]));
+            let dx = read_f32(&dxp, &shape2);
+            let expected =
+                cpu::backward(&op, &x2, &g2, &shape2, Some(weight), Denormals::Preserve).unwrap();
+            assert_eq!(bits(&dx), bits(&expected), "chunk {chunk}");
+            let dw = read_f32(&dwp, &wshape);
+            let dw_ref =
+                cpu::prelu_weight_grad(&x2, &g2, &shape2, weight, Denormals::Preserve).unwrap();
+            for (a, b) in dw.iter().zip(&dw_ref) {
+                assert!(
+                    (a.is_nan() && b.is_nan())
+                        || a == b
+                        || (a - b).abs() <= 1e-4 * b.abs().max(1.0),
+                    "{a} vs {b} (chunk {chunk})"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn float16_round_trip() {
+    let ctx = gpu_or_skip!();
+    let dir = Dir::new();
+    let shape = [3, 43]; // 129 elements: odd
+    let x: Vec<f16> = data(129, 0).iter().map(|&v| f16::from_f32(v)).collect();
+    let g: Vec<f16> = data(129, 9).iter().map(|&v| f16::from_f32(v)).collect();
+    let (xp, gp, yp) = (dir.path("x.npy"), dir.path("g.npy"), dir.path("y.npy"));
+    write_f16(&xp, &x, &shape);
+    write_f16(&gp, &g, &shape);
+    let cases = [
+        (
+            vec!["hardtanh", "--min-val", "-2"],
+            Activation::parse("hardtanh", &[("min_val", "-2")]).unwrap(),
+        ),
+        (vec!["gelu"], Activation::parse("gelu", &[]).unwrap()),
+        (vec!["sigmoid"], Activation::Sigmoid),
+    ];
+    // Natively where the adapter has SHADER_F16, and through f32.
+    let paths: &[&[(&str, &str)]] = if has_f16(ctx) {
+        &[&[], &[(F16_VIA_F32_ENV, "1")]]
+    } else {
+        &[&[]]
+    };
+    for env in paths {
+        for (args, op) in &cases {
+            let mut full = vec!["forward"];
+            full.extend(args);
+            full.extend([xp.as_str(), yp.as_str()]);
+            assert_ok(&run_with(&full, env));
+            let y = read_f16(&yp, &shape);
+            if env.is_empty() && has_f16(ctx) {
+                let xt = ctx.upload_f16(&x, &shape).unwrap();
+                let expected = ctx
+                    .download_f16(&ctx.forward(op, &xt, None).unwrap())
+                    .unwrap();
+                assert_eq!(bits16(&y), bits16(&expected), "{args:?}");
+            }
+            common::assert_matches(
+                &format!("{args:?} {env:?}"),
+                op,
+                Direction::Forward,
+                &shape,
+                &x,
+                &[],
+                None,
+                &y,
+                op.forward_tolerance_for(DType::F16),
+            );
+
+            let mut full = vec!["backward"];
+            full.extend(args);
+            full.extend([xp.as_str(), gp.as_str(), yp.as_str()]);
+            assert_ok(&run_with(&full, env));
+            let dx = read_f16(&yp, &shape);
+            common::assert_matches(
+                &format!("{args:?} {env:?}"),
+                op,
+                Direction::Backward,
+                &shape,
+                &x,
+                &g,
+                None,
+                &dx,
+                op.backward_tolerance_for(DType::F16),
+            );
+        }
+    }
+    // PReLU in f16 with its weight gradient, 3 channels, in chunks.
+    let shape = [43, 3];
+    write_f16(&xp, &x, &shape);
+    write_f16(&gp, &g, &shape);
+    let w: Vec<f16> = [0.25f32, -0.5, 1.5]
+        .iter()
+        .map(|&v| f16::from_f32(v))
+        .collect();
+    let wp = dir.path("w.npy");
+    let dwp = dir.path("dw.npy");
+    write_f16(&wp, &w, &[3]);
+    let args = [
+        "backward",
+        "prelu",
+        "--weight",
+        &wp,
+        &xp,
+        &gp,
+        &yp,
+        "--grad-weight",
+        &dwp,
+    ];
+    assert_ok(&run_with(&args, &[(CHUNK_ENV, "20")]));
+    let dx = read_f16(&yp, &shape);
+    common::assert_matches(
+        "prelu f16",
+        &Activation::Prelu,
+        Direction::Backward,
+        &shape,
+        &x,
+        &g,
+        Some(&w),
+        &dx,
+        Activation::Prelu.backward_tolerance_for(DType::F16),
+    );
+    let dw = read_f16(&dwp, &[3]);
+    let dw_ref = cpu::prelu_weight_grad(&x, &g, &shape, &w, Denormals::Preserve).unwrap();
+    for (a, b) in dw.iter().zip(&dw_ref) {
+        let (a, b) = (a.to_f64(), b.to_f64());
+        assert!(
+            (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= 2e-2 * b.abs().max(1.0),
+            "{a} vs {b}"
+        );
+    }
+}
+
+#[test]
+fn arrays_of_any_shape() {
+    let _ctx = gpu_or_skip!();
+    let dir = Dir::new();
+    let (xp, gp, yp) = (dir.path("x.npy"), dir.path("g.npy"), dir.path("y.npy"));
+    for shape in [
+        vec![],
+        vec![0],
+        vec![0, 3],
+        vec![3],
+        vec![257],
+        vec![2, 3, 4],
+        vec![1, 1, 1, 5],
+    ] {
+        let n: usize = shape.iter().product();
+        let x = data(n, 3);
+        let g = data(n, 6);
+        write_f32(&xp, &x, &shape);
+        write_f32(&gp, &g, &shape);
+        assert_ok(&run(&["forward", "relu6", &xp, &yp]));
+        let y = read_f32(&yp, &shape);
+        let expected =
+            cpu::forward(&Activation::Relu6, &x, &shape, None, Denormals::Preserve).unwrap();
+        assert_eq!(bits(&y), bits(&expected), "{shape:?}");
+        assert_ok(&run(&["backward", "relu6", &xp, &gp, &yp]));
+        let dx = read_f32(&yp, &shape);
+        let expected = cpu::backward(
+            &Activation::Relu6,
+            &x,
+            &g,
+            &shape,
+            None,
+            Denormals::Preserve,
+        )
+        .unwrap();
+        assert_eq!(bits(&dx), bits(&expected), "{shape:?}");
+    }
+    // The output may replace the input.
+    write_f32(&xp, &[-1.0, 2.0, -3.0], &[3]);
+    assert_ok(&run(&["forward", "relu", &xp, &xp]));
+    assert_eq!(read_f32(&xp, &[3]), [0.0, 2.0, 0.0]);
+}
+
+// ------------------------------------------------------------ bad inputs
+
+/// Every bad input of the issue: exit != 0, one line, no output file, and
+/// a file already at the output path left as it was.
+#[test]
+fn bad_inputs_fail_cleanly_without_output() {
+    let dir = Dir::new();
+    let p = |name: &str| dir.path(name);
+    let shape = [2, 3];
+    let x = data(6, 1);
+    write_f32(&p("x.npy"), &x, &shape);
+    write_f32(&p("g.npy"), &x, &shape);
+    write_f32(&p("g_other_shape.npy"), &x, &[3, 2]);
+    write_f32(&p("w3.npy"), &[0.1, 0.2, 0.3], &[3]);
+    write_f32(&p("w2.npy"), &[0.1, 0.2], &[2]);
+    write_f16(&p("g16.npy"), &[f16::ONE; 6], &shape);
+    fs::write(
+        p("text.npy"),
+        "just some text, long enough to have a header\n",
+    )
+    .unwrap();
+    fs::write(p("tiny.npy"), b"\x93NUM").unwrap();
+    fs::write(p("empty.npy"), "").unwrap();
+    let f32_bytes: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
+    raw_npy(
+        &p("truncated.npy"),
+        &npy_dict("<f4", false, &shape),
+        &f32_bytes[..22],
+    );
+    let full = fs::read(p("x.npy")).unwrap();
+    fs::write(p("truncated_header.npy"), &full[..40]).unwrap();
+    raw_npy(&p("f64.npy"), &npy_dict("<f8", false, &[6]), &[0u8; 48]);
+    raw_npy(&p("i32.npy"), &npy_dict("<i4", false, &[6]), &[0u8; 24]);
+    raw_npy(
+        &p("big_endian.npy"),
+        &npy_dict(">f4", false, &[6]),
+        &[0u8; 24],
+    );
+    raw_npy(
+        &p("fortran.npy"),
+        &npy_dict("<f4", true, &shape),
+        &f32_bytes,
+    );
+    raw_npy(
+        &p("structured.npy"),
+        "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (6,), }",
+        &f32_bytes,
+    );
+    raw_npy(
+        &p("huge_shape.npy"),
+        &npy_dict("<f4", false, &[1 << 40, 1 << 40]),
+        &f32_bytes,
+    );
+    raw_npy(
+        &p("garbage_header.npy"),
+        "{'descr': '<f4', 'shape': (6,",
+        &f32_bytes,
+    );
+
+    let (xp, gp, out, w3, w2) = (
+        p("x.npy"),
+        p("g.npy"),
+        p("out.npy"),
+        p("w3.npy"),
+        p("w2.npy"),
+    );
+    let missing = p("missing.npy");
+    let bad_file = |name: &str| p(name);
+    let cases: Vec<(Vec<String>, &str)> = {
+        let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let fwd = |file: &str| s(&["forward", "relu", file, &out]);
+        vec![
+            (s(&["forward", "reluu", &xp, &out]), "unknown op 'reluu'"),
+            (
+                s(&["forward", "Leaky-ReLU", &xp, &out]),
+                "did you mean 'leaky_relu'",
+            ),
+            (
+                s(&["forward", "relu", "--alpha", "1", &xp, &out]),
+                "relu has no parameter --alpha",
+            ),
+            (
+                s(&["forward", "leaky_relu", "--slope", "1", &xp, &out]),
+                "its parameters: --negative-slope",
+            ),
+            (
+                s(&[
+                    "forward",
+                    "leaky_relu",
+                    "--negative-slope",
+                    "nan",
+                    &xp,
+                    &out,
+                ]),
+                "negative_slope",
+            ),
+            (
+                s(&[
+                    "forward",
+                    "leaky_relu",
+                    "--negative-slope",
+                    "steep",
+                    &xp,
+                    &out,
+                ]),
+                "cannot read negative_slope",
+            ),
+            (
+                s(&["forward", "elu", "--alpha", "1", "--alpha", "2", &xp, &out]),
+                "given twice",
+            ),
+            (
+                s(&[
+                    "forward",
+                    "hardtanh",
+                    "--min-val",
+                    "1",
+                    "--max-val",
+                    "0",
+                    &xp,
+                    &out,
+                ]),
+                "max_val",
+            ),
+            (
+                s(&["forward", "gelu", "--approximate", "sigmoid", &xp, &out]),
+                "approximate",
+            ),
+            (
+                s(&["forward", "rrelu", "--lower", "-1", &xp, &out]),
+                "lower",
+            ),
+            (s(&["forward", "rrelu", "--seed", "1.5", &xp, &out]), "seed"),
+            (s(&["forward", "prelu", &xp, &out]), "needs --weight"),
+            (
+                s(&["forward", "relu", "--weight", &w3, &xp, &out]),
+                "only for prelu",
+            ),
+            (fwd(&missing), "No such file"),
+            (fwd(&bad_file("text.npy")), "not an .npy file"),
+            (fwd(&bad_file("tiny.npy")), "not an .npy file"),
+            (fwd(&bad_file("empty.npy")), "not an .npy file"),
+            (fwd(&bad_file("truncated.npy")), "truncated"),
+            (fwd(&bad_file("truncated_header.npy")), "truncated"),
+            (fwd(&bad_file("f64.npy")), "unsupported dtype <f8"),
+            (fwd(&bad_file("i32.npy")), "unsupported dtype <i4"),
+            (fwd(&bad_file("big_endian.npy")), "big-endian"),
+            (fwd(&bad_file("fortran.npy")), "Fortran"),
+            (fwd(&bad_file("structured.npy")), "structured"),
+            (fwd(&bad_file("huge_shape.npy")), "too many elements"),
+            (
+                fwd(&bad_file("garbage_header.npy")),
+                "malformed .npy header",
+            ),
+            (fwd(&dir.0.path().to_string_lossy()), "directory"),
+            (
+                s(&[
+                    "backward",
+                    "relu",
+                    &xp,
+                    &bad_file("g_other_shape.npy"),
+                    &out,
+                ]),
+                "must be the same",
+            ),
+            (
+                s(&["backward", "relu", &xp, &bad_file("g16.npy"), &out]),
+                "float16",
+            ),
+            (
+                s(&["backward", "relu", &xp, &missing, &out]),
+                "No such file",
+            ),
+            (
+                s(&["forward", "prelu", "--weight", &w2, &xp, &out]),
+                "prelu weight has 2 values; expected 1 or 3",
+            ),
+            (
+                s(&[
+                    "backward",
+                    "prelu",
+                    "--weight",
+                    &w2,
+                    &xp,
+                    &gp,
+                    &out,
+                    "--grad-weight",
+                    &p("gw.npy"),
+                ]),
+                "prelu weight has 2 values",
+            ),
+            (
+                s(&["forward", "prelu", "--weight", &missing, &xp, &out]),
+                "No such file",
+            ),
+            (
+                s(&[
+                    "backward",
+                    "relu",
+                    &xp,
+                    &gp,
+                    &out,
+                    "--grad-weight",
+                    &p("gw.npy"),
+                ]),
+                "only for prelu",
+            ),
+            (
+                s(&[
+                    "backward",
+                    "prelu",
+                    "--weight",
+                    &w3,
+                    &xp,
+                    &gp,
+                    &out,
+                    "--grad-weight",
+                    &out,
+                ]),
+                "same file",
+            ),
+            (
+                s(&["forward", "relu", &xp, &p("no/such/dir/out.npy")]),
+                "cannot create",
+            ),
+        ]
+    };
+    let before = dir.names();
+    for (args, needle) in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = run(&args);
+        let line = assert_error(&output, needle);
+        assert!(!Path::new(&out).exists(), "{args:?} left {out}: {line}");
+        assert!(!Path::new(&p("gw.npy")).exists(), "{args:?}");
+        assert_eq!(dir.names(), before, "{args:?} left files behind");
+
+        // An existing output file is left as it was.
+        fs::write(&out, "precious").unwrap();
+        let again = run(&args);
+        assert_error(&again, needle);
+        assert_eq!(fs::read_to_string(&out).unwrap(), "precious", "{args:?}");
+        fs::remove_file(&out).unwrap();
+    }
+}
+
+/// Where the files are fine but the output cannot be made, nothing is left
+/// behind either (the temporary file is removed).
+#[test]
+fn unwritable_output_leaves_nothing() {
+    let dir = Dir::new();
+    let xp = dir.path("x.npy");
+    write_f32(&xp, &[1.0], &[1]);
+    let sub = PathBuf::from(dir.path("sub"));
+    fs::create_dir(&sub).unwrap();
+    // The output path is a directory: refused before anything is written.
+    let output = run(&["forward", "relu", &xp, &sub.to_string_lossy()]);
+    assert_error(&output, "is a directory");
+    assert_eq!(fs::read_dir(&sub).unwrap().count(), 0);
+    assert_eq!(dir.names(), ["sub", "x.npy"]);
+}
