@@ -928,6 +928,17 @@ fn bad_inputs_fail_cleanly_without_output() {
     write_f32(&p("w3.npy"), &[0.1, 0.2, 0.3], &[3]);
     write_f32(&p("w2.npy"), &[0.1, 0.2], &[2]);
     write_f16(&p("g16.npy"), &[f16::ONE; 6], &shape);
+    write_f16(&p("w3_f16.npy"), &[f16::ONE; 3], &[3]);
+    raw_npy(
+        &p("w3_fortran.npy"),
+        &npy_dict("<f4", true, &[3]),
+        &[0u8; 12],
+    );
+    raw_npy(
+        &p("w3_truncated.npy"),
+        &npy_dict("<f4", false, &[3]),
+        &[0u8; 8],
+    );
     fs::write(
         p("text.npy"),
         "just some text, long enough to have a header\n",
@@ -1108,6 +1119,32 @@ fn bad_inputs_fail_cleanly_without_output() {
                 "No such file",
             ),
             (
+                s(&["forward", "prelu", "--weight", &p("w3_f16.npy"), &xp, &out]),
+                "the weight must have the input's dtype",
+            ),
+            (
+                s(&[
+                    "forward",
+                    "prelu",
+                    "--weight",
+                    &p("w3_fortran.npy"),
+                    &xp,
+                    &out,
+                ]),
+                "Fortran",
+            ),
+            (
+                s(&[
+                    "forward",
+                    "prelu",
+                    "--weight",
+                    &p("w3_truncated.npy"),
+                    &xp,
+                    &out,
+                ]),
+                "truncated",
+            ),
+            (
                 s(&[
                     "backward",
                     "relu",
@@ -1137,6 +1174,24 @@ fn bad_inputs_fail_cleanly_without_output() {
                 s(&["forward", "relu", &xp, &p("no/such/dir/out.npy")]),
                 "cannot create",
             ),
+            (
+                s(&["forward", "relu", &xp, &format!("{out}/")]),
+                "not a file name",
+            ),
+            (
+                s(&[
+                    "backward",
+                    "prelu",
+                    "--weight",
+                    &w3,
+                    &xp,
+                    &gp,
+                    &out,
+                    "--grad-weight",
+                    &format!("{}/", p("gw.npy")),
+                ]),
+                "not a file name",
+            ),
         ]
     };
     let before = dir.names();
@@ -1154,6 +1209,47 @@ fn bad_inputs_fail_cleanly_without_output() {
         assert_error(&again, needle);
         assert_eq!(fs::read_to_string(&out).unwrap(), "precious", "{args:?}");
         fs::remove_file(&out).unwrap();
+    }
+}
+
+/// A failure after the outputs were begun (here: no such adapter) leaves
+/// files already at both output paths as they were, and no temporary file.
+#[test]
+fn late_failures_keep_existing_outputs() {
+    let dir = Dir::new();
+    let p = |name: &str| dir.path(name);
+    let shape = [2, 3, 2];
+    write_f32(&p("x.npy"), &data(12, 0), &shape);
+    write_f32(&p("g.npy"), &data(12, 1), &shape);
+    write_f32(&p("w.npy"), &[0.1, 0.2, 0.3], &[3]);
+    fs::write(p("dx.npy"), "precious dx").unwrap();
+    fs::write(p("dw.npy"), "precious dw").unwrap();
+    let before = dir.names();
+    let (xp, gp, wp, dxp, dwp) = (p("x.npy"), p("g.npy"), p("w.npy"), p("dx.npy"), p("dw.npy"));
+    let args = [
+        "backward",
+        "prelu",
+        "--weight",
+        &wp,
+        &xp,
+        &gp,
+        &dxp,
+        "--grad-weight",
+        &dwp,
+    ];
+    let mut cases = vec![(
+        ("WGPU_ADAPTER_NAME", "no-such-adapter-anywhere"),
+        "no-such-adapter-anywhere",
+    )];
+    // Past the device's creation: a bad chunk size, found when streaming.
+    if common::gpu().is_some() {
+        cases.push(((CHUNK_ENV, "zero"), "expected a positive number"));
+    }
+    for (env, needle) in cases {
+        assert_error(&run_with(&args, &[env]), needle);
+        assert_eq!(fs::read_to_string(&dxp).unwrap(), "precious dx");
+        assert_eq!(fs::read_to_string(&dwp).unwrap(), "precious dw");
+        assert_eq!(dir.names(), before);
     }
 }
 

@@ -230,6 +230,11 @@ impl Output {
         if target.is_dir() {
             return Err(CliError::run(format!("{path}: is a directory")));
         }
+        if path.ends_with('/') || path.ends_with(std::path::MAIN_SEPARATOR) {
+            return Err(CliError::run(format!(
+                "{path}: not a file name (it ends with a separator)"
+            )));
+        }
         let dir = parent_dir(target);
         let mut builder = tempfile::Builder::new();
         builder.prefix(".wgpu-activations-").suffix(".npy.tmp");
@@ -255,14 +260,34 @@ impl Output {
         CliError::run(format!("{}: {}", self.path, io_message(error)))
     }
 
-    /// Flushes the file and renames it to its path.
-    fn commit(self) -> Result<()> {
+    /// Flushes the file: what can still fail before [`Flushed::commit`].
+    fn flush(self) -> Result<Flushed> {
         let path = self.path;
         let file = self
             .file
             .into_inner()
             .map_err(|e| CliError::run(format!("{path}: {}", io_message(e.error()))))?;
-        file.persist(&path)
+        Ok(Flushed { path, file })
+    }
+
+    /// Flushes the file and renames it to its path.
+    fn commit(self) -> Result<()> {
+        self.flush()?.commit()
+    }
+}
+
+/// An output written in full, not yet in place; dropped, it is deleted.
+struct Flushed {
+    path: String,
+    file: NamedTempFile,
+}
+
+impl Flushed {
+    /// Renames the file to its path.
+    fn commit(self) -> Result<()> {
+        let path = self.path;
+        self.file
+            .persist(&path)
             .map_err(|e| CliError::run(format!("{path}: {}", io_message(&e.error))))?;
         Ok(())
     }
@@ -404,6 +429,7 @@ fn run_op(mode: Mode, tokens: &[String], adapter: Option<String>, verbose: bool)
             }),
             weight: weight.as_ref().map(|(_, bytes)| bytes.as_slice()),
             grad_weight: grad_weight_output.is_some(),
+            output_name: &output.path,
         };
         let outcome = stream::run(&ctx, job, &mut output.file, &progress, verbose);
         progress.finish_and_clear();
@@ -415,6 +441,8 @@ fn run_op(mode: Mode, tokens: &[String], adapter: Option<String>, verbose: bool)
         let bytes = stream::narrow(&grad_weight, dtype);
         npy::write_small(&mut gw_output.file, dtype, weight_shape, &bytes)
             .map_err(|e| gw_output.write_error(&e))?;
+        // Both written in full before either replaces a file.
+        let (output, gw_output) = (output.flush()?, gw_output.flush()?);
         output.commit()?;
         gw_output.commit()?;
     } else {

@@ -10,6 +10,8 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
+use wgpu_activations::shape::element_count;
+
 use crate::error::{CliError, Result};
 
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
@@ -75,10 +77,8 @@ impl NpyFile {
         let header = read_header(&mut file, file_len).map_err(fail)?;
         let offset = file.stream_position().map_err(|e| fail(io_message(&e)))?;
         let dtype = header.dtype;
-        let len = header
-            .shape
-            .iter()
-            .try_fold(1usize, |n, &d| n.checked_mul(d))
+        let len = element_count(&header.shape)
+            .ok()
             .filter(|&n| (n as u64).checked_mul(dtype.size()).is_some())
             .ok_or_else(|| fail(format!("shape {:?} has too many elements", header.shape)))?;
         let needed = len as u64 * dtype.size();

@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use indicatif::ProgressBar;
+use wgpu_activations::kernels::MAX_ELEMENTS;
 use wgpu_activations::shape::prelu_channels;
 use wgpu_activations::{
     f16, Activation, BackwardBuffers, DType, ForwardBuffers, GpuContext, TensorView,
@@ -57,6 +58,8 @@ pub struct Job<'a> {
     pub weight: Option<&'a [u8]>,
     /// Backward with PReLU: also compute the weight's gradient.
     pub grad_weight: bool,
+    /// The output's name, for messages.
+    pub output_name: &'a str,
 }
 
 /// How the job went.
@@ -245,6 +248,32 @@ pub fn run(
     progress: &ProgressBar,
     verbose: bool,
 ) -> Result<Outcome> {
+    let requested = match std::env::var(CHUNK_ENV) {
+        Ok(text) => Some(
+            text.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|&c| c > 0)
+                .ok_or_else(|| {
+                    CliError::usage(format!(
+                        "{CHUNK_ENV}={text:?}: expected a positive number of elements"
+                    ))
+                })?,
+        ),
+        Err(_) => None,
+    };
+    run_chunked(ctx, job, out, progress, verbose, requested)
+}
+
+/// [`run`] in chunks of at most `requested` elements (default: by bytes).
+fn run_chunked(
+    ctx: &GpuContext,
+    job: Job<'_>,
+    out: &mut (dyn Write + Send),
+    progress: &ProgressBar,
+    verbose: bool,
+    requested: Option<u64>,
+) -> Result<Outcome> {
     let has_f16 = ctx.device().features().contains(wgpu::Features::SHADER_F16);
     let force_f32 = std::env::var(F16_VIA_F32_ENV).is_ok_and(|v| v == "1");
     let (gpu_dtype, convert) = match job.dtype {
@@ -262,27 +291,20 @@ pub fn run(
         / element
         / 4
         * 4;
-    let chunk = match std::env::var(CHUNK_ENV) {
-        Ok(text) => text
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|&c| c > 0)
-            .ok_or_else(|| {
-                CliError::usage(format!(
-                    "{CHUNK_ENV}={text:?}: expected a positive number of elements"
-                ))
-            })?
-            .min(most),
-        Err(_) => (CHUNK_BYTES / element).min(most),
-    }
-    .max(1);
+    let chunk = requested.unwrap_or(CHUNK_BYTES / element).min(most).max(1);
 
     let weight_len = job.weight.map_or(0, |w| w.len() as u64 / job.dtype.size());
+    let indexed = matches!(job.op, Activation::Rrelu { training: true, .. });
+    if indexed && n > MAX_ELEMENTS {
+        // Each element's random slope comes from its 32-bit index: refused
+        // now rather than after streaming the first 2^32 elements.
+        return Err(CliError::run(format!(
+            "rrelu with --training takes at most {MAX_ELEMENTS} elements; {} has {n}",
+            job.input.name
+        )));
+    }
     let layout = if !job.op.uses_weight() {
-        Layout::Plain {
-            indexed: matches!(job.op, Activation::Rrelu { training: true, .. }),
-        }
+        Layout::Plain { indexed }
     } else if weight_len == 1 {
         Layout::Shared
     } else {
@@ -387,6 +409,7 @@ pub fn run(
         input,
         grad_output,
         grad_weight,
+        output_name,
         ..
     } = job;
 
@@ -432,7 +455,7 @@ pub fn run(
         match written {
             Ok(Err(e)) => {
                 return Err(CliError::run(format!(
-                    "writing the output: {}",
+                    "{output_name}: writing the output: {}",
                     io_message(&e)
                 )))
             }
@@ -476,11 +499,13 @@ fn read_chunks(
     let read = |source: &mut Source, count: u64| -> Result<Vec<u8>> {
         let mut bytes = vec![0u8; (count * file_element) as usize];
         source.file.read_exact(&mut bytes).map_err(|e| {
-            CliError::run(format!(
-                "{}: reading the data: {}",
-                source.name,
-                io_message(&e)
-            ))
+            let why = match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => {
+                    "the file ended early (was it changed while being read?)".to_string()
+                }
+                _ => io_message(&e),
+            };
+            CliError::run(format!("{}: reading the data: {why}", source.name))
         })?;
         Ok(pad_words(if convert {
             f16_to_f32_bytes(&bytes)
@@ -904,5 +929,185 @@ mod tests {
         );
         assert_eq!(p[2].count, 1);
         assert_eq!(p[3].gather, Some((1, 1)));
+    }
+
+    // ------------------------------------------ errors in the middle of a stream
+
+    /// The device of the streaming tests; `None` (skipped) without an
+    /// adapter, except in CI (`CI` set to anything but `false`/`0`).
+    fn gpu() -> Option<&'static GpuContext> {
+        static CONTEXT: std::sync::OnceLock<std::result::Result<GpuContext, String>> =
+            std::sync::OnceLock::new();
+        let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+        match CONTEXT.get_or_init(|| GpuContext::new().map_err(|e| e.to_string())) {
+            Ok(ctx) => Some(ctx),
+            Err(error) if in_ci => panic!("CI requires a GPU adapter (lavapipe will do): {error}"),
+            Err(error) => {
+                eprintln!("skipping GPU test: {error}");
+                None
+            }
+        }
+    }
+
+    /// A file holding `values` as f32, positioned at its start.
+    fn source(name: &str, values: &[f32]) -> Source {
+        use std::io::{Seek, SeekFrom};
+        let mut file = tempfile::tempfile().unwrap();
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        file.write_all(&bytes).unwrap();
+        file.seek(SeekFrom::Start(0)).unwrap();
+        Source {
+            name: name.into(),
+            file,
+        }
+    }
+
+    /// A writer that fails once more than `left` bytes were written to it.
+    struct FailAfter {
+        left: usize,
+        written: Vec<u8>,
+    }
+
+    impl Write for FailAfter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if buf.len() > self.left {
+                return Err(std::io::Error::other("disk full"));
+            }
+            self.left -= buf.len();
+            self.written.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Streams relu (backward with `grad`) over `len` elements from `input`
+    /// in chunks of 16 into `out`, on another thread: a deadlock fails the
+    /// test instead of hanging it.
+    fn stream_relu(
+        ctx: &'static GpuContext,
+        len: usize,
+        input: Source,
+        grad: Option<Source>,
+        mut out: FailAfter,
+    ) -> (Result<Outcome>, FailAfter) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let shape = [len];
+            let job = Job {
+                op: Activation::Relu,
+                dtype: Dtype::F32,
+                shape: &shape,
+                len,
+                input,
+                grad_output: grad,
+                weight: None,
+                grad_weight: false,
+                output_name: "out.npy",
+            };
+            let result = run_chunked(ctx, job, &mut out, &ProgressBar::hidden(), false, Some(16));
+            let _ = tx.send((result, out));
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(120))
+            .expect("the stream hung (or panicked)")
+    }
+
+    fn values(len: usize) -> Vec<f32> {
+        (0..len).map(|i| i as f32 - 500.0).collect()
+    }
+
+    #[test]
+    fn a_whole_stream_arrives_in_order() {
+        let Some(ctx) = gpu() else { return };
+        let x = values(1001);
+        let out = FailAfter {
+            left: usize::MAX,
+            written: Vec::new(),
+        };
+        let (result, out) = stream_relu(ctx, x.len(), source("x.npy", &x), None, out);
+        assert!(result.is_ok());
+        let expected: Vec<u8> = x.iter().flat_map(|v| v.max(0.0).to_le_bytes()).collect();
+        assert!(out.written == expected);
+    }
+
+    #[test]
+    fn a_failing_writer_stops_the_reader_and_the_gpu() {
+        let Some(ctx) = gpu() else { return };
+        let x = values(10_000);
+        // Early (the reader has thousands of chunks to go), and at the very
+        // last chunk.
+        for left in [256, x.len() * 4 - 1] {
+            let out = FailAfter {
+                left,
+                written: Vec::new(),
+            };
+            let input = source("x.npy", &x);
+            // Shares the file position with the reader's handle.
+            let mut position = input.file.try_clone().unwrap();
+            let (result, _) = stream_relu(ctx, x.len(), input, None, out);
+            let error = result.err().expect("a failed write fails the stream");
+            assert_eq!(error.message, "out.npy: writing the output: disk full");
+            if left == 256 {
+                use std::io::Seek;
+                let read = position.stream_position().unwrap();
+                assert!(read < 4_000, "the reader went on to byte {read}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_reader_error_mid_stream_stops_the_stream() {
+        let Some(ctx) = gpu() else { return };
+        let x = values(10_000);
+        // The files hold fewer elements than the job claims: the input, or
+        // (backward) the gradient.
+        for (input, grad) in [(&x[..5_000], None), (&x[..], Some(&x[..9_999]))] {
+            let out = FailAfter {
+                left: usize::MAX,
+                written: Vec::new(),
+            };
+            let (result, out) = stream_relu(
+                ctx,
+                x.len(),
+                source("x.npy", input),
+                grad.map(|g| source("g.npy", g)),
+                out,
+            );
+            let error = result.err().expect("a short file fails the stream");
+            let name = if grad.is_some() { "g.npy" } else { "x.npy" };
+            assert_eq!(
+                error.message,
+                format!(
+                    "{name}: reading the data: the file ended early (was it changed while being \
+                     read?)"
+                )
+            );
+            assert!(out.written.len() < x.len() * 4);
+        }
+    }
+
+    #[test]
+    fn rrelu_training_past_32_bit_indices_is_refused_up_front() {
+        let Some(ctx) = gpu() else { return };
+        let len = MAX_ELEMENTS as usize + 1;
+        let job = Job {
+            op: Activation::parse("rrelu", &[("training", "true")]).unwrap(),
+            dtype: Dtype::F32,
+            shape: &[len],
+            len,
+            input: source("x.npy", &[]),
+            grad_output: None,
+            weight: None,
+            grad_weight: false,
+            output_name: "out.npy",
+        };
+        let mut out = Vec::new();
+        let error = run_chunked(ctx, job, &mut out, &ProgressBar::hidden(), false, None)
+            .err()
+            .unwrap();
+        assert!(error.message.contains("at most"), "{}", error.message);
+        assert!(out.is_empty());
     }
 }
