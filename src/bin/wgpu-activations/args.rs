@@ -275,7 +275,8 @@ pub fn op_table() -> String {
         })
         .collect();
     let name_width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
-    // Aligned, but one long list (rrelu's) does not push every formula right.
+    // Aligned, but one long list (rrelu's) does not push every formula
+    // right: its formula goes on the next line, in the formula column.
     let parameter_width = rows
         .iter()
         .map(|r| r.1.len())
@@ -284,9 +285,17 @@ pub fn op_table() -> String {
         .unwrap_or(0);
     let mut out = String::new();
     for (name, parameters, summary) in rows {
-        out.push_str(&format!(
-            "{name:<name_width$}  {parameters:<parameter_width$}  {summary}\n"
-        ));
+        if parameters.len() > parameter_width {
+            let indent = name_width + parameter_width + 4;
+            out.push_str(&format!(
+                "{name:<name_width$}  {parameters}\n{:indent$}{summary}\n",
+                ""
+            ));
+        } else {
+            out.push_str(&format!(
+                "{name:<name_width$}  {parameters:<parameter_width$}  {summary}\n"
+            ));
+        }
     }
     out
 }
