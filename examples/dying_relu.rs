@@ -107,8 +107,8 @@ fn run() -> Result<()> {
          PReLU's learned weights"
     );
     println!(
-        "{:>5} {:<11} {:>15} {:>15} {:>15}  {}",
-        "lr", "activation", "dead at start", "dead after", "all negative", "PReLU weights"
+        "{:>5} {:<11} {:>15} {:>15} {:>15}  PReLU weights",
+        "lr", "activation", "dead at start", "dead after", "all negative"
     );
     let percent = |f: [f32; 2]| format!("{:.1}% / {:.1}%", 100.0 * f[0], 100.0 * f[1]);
     for outcome in summary {
