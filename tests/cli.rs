@@ -297,7 +297,15 @@ fn list_shows_every_op_with_its_parameters_and_defaults() {
     let output = run(&["list"]);
     assert_ok(&output);
     let stdout = text(&output.stdout);
-    let lines: Vec<&str> = stdout.lines().collect();
+    // One entry per op; a long parameter list puts the formula on an
+    // indented second line.
+    let mut lines: Vec<String> = Vec::new();
+    for line in stdout.lines() {
+        match lines.last_mut() {
+            Some(entry) if line.starts_with(' ') => entry.push_str(line),
+            _ => lines.push(line.to_string()),
+        }
+    }
     assert_eq!(lines.len(), Activation::OPS.len(), "{stdout}");
     for (info, line) in Activation::OPS.iter().zip(&lines) {
         assert!(line.starts_with(&format!("{} ", info.name)), "{line}");
