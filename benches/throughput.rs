@@ -1,5 +1,6 @@
 //! Memory throughput of the kernels against the copy baselines, on one adapter
-//! in one run: relu forward over 2^24 floats, the identity kernel (same
+//! in one run: every op's forward over 2^24 f32 (defaults; PReLU with one
+//! weight), relu backward, relu forward on f16, the identity kernel (same
 //! structure, no arithmetic) and `copy_buffer_to_buffer`. A bench, not a test:
 //! run with `cargo bench --bench throughput`. Environment: `BENCH_LOG2_LEN`
 //! (default 24), `BENCH_REPEATS` (default 15), plus `WGPU_BACKEND` /
@@ -7,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use wgpu_activations::{Activation, ForwardBuffers, GpuContext, GpuTensor};
+use wgpu_activations::{f16, Activation, BackwardBuffers, ForwardBuffers, GpuContext, GpuTensor};
 
 /// Dispatches per timed submission: enough work to dwarf the submit overhead.
 const OPS_PER_SUBMISSION: usize = 8;
@@ -52,6 +53,7 @@ fn forward<'a>(
     op: Activation,
     input: &'a GpuTensor,
     output: &'a GpuTensor,
+    weight: Option<&'a GpuTensor>,
 ) -> impl Fn(&mut wgpu::CommandEncoder) + 'a {
     let shape = input.shape().to_vec();
     move |encoder: &mut wgpu::CommandEncoder| {
@@ -62,7 +64,34 @@ fn forward<'a>(
             &ForwardBuffers {
                 input: input.view(),
                 output: output.view(),
+                weight: weight.map(GpuTensor::view),
+                first_element: 0,
+            },
+        )
+        .expect("encode");
+    }
+}
+
+fn backward<'a>(
+    ctx: &'a GpuContext,
+    op: Activation,
+    input: &'a GpuTensor,
+    grad_output: &'a GpuTensor,
+    grad_input: &'a GpuTensor,
+) -> impl Fn(&mut wgpu::CommandEncoder) + 'a {
+    let shape = input.shape().to_vec();
+    move |encoder: &mut wgpu::CommandEncoder| {
+        ctx.encode_backward(
+            encoder,
+            &op,
+            &shape,
+            &BackwardBuffers {
+                input: input.view(),
+                grad_output: grad_output.view(),
+                grad_input: grad_input.view(),
                 weight: None,
+                grad_weight: None,
+                from_output: false,
                 first_element: 0,
             },
         )
@@ -94,37 +123,59 @@ fn main() {
     let identity = time_op(
         &ctx,
         repeats,
-        &forward(&ctx, Activation::Identity, &input, &output),
+        &forward(&ctx, Activation::Identity, &input, &output, None),
     );
-    let mut rows = vec![
-        ("copy_buffer_to_buffer", copy),
-        ("identity kernel", identity),
+    // (name, time per op, bytes moved per op)
+    let mut rows: Vec<(String, Duration, u64)> = vec![
+        ("copy_buffer_to_buffer".into(), copy, bytes),
+        ("identity kernel".into(), identity, bytes),
     ];
-    for op in [
-        Activation::Relu,
-        Activation::LEAKY_RELU,
-        Activation::ELU,
-        Activation::Selu,
-    ] {
-        let name: &'static str = Box::leak(format!("{op} forward").into_boxed_str());
-        rows.push((
-            name,
-            time_op(&ctx, repeats, &forward(&ctx, op, &input, &output)),
-        ));
+    let weight = ctx.upload(&[0.25], &[1]).expect("upload");
+    for info in Activation::OPS {
+        let op = info.default;
+        let weight = op.uses_weight().then_some(&weight);
+        let time = time_op(&ctx, repeats, &forward(&ctx, op, &input, &output, weight));
+        rows.push((format!("{op} forward"), time, bytes));
+    }
+    // Backward reads x and grad_output and writes grad_input.
+    let grad_input = ctx.empty(&[len]).expect("allocate");
+    let time = time_op(
+        &ctx,
+        repeats,
+        &backward(&ctx, Activation::Relu, &input, &output, &grad_input),
+    );
+    rows.push(("relu backward".into(), time, 3 * 4 * len as u64));
+    let half: Vec<f16> = data.iter().map(|&v| f16::from_f32(v)).collect();
+    match ctx.upload_f16(&half, &[len]) {
+        Ok(input_f16) => {
+            let output_f16 = ctx
+                .empty_with_dtype(&[len], input_f16.dtype())
+                .expect("allocate");
+            let time = time_op(
+                &ctx,
+                repeats,
+                &forward(&ctx, Activation::Relu, &input_f16, &output_f16, None),
+            );
+            rows.push(("relu forward, f16".into(), time, 2 * 2 * len as u64));
+        }
+        Err(error) => println!("f16 skipped: {error}"),
     }
     println!(
-        "{:<40} {:>10} {:>10} {:>14}",
+        "{:<56} {:>10} {:>10} {:>14}",
         "", "time", "GB/s", "vs identity"
     );
-    for (name, time) in &rows {
+    for (name, time, moved) in &rows {
         println!(
-            "{name:<40} {:>8.3}ms {:>10.2} {:>13.2}x",
+            "{name:<56} {:>8.3}ms {:>10.2} {:>13.2}x",
             time.as_secs_f64() * 1e3,
-            gigabytes_per_second(bytes, *time),
-            identity.as_secs_f64() / time.as_secs_f64()
+            gigabytes_per_second(*moved, *time),
+            gigabytes_per_second(*moved, *time) / gigabytes_per_second(bytes, identity)
         );
     }
-    let relu = rows[2].1;
+    let relu = rows
+        .iter()
+        .find(|row| row.0 == "relu forward")
+        .map_or(identity, |row| row.1);
     let ratio = identity.as_secs_f64() / relu.as_secs_f64();
     println!(
         "relu forward / identity kernel throughput: {ratio:.3} (target >= 0.9): {}",
