@@ -67,7 +67,7 @@ fn run() -> Result<()> {
         let mut models: Vec<Mlp> = variants.iter().map(|&(_, op)| Mlp::new(op, 42)).collect();
         let dead_at_start = models
             .iter()
-            .map(|model| model.dead_fractions(&ctx, &data))
+            .map(|model| Ok(model.unit_fractions(&ctx, &data)?.dead))
             .collect::<Result<Vec<_>>>()?;
         let mut batches = Rng::new(99);
         for step in 0..=STEPS {
@@ -89,12 +89,13 @@ fn run() -> Result<()> {
             }
         }
         for (((name, _), model), start) in variants.iter().zip(&models).zip(dead_at_start) {
+            let after = model.unit_fractions(&ctx, &data)?;
             summary.push(Outcome {
                 learning_rate,
                 name,
                 dead_at_start: start,
-                dead: model.dead_fractions(&ctx, &data)?,
-                negative: model.negative_fractions(&data),
+                dead: after.dead,
+                negative: after.negative,
                 prelu_weights: model.prelu_weight_range(),
             });
         }
@@ -125,6 +126,14 @@ fn run() -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Per hidden layer, fractions of its units.
+struct UnitFractions {
+    /// Zero activation gradient on every example.
+    dead: [f32; 2],
+    /// Pre-activation negative or zero on every example.
+    negative: [f32; 2],
 }
 
 /// What one training run ended with.
@@ -400,50 +409,33 @@ impl Mlp {
         Ok(())
     }
 
-    /// Per hidden layer, the fraction of units whose activation gradient
-    /// (computed on the GPU, with a gradient of ones) is zero on every example.
-    fn dead_fractions(&self, ctx: &GpuContext, data: &Dataset) -> Result<[f32; 2]> {
+    /// Per hidden layer, the fractions of units that are dead (their
+    /// activation's gradient, computed on the GPU with a gradient of ones, is
+    /// zero on every example) and of units whose pre-activation is negative
+    /// or zero on every example.
+    fn unit_fractions(&self, ctx: &GpuContext, data: &Dataset) -> Result<UnitFractions> {
         let (x, _) = data.rows(&data.all());
         let trace = self.forward(ctx, x)?;
-        let mut fractions = [0.0; 2];
-        for (layer, fraction) in fractions.iter_mut().enumerate() {
+        let fraction_of_units = |all: &dyn Fn(usize) -> bool| {
+            (0..HIDDEN).filter(|&unit| all(unit)).count() as f32 / HIDDEN as f32
+        };
+        let mut fractions = UnitFractions {
+            dead: [0.0; 2],
+            negative: [0.0; 2],
+        };
+        for layer in 0..2 {
             let z = &trace.pre_activations[layer];
             let ones = vec![1.0; z.len()];
             let (slopes, _) = self.activation_gradient(ctx, layer, z, &ones)?;
-            let dead = (0..HIDDEN)
-                .filter(|&unit| slopes.iter().skip(unit).step_by(HIDDEN).all(|&s| s == 0.0))
-                .count();
-            *fraction = dead as f32 / HIDDEN as f32;
+            let column = |values: &[f32], unit: usize| -> Vec<f32> {
+                values.iter().skip(unit).step_by(HIDDEN).copied().collect()
+            };
+            fractions.dead[layer] =
+                fraction_of_units(&|unit| column(&slopes, unit).iter().all(|&s| s == 0.0));
+            fractions.negative[layer] =
+                fraction_of_units(&|unit| column(z, unit).iter().all(|&v| v <= 0.0));
         }
         Ok(fractions)
-    }
-
-    /// Per hidden layer, the fraction of units whose pre-activation is
-    /// negative or zero on every example (computed on the CPU).
-    fn negative_fractions(&self, data: &Dataset) -> [f32; 2] {
-        let (x, _) = data.rows(&data.all());
-        let z1 = self.layers[0].forward(&x);
-        let a1: Vec<f32> = match self.weight(0) {
-            Some(w) => z1
-                .iter()
-                .enumerate()
-                .map(|(i, &z)| if z > 0.0 { z } else { w[i % HIDDEN] * z })
-                .collect(),
-            None => z1
-                .iter()
-                .map(|&z| match self.op {
-                    Activation::LeakyRelu { negative_slope } if z <= 0.0 => negative_slope * z,
-                    _ => z.max(0.0),
-                })
-                .collect(),
-        };
-        let z2 = self.layers[1].forward(&a1);
-        [&z1, &z2].map(|z| {
-            let negative = (0..HIDDEN)
-                .filter(|&unit| z.iter().skip(unit).step_by(HIDDEN).all(|&v| v <= 0.0))
-                .count();
-            negative as f32 / HIDDEN as f32
-        })
     }
 
     fn prelu_weight_range(&self) -> Option<(f32, f32)> {

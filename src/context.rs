@@ -233,6 +233,15 @@ impl GpuContext {
         self.kernels.encode_backward(encoder, op, shape, buffers)
     }
 
+    /// Runs `f` inside validation and out-of-memory error scopes of this
+    /// context's device: what wgpu reports while `f` creates buffers or
+    /// records and submits work comes back as
+    /// [`ActivationError::Validation`] or [`ActivationError::OutOfMemory`]
+    /// instead of reaching wgpu's default handler, which panics.
+    pub fn catching<T>(&self, f: impl FnOnce() -> T) -> Result<T> {
+        catching(&self.device, f)
+    }
+
     /// A new command encoder on this context's device.
     pub fn create_encoder(&self) -> wgpu::CommandEncoder {
         self.device

@@ -355,50 +355,52 @@ fn run_chunked(
         (true, 0) => weight_len,
         (true, gathered) => gathered,
     };
-    let (whole_weight, mut slots) = scoped(device, || {
-        let whole_weight = match (&weight, gather_capacity) {
-            (Some(w), 0) => {
-                let buffer = buffer("weight", weight_len, U::STORAGE | U::COPY_DST);
-                ctx.queue().write_buffer(&buffer, 0, &pad_words(w.clone()));
-                Some(buffer)
-            }
-            _ => None,
-        };
-        let slots: Vec<Slot> = (0..SLOTS)
-            .map(|_| Slot {
-                input: buffer("input", capacity, U::STORAGE | U::COPY_DST),
-                grad_output: job
-                    .grad_output
-                    .as_ref()
-                    .map(|_| buffer("grad_output", capacity, U::STORAGE | U::COPY_DST)),
-                output: buffer("output", capacity, U::STORAGE | U::COPY_SRC),
-                staging: buffer("staging", capacity, U::MAP_READ | U::COPY_DST),
-                gathered: (weight.is_some() && gather_capacity > 0)
-                    .then(|| buffer("gathered weight", gather_capacity, U::STORAGE | U::COPY_DST)),
-                grad_weight: (grad_weight_capacity > 0).then(|| {
-                    (
-                        buffer(
-                            "grad_weight",
-                            grad_weight_capacity,
-                            U::STORAGE | U::COPY_SRC,
-                        ),
-                        buffer(
-                            "grad_weight staging",
-                            grad_weight_capacity,
-                            U::MAP_READ | U::COPY_DST,
-                        ),
-                    )
-                }),
-                pending: None,
-            })
-            .collect();
-        (whole_weight, slots)
-    })
-    .map_err(|e| {
-        CliError::run(format!(
-            "allocating GPU buffers for chunks of {capacity} elements: {e}"
-        ))
-    })?;
+    let (whole_weight, mut slots) = ctx
+        .catching(|| {
+            let whole_weight = match (&weight, gather_capacity) {
+                (Some(w), 0) => {
+                    let buffer = buffer("weight", weight_len, U::STORAGE | U::COPY_DST);
+                    ctx.queue().write_buffer(&buffer, 0, &pad_words(w.clone()));
+                    Some(buffer)
+                }
+                _ => None,
+            };
+            let slots: Vec<Slot> = (0..SLOTS)
+                .map(|_| Slot {
+                    input: buffer("input", capacity, U::STORAGE | U::COPY_DST),
+                    grad_output: job
+                        .grad_output
+                        .as_ref()
+                        .map(|_| buffer("grad_output", capacity, U::STORAGE | U::COPY_DST)),
+                    output: buffer("output", capacity, U::STORAGE | U::COPY_SRC),
+                    staging: buffer("staging", capacity, U::MAP_READ | U::COPY_DST),
+                    gathered: (weight.is_some() && gather_capacity > 0).then(|| {
+                        buffer("gathered weight", gather_capacity, U::STORAGE | U::COPY_DST)
+                    }),
+                    grad_weight: (grad_weight_capacity > 0).then(|| {
+                        (
+                            buffer(
+                                "grad_weight",
+                                grad_weight_capacity,
+                                U::STORAGE | U::COPY_SRC,
+                            ),
+                            buffer(
+                                "grad_weight staging",
+                                grad_weight_capacity,
+                                U::MAP_READ | U::COPY_DST,
+                            ),
+                        )
+                    }),
+                    pending: None,
+                })
+                .collect();
+            (whole_weight, slots)
+        })
+        .map_err(|e| {
+            CliError::run(format!(
+                "allocating GPU buffers for chunks of {capacity} elements: {e}"
+            ))
+        })?;
 
     let started = Instant::now();
     let (chunk_tx, chunk_rx) = sync_channel::<Result<Chunk>>(QUEUED);
@@ -596,66 +598,67 @@ impl Gpu<'_> {
         let view = |buffer, len| TensorView::with_dtype(buffer, 0, len, self.dtype);
         let context = || format!("elements {}..{}", piece.start, piece.start + piece.count);
         let queue = ctx.queue();
-        let submission = scoped(ctx.device(), || -> Result<wgpu::SubmissionIndex> {
-            queue.write_buffer(&slot.input, 0, &chunk.input);
-            if let (Some(buffer), Some(bytes)) = (&slot.grad_output, &chunk.grad_output) {
-                queue.write_buffer(buffer, 0, bytes);
-            }
-            let weight = match (piece.gather, &slot.gathered, self.weight) {
-                (Some((c0, k)), Some(buffer), Some(weight)) => {
-                    let element = self.dtype.size() as usize;
-                    let mut gathered = Vec::with_capacity(k as usize * element);
-                    for j in 0..k {
-                        let c = ((c0 + j) % self.weight_len) as usize;
-                        gathered.extend_from_slice(&weight[c * element..(c + 1) * element]);
-                    }
-                    queue.write_buffer(buffer, 0, &pad_words(gathered));
-                    Some(view(buffer, k as usize))
+        let submission = ctx
+            .catching(|| -> Result<wgpu::SubmissionIndex> {
+                queue.write_buffer(&slot.input, 0, &chunk.input);
+                if let (Some(buffer), Some(bytes)) = (&slot.grad_output, &chunk.grad_output) {
+                    queue.write_buffer(buffer, 0, bytes);
                 }
-                _ => self.whole_weight.map(|w| view(w, self.weight_len as usize)),
-            };
-            let grad_weight_len = weight.map_or(0, |w| w.len());
-            let mut encoder = ctx.create_encoder();
-            match &slot.grad_output {
-                None => ctx.encode_forward(
-                    &mut encoder,
-                    &self.op,
-                    &piece.shape,
-                    &ForwardBuffers {
-                        input: view(&slot.input, count),
-                        output: view(&slot.output, count),
-                        weight,
-                        first_element: piece.first_element,
-                    },
-                ),
-                Some(grad_output) => ctx.encode_backward(
-                    &mut encoder,
-                    &self.op,
-                    &piece.shape,
-                    &BackwardBuffers {
-                        input: view(&slot.input, count),
-                        grad_output: view(grad_output, count),
-                        grad_input: view(&slot.output, count),
-                        weight,
-                        grad_weight: slot
-                            .grad_weight
-                            .as_ref()
-                            .map(|(buffer, _)| view(buffer, grad_weight_len)),
-                        from_output: false,
-                        first_element: piece.first_element,
-                    },
-                ),
-            }
-            .map_err(|e| gpu(&context(), e))?;
-            let words = view(&slot.output, count).word_len();
-            encoder.copy_buffer_to_buffer(&slot.output, 0, &slot.staging, 0, words);
-            if let Some((buffer, staging)) = &slot.grad_weight {
-                let words = view(buffer, grad_weight_len).word_len();
-                encoder.copy_buffer_to_buffer(buffer, 0, staging, 0, words);
-            }
-            ctx.submit(encoder).map_err(|e| gpu(&context(), e))
-        })
-        .map_err(|e| CliError::run(format!("{}: {e}", context())))??;
+                let weight = match (piece.gather, &slot.gathered, self.weight) {
+                    (Some((c0, k)), Some(buffer), Some(weight)) => {
+                        let element = self.dtype.size() as usize;
+                        let mut gathered = Vec::with_capacity(k as usize * element);
+                        for j in 0..k {
+                            let c = ((c0 + j) % self.weight_len) as usize;
+                            gathered.extend_from_slice(&weight[c * element..(c + 1) * element]);
+                        }
+                        queue.write_buffer(buffer, 0, &pad_words(gathered));
+                        Some(view(buffer, k as usize))
+                    }
+                    _ => self.whole_weight.map(|w| view(w, self.weight_len as usize)),
+                };
+                let grad_weight_len = weight.map_or(0, |w| w.len());
+                let mut encoder = ctx.create_encoder();
+                match &slot.grad_output {
+                    None => ctx.encode_forward(
+                        &mut encoder,
+                        &self.op,
+                        &piece.shape,
+                        &ForwardBuffers {
+                            input: view(&slot.input, count),
+                            output: view(&slot.output, count),
+                            weight,
+                            first_element: piece.first_element,
+                        },
+                    ),
+                    Some(grad_output) => ctx.encode_backward(
+                        &mut encoder,
+                        &self.op,
+                        &piece.shape,
+                        &BackwardBuffers {
+                            input: view(&slot.input, count),
+                            grad_output: view(grad_output, count),
+                            grad_input: view(&slot.output, count),
+                            weight,
+                            grad_weight: slot
+                                .grad_weight
+                                .as_ref()
+                                .map(|(buffer, _)| view(buffer, grad_weight_len)),
+                            from_output: false,
+                            first_element: piece.first_element,
+                        },
+                    ),
+                }
+                .map_err(|e| gpu(&context(), e))?;
+                let words = view(&slot.output, count).word_len();
+                encoder.copy_buffer_to_buffer(&slot.output, 0, &slot.staging, 0, words);
+                if let Some((buffer, staging)) = &slot.grad_weight {
+                    let words = view(buffer, grad_weight_len).word_len();
+                    encoder.copy_buffer_to_buffer(buffer, 0, staging, 0, words);
+                }
+                ctx.submit(encoder).map_err(|e| gpu(&context(), e))
+            })
+            .map_err(|e| CliError::run(format!("{}: {e}", context())))??;
         self.check_errors()?;
 
         let (tx, maps) = std::sync::mpsc::channel();
@@ -783,20 +786,6 @@ fn catch_uncaptured(ctx: &GpuContext) -> Arc<Mutex<Option<String>>> {
             slot.get_or_insert_with(|| error.to_string());
         }));
     slot
-}
-
-/// Runs `f` inside validation and out-of-memory error scopes of `device`.
-fn scoped<T>(device: &wgpu::Device, f: impl FnOnce() -> T) -> std::result::Result<T, String> {
-    let memory = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-    let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let value = f();
-    let validation_error = pollster::block_on(validation.pop());
-    let memory_error = pollster::block_on(memory.pop());
-    match (validation_error, memory_error) {
-        (Some(e), _) => Err(format!("wgpu validation error: {e}")),
-        (None, Some(e)) => Err(format!("GPU out of memory: {e}")),
-        (None, None) => Ok(value),
-    }
 }
 
 /// `bytes` padded with zeros to whole 4-byte words (what buffer writes take).
