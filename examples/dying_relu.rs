@@ -53,7 +53,12 @@ fn run() -> Result<()> {
     );
     let variants = [
         ("relu", Activation::Relu),
-        ("leaky_relu", Activation::LEAKY_RELU),
+        (
+            "leaky_relu",
+            Activation::LeakyRelu {
+                negative_slope: 0.01,
+            },
+        ),
         ("prelu", Activation::Prelu),
     ];
     let mut summary = Vec::new();

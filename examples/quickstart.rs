@@ -23,7 +23,12 @@ fn run() -> wgpu_activations::Result<()> {
     println!("adapter: {}\n", ctx.adapter_description());
 
     let tutorial = [1.0, -10.0, 0.0, 15.0, -20.0];
-    for op in [Activation::Relu, Activation::LEAKY_RELU] {
+    for op in [
+        Activation::Relu,
+        Activation::LeakyRelu {
+            negative_slope: 0.01,
+        },
+    ] {
         let x = ctx.upload(&tutorial, &[tutorial.len()])?;
         let gpu = ctx.download(&ctx.forward(&op, &x, None)?)?;
         let reference = cpu::forward(&op, &tutorial, &[tutorial.len()], None, Denormals::Preserve)?;
@@ -50,8 +55,10 @@ fn run() -> wgpu_activations::Result<()> {
     );
     for op in [
         Activation::Relu,
-        Activation::LEAKY_RELU,
-        Activation::ELU,
+        Activation::LeakyRelu {
+            negative_slope: 0.01,
+        },
+        Activation::Elu { alpha: 1.0 },
         Activation::Selu,
     ] {
         let x = ctx.upload(&points, &[points.len()])?;

@@ -1,39 +1,33 @@
 // PReLU weight gradient:
 //     grad_weight[c] = sum over the elements i of channel c of (x[i] > 0 ? 0 : x[i] * g[i])
-// Twin of `cpu::prelu_weight_grad`. Follows a storage prelude (`reduce_f32.wgsl`
-// or `reduce_f16.wgsl`) that binds x, g and grad_weight and defines `load_x`,
-// `load_g` and `store_grad_weight`; sums are f32 either way. Two passes, no atomics, so the
-// summation order (and with it every bit of the result) is the same on every run:
-//   `partial_sums`: one workgroup per (channel, chunk of CHUNK elements); each
-//       thread adds ELEMENTS_PER_THREAD elements with Kahan compensation, then
-//       the workgroup adds its threads' sums as a fixed binary tree.
+// Twin of `cpu::prelu_weight_grad`. `src/shaders.rs` puts it after the
+// parameter block `ReduceParams`, `WORKGROUP_SIZE`, `ELEMENTS_PER_THREAD` and
+// the scalar storage prelude of the element type (`Stored`, `widen`,
+// `narrow`); products and sums are f32 either way, rounded once at the end.
+// Two passes, no atomics, so the summation order (and with it every bit of
+// the result) is the same on every run:
+//   `partial_sums`: one workgroup per (channel, chunk of CHUNK elements of
+//       that channel); each thread adds ELEMENTS_PER_THREAD elements with
+//       Kahan compensation, then the workgroup adds its threads' sums as a
+//       fixed binary tree. A tensor larger than one storage binding is bound
+//       piece by piece (elements `piece_start` to `piece_start + piece_len`
+//       of the whole tensor); each piece's chunks of each channel follow the
+//       previous pieces' (`chunk_base`), and chunks a channel does not fill
+//       are written as 0.
 //   `channel_sums`: one workgroup per channel adds that channel's chunk sums
 //       the same way.
 // The error is then about (log2(n) + 2) * eps * sum(|x * g|) at worst, for
 // n elements per channel, instead of the n * eps of a running sum.
 
-struct ReduceParams {
-    // Elements per channel (N * inner, or every element for a shared weight).
-    per_channel: u32,
-    channels: u32,
-    inner: u32,
-    chunks_per_channel: u32,
-    // The bits of f32 +inf (0x7f800000), for the f16 prelude: WGSL rejects
-    // non-finite constants.
-    inf_bits: u32,
-    pad0: u32,
-    pad1: u32,
-    pad2: u32,
-}
-
 @group(0) @binding(0) var<uniform> reduce: ReduceParams;
+@group(0) @binding(1) var<storage, read> x: array<Stored>;
+@group(0) @binding(2) var<storage, read> g: array<Stored>;
 @group(0) @binding(3) var<storage, read_write> chunk_sums: array<f32>;
+@group(0) @binding(4) var<storage, read_write> grad_weight: array<Stored>;
 
-const WORKGROUP_SIZE: u32 = 256u;
-const ELEMENTS_PER_THREAD: u32 = 16u;
-const CHUNK: u32 = 4096u; // WORKGROUP_SIZE * ELEMENTS_PER_THREAD
+const CHUNK: u32 = WORKGROUP_SIZE * ELEMENTS_PER_THREAD;
 
-var<workgroup> scratch: array<f32, 256>;
+var<workgroup> scratch: array<f32, WORKGROUP_SIZE>;
 
 struct Compensated {
     sum: f32,
@@ -53,14 +47,23 @@ fn add_compensated(acc: Compensated, term: f32) -> Compensated {
     return Compensated(t, carry);
 }
 
-// Index in the input of the j-th element of channel c.
+// Index in the whole tensor of the j-th element of channel c.
 fn channel_element(c: u32, j: u32) -> u32 {
     let outer = j / reduce.inner;
     let within = j % reduce.inner;
     return (outer * reduce.channels + c) * reduce.inner + within;
 }
 
-// Adds scratch[0..256] as a fixed binary tree; the total ends in scratch[0].
+// How many elements of channel c come before element p of the whole tensor.
+fn channel_elements_before(c: u32, p: u32) -> u32 {
+    let block = reduce.channels * reduce.inner;
+    let rest = p % block;
+    let start = c * reduce.inner;
+    let partial = select(0u, select(reduce.inner, rest - start, rest - start < reduce.inner), rest > start);
+    return (p / block) * reduce.inner + partial;
+}
+
+// Adds scratch[0..WORKGROUP_SIZE] as a fixed binary tree; the total ends in scratch[0].
 fn workgroup_tree_sum(local: u32, value: f32) {
     scratch[local] = value;
     workgroupBarrier();
@@ -72,7 +75,7 @@ fn workgroup_tree_sum(local: u32, value: f32) {
     }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn partial_sums(
     @builtin(workgroup_id) workgroup: vec3<u32>,
     @builtin(num_workgroups) workgroups: vec3<u32>,
@@ -84,23 +87,26 @@ fn partial_sums(
     }
     let c = flat / reduce.chunks_per_channel;
     let chunk = flat % reduce.chunks_per_channel;
+    // Channel c's elements in this piece: j in [first, end).
+    let first = channel_elements_before(c, reduce.piece_start);
+    let end = channel_elements_before(c, reduce.piece_start + reduce.piece_len);
     var acc = Compensated(0.0, 0.0);
     for (var k = 0u; k < ELEMENTS_PER_THREAD; k = k + 1u) {
-        let j = chunk * CHUNK + k * WORKGROUP_SIZE + local;
-        if (j < reduce.per_channel) {
-            let i = channel_element(c, j);
-            let xi = load_x(i);
+        let j = first + chunk * CHUNK + k * WORKGROUP_SIZE + local;
+        if (j < end) {
+            let i = channel_element(c, j) - reduce.piece_start;
+            let xi = widen(x[i]);
             // A NaN input fails `xi > 0` and so reaches the sum as NaN.
-            acc = add_compensated(acc, select(xi * load_g(i), 0.0, xi > 0.0));
+            acc = add_compensated(acc, select(xi * widen(g[i]), 0.0, xi > 0.0));
         }
     }
     workgroup_tree_sum(local, acc.sum);
     if (local == 0u) {
-        chunk_sums[flat] = scratch[0];
+        chunk_sums[c * reduce.total_chunks + reduce.chunk_base + chunk] = scratch[0];
     }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn channel_sums(
     @builtin(workgroup_id) workgroup: vec3<u32>,
     @builtin(num_workgroups) workgroups: vec3<u32>,
@@ -111,11 +117,11 @@ fn channel_sums(
         return;
     }
     var acc = Compensated(0.0, 0.0);
-    for (var m = local; m < reduce.chunks_per_channel; m = m + WORKGROUP_SIZE) {
-        acc = add_compensated(acc, chunk_sums[c * reduce.chunks_per_channel + m]);
+    for (var m = local; m < reduce.total_chunks; m = m + WORKGROUP_SIZE) {
+        acc = add_compensated(acc, chunk_sums[c * reduce.total_chunks + m]);
     }
     workgroup_tree_sum(local, acc.sum);
     if (local == 0u) {
-        store_grad_weight(c, scratch[0]);
+        grad_weight[c] = narrow(scratch[0]);
     }
 }

@@ -9,7 +9,8 @@
 //! - **Convenience**: [`GpuContext::upload`], [`GpuContext::forward`],
 //!   [`GpuContext::backward`], [`GpuContext::download`] submit for you.
 //!
-//! A context is `Send + Sync`: share one between threads (`Arc<GpuContext>`).
+//! A context is `Send + Sync` and cheap to clone (clones share the device,
+//! the pipelines and the caches): hand one to each thread.
 
 use std::sync::{Arc, Mutex};
 
@@ -20,19 +21,93 @@ use half::f16;
 use crate::activation::Activation;
 use crate::error::{ActivationError, Result};
 use crate::kernels::{catching, BackwardBuffers, ForwardBuffers, Kernels};
-use crate::shaders::DType;
 use crate::shape::element_count;
-use crate::tensor::GpuTensor;
+use crate::tensor::{DType, GpuTensor};
 use crate::view::TensorView;
 
-/// A GPU device ready to run activations.
+/// A GPU device ready to run activations. Clones share everything (device,
+/// queue, pipelines, caches).
+#[derive(Clone)]
 pub struct GpuContext {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     device: wgpu::Device,
     queue: wgpu::Queue,
     adapter_info: wgpu::AdapterInfo,
     kernels: Kernels,
     /// Set by the device-lost callback of a device this context created.
     lost: Arc<Mutex<Option<String>>>,
+    /// Idle `MAP_READ` buffers for readback, reused by size.
+    staging: Mutex<Vec<wgpu::Buffer>>,
+}
+
+/// Staging buffers kept for reuse, and the largest one kept.
+const STAGING_KEPT: usize = 4;
+const STAGING_MAX_BYTES: u64 = 64 << 20;
+
+/// Which adapter [`GpuContext::with_options`] opens. [`AdapterOptions::from_env`]
+/// reads the same choices from `WGPU_BACKEND`, `WGPU_ADAPTER_NAME` and
+/// `WGPU_POWER_PREF`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdapterOptions {
+    /// The backends searched (default: all that this build has).
+    pub backends: wgpu::Backends,
+    /// Use the first adapter whose name contains this (case-insensitive).
+    pub adapter_name: Option<String>,
+    /// Otherwise, wgpu's choice guided by this.
+    pub power_preference: wgpu::PowerPreference,
+    /// Ask for wgpu's fallback (software) adapter.
+    pub force_fallback_adapter: bool,
+}
+
+impl Default for AdapterOptions {
+    fn default() -> Self {
+        AdapterOptions {
+            backends: wgpu::Backends::all(),
+            adapter_name: None,
+            power_preference: wgpu::PowerPreference::default(),
+            force_fallback_adapter: false,
+        }
+    }
+}
+
+impl AdapterOptions {
+    /// The defaults, overridden by the environment: `WGPU_BACKEND` (e.g.
+    /// `vulkan`), `WGPU_ADAPTER_NAME`, `WGPU_POWER_PREF` (`low`/`high`).
+    pub fn from_env() -> Self {
+        let defaults = AdapterOptions::default();
+        AdapterOptions {
+            backends: wgpu::Backends::from_env().unwrap_or(defaults.backends),
+            adapter_name: std::env::var("WGPU_ADAPTER_NAME")
+                .ok()
+                .filter(|name| !name.is_empty()),
+            power_preference: wgpu::PowerPreference::from_env()
+                .unwrap_or(defaults.power_preference),
+            force_fallback_adapter: false,
+        }
+    }
+
+    /// These options with `name` as the adapter name.
+    pub fn with_adapter_name(mut self, name: impl Into<String>) -> Self {
+        self.adapter_name = Some(name.into());
+        self
+    }
+
+    fn instance(&self) -> wgpu::Instance {
+        let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        descriptor.backends = self.backends;
+        wgpu::Instance::new(descriptor)
+    }
+
+    /// Every adapter these options' backends reach.
+    pub fn available_adapters(&self) -> Vec<wgpu::AdapterInfo> {
+        pollster::block_on(self.instance().enumerate_adapters(self.backends))
+            .iter()
+            .map(|a| a.get_info())
+            .collect()
+    }
 }
 
 /// Gradients returned by [`GpuContext::backward`].
@@ -65,27 +140,30 @@ pub fn describe_adapter(info: &wgpu::AdapterInfo) -> String {
     )
 }
 
-fn instance() -> wgpu::Instance {
-    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
-}
-
 impl GpuContext {
-    /// Creates a device on the adapter chosen by the environment, blocking.
-    /// See [`GpuContext::new_async`].
+    /// Creates a device on the adapter chosen by the environment
+    /// ([`AdapterOptions::from_env`]), blocking.
     pub fn new() -> Result<Self> {
-        pollster::block_on(Self::new_async())
+        Self::with_options(&AdapterOptions::from_env())
     }
 
-    /// Creates a device on the adapter chosen by the environment:
-    /// `WGPU_BACKEND` (e.g. `vulkan`) limits the backends, `WGPU_ADAPTER_NAME`
-    /// picks the first adapter whose name contains it (case-insensitive), and
-    /// `WGPU_POWER_PREF` (`low`/`high`) guides the default choice.
-    ///
-    /// The device gets the adapter's real limits (not WebGPU's 128 MiB
-    /// defaults) and `SHADER_F16` when the adapter has it.
+    /// Creates a device on the adapter chosen by the environment
+    /// ([`AdapterOptions::from_env`]).
     pub async fn new_async() -> Result<Self> {
-        let instance = instance();
-        let adapter = Self::choose_adapter(&instance).await?;
+        Self::with_options_async(&AdapterOptions::from_env()).await
+    }
+
+    /// Creates a device on the adapter `options` choose, blocking.
+    pub fn with_options(options: &AdapterOptions) -> Result<Self> {
+        pollster::block_on(Self::with_options_async(options))
+    }
+
+    /// Creates a device on the adapter `options` choose. The device gets
+    /// the adapter's real limits (not WebGPU's 128 MiB defaults) and
+    /// `SHADER_F16` when the adapter has it.
+    pub async fn with_options_async(options: &AdapterOptions) -> Result<Self> {
+        let instance = options.instance();
+        let adapter = Self::choose_adapter(&instance, options).await?;
         let info = adapter.get_info();
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
@@ -110,7 +188,8 @@ impl GpuContext {
         Ok(Self::assemble(device, queue, info, lost))
     }
 
-    /// Wraps a device and queue the caller already has (a renderer's, say).
+    /// Wraps a device and queue the caller already has (a renderer's, say),
+    /// on the wgpu version this crate re-exports as [`crate::wgpu`].
     /// Nothing is copied and no second device is made; the caller keeps its
     /// own clones. The device's limits are whatever the caller requested: ask
     /// for the adapter's limits to process large tensors in few dispatches.
@@ -126,31 +205,38 @@ impl GpuContext {
         lost: Arc<Mutex<Option<String>>>,
     ) -> Self {
         GpuContext {
-            kernels: Kernels::new(device.clone()),
-            device,
-            queue,
-            adapter_info,
-            lost,
+            inner: Arc::new(Inner {
+                kernels: Kernels::new(device.clone(), queue.clone()),
+                device,
+                queue,
+                adapter_info,
+                lost,
+                staging: Mutex::default(),
+            }),
         }
     }
 
-    async fn choose_adapter(instance: &wgpu::Instance) -> Result<wgpu::Adapter> {
-        if let Ok(wanted) = std::env::var("WGPU_ADAPTER_NAME") {
+    async fn choose_adapter(
+        instance: &wgpu::Instance,
+        options: &AdapterOptions,
+    ) -> Result<wgpu::Adapter> {
+        if let Some(wanted) = &options.adapter_name {
             let wanted_lower = wanted.to_lowercase();
-            let adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
+            let adapters = instance.enumerate_adapters(options.backends).await;
             let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
             return adapters
                 .into_iter()
                 .find(|a| a.get_info().name.to_lowercase().contains(&wanted_lower))
                 .ok_or_else(|| {
                     ActivationError::NoAdapter(format!(
-                        "WGPU_ADAPTER_NAME={wanted:?} matches none of the adapters found: {names:?}"
+                        "adapter name {wanted:?} matches none of the adapters found: {names:?}"
                     ))
                 });
         }
         instance
             .request_adapter(&wgpu::RequestAdapterOptions {
-                power_preference: wgpu::PowerPreference::from_env().unwrap_or_default(),
+                power_preference: options.power_preference,
+                force_fallback_adapter: options.force_fallback_adapter,
                 ..Default::default()
             })
             .await
@@ -162,42 +248,53 @@ impl GpuContext {
             })
     }
 
-    /// Every adapter the environment's backends (`WGPU_BACKEND`) can reach.
+    /// Every adapter the environment's backends (`WGPU_BACKEND`) can reach
+    /// (see [`AdapterOptions::available_adapters`]).
     pub fn available_adapters() -> Vec<wgpu::AdapterInfo> {
-        let instance = instance();
-        pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
-            .iter()
-            .map(|a| a.get_info())
-            .collect()
+        AdapterOptions::from_env().available_adapters()
     }
 
     /// The device.
     pub fn device(&self) -> &wgpu::Device {
-        &self.device
+        &self.inner.device
     }
 
     /// The queue.
     pub fn queue(&self) -> &wgpu::Queue {
-        &self.queue
+        &self.inner.queue
     }
 
     /// The adapter the device runs on.
     pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
-        &self.adapter_info
+        &self.inner.adapter_info
     }
 
     /// One line naming the adapter, its backend and driver.
     pub fn adapter_description(&self) -> String {
-        describe_adapter(&self.adapter_info)
+        describe_adapter(&self.inner.adapter_info)
     }
 
     /// The device's limits.
     pub fn limits(&self) -> &wgpu::Limits {
-        self.kernels.limits()
+        self.inner.kernels.limits()
+    }
+
+    /// Drops the bind groups cached for the caller's buffers. The recording
+    /// API caches the bind groups of the last few dozen buffer combinations
+    /// it was given (so a repeated op costs no allocation); they keep those
+    /// buffers alive (at most 1 GiB of them) until evicted or cleared here.
+    pub fn clear_caches(&self) {
+        self.inner.kernels.clear_bind_groups();
     }
 
     fn check_alive(&self) -> Result<()> {
-        match self.lost.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        match self
+            .inner
+            .lost
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
             Some(reason) => Err(ActivationError::DeviceLost(reason.clone())),
             None => Ok(()),
         }
@@ -216,7 +313,9 @@ impl GpuContext {
         buffers: &ForwardBuffers<'_>,
     ) -> Result<()> {
         self.check_alive()?;
-        self.kernels.encode_forward(encoder, op, shape, buffers)
+        self.inner
+            .kernels
+            .encode_forward(encoder, op, shape, buffers, true)
     }
 
     /// Records `op`'s gradient into `encoder`: `grad_input = grad_output *
@@ -230,7 +329,9 @@ impl GpuContext {
         buffers: &BackwardBuffers<'_>,
     ) -> Result<()> {
         self.check_alive()?;
-        self.kernels.encode_backward(encoder, op, shape, buffers)
+        self.inner
+            .kernels
+            .encode_backward(encoder, op, shape, buffers, true)
     }
 
     /// Runs `f` inside validation and out-of-memory error scopes of this
@@ -239,12 +340,13 @@ impl GpuContext {
     /// [`ActivationError::Validation`] or [`ActivationError::OutOfMemory`]
     /// instead of reaching wgpu's default handler, which panics.
     pub fn catching<T>(&self, f: impl FnOnce() -> T) -> Result<T> {
-        catching(&self.device, f)
+        catching(&self.inner.device, f)
     }
 
     /// A new command encoder on this context's device.
     pub fn create_encoder(&self) -> wgpu::CommandEncoder {
-        self.device
+        self.inner
+            .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("wgpu-activations"),
             })
@@ -254,7 +356,9 @@ impl GpuContext {
     /// instead of panicking.
     pub fn submit(&self, encoder: wgpu::CommandEncoder) -> Result<wgpu::SubmissionIndex> {
         self.check_alive()?;
-        catching(&self.device, || self.queue.submit([encoder.finish()]))
+        catching(&self.inner.device, || {
+            self.inner.queue.submit([encoder.finish()])
+        })
     }
 
     /// Uploads f32 `data` as a tensor of `shape`.
@@ -288,8 +392,8 @@ impl GpuContext {
             // Writes are whole 4-byte words; the tensor's padding takes the rest.
             let mut words = bytes.to_vec();
             words.resize(bytes.len().div_ceil(4) * 4, 0);
-            catching(&self.device, || {
-                self.queue.write_buffer(tensor.buffer(), 0, &words)
+            catching(&self.inner.device, || {
+                self.inner.queue.write_buffer(tensor.buffer(), 0, &words)
             })?;
         }
         Ok(tensor)
@@ -314,8 +418,8 @@ impl GpuContext {
                 len: len as u64,
                 max: self.limits().max_buffer_size / dtype.size(),
             })?;
-        let buffer = catching(&self.device, || {
-            self.device.create_buffer(&wgpu::BufferDescriptor {
+        let buffer = catching(&self.inner.device, || {
+            self.inner.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("wgpu-activations tensor"),
                 size: bytes,
                 usage: wgpu::BufferUsages::STORAGE
@@ -338,7 +442,8 @@ impl GpuContext {
     ) -> Result<GpuTensor> {
         let output = self.empty_with_dtype(input.shape(), input.dtype())?;
         let mut encoder = self.create_encoder();
-        self.encode_forward(
+        // Fresh tensors: their bind groups are not worth caching.
+        self.inner.kernels.encode_forward(
             &mut encoder,
             op,
             input.shape(),
@@ -348,6 +453,7 @@ impl GpuContext {
                 weight: weight.map(GpuTensor::view),
                 first_element: 0,
             },
+            false,
         )?;
         self.submit(encoder)?;
         Ok(output)
@@ -401,7 +507,7 @@ impl GpuContext {
             _ => None,
         };
         let mut encoder = self.create_encoder();
-        self.encode_backward(
+        self.inner.kernels.encode_backward(
             &mut encoder,
             op,
             input.shape(),
@@ -414,6 +520,7 @@ impl GpuContext {
                 from_output,
                 first_element: 0,
             },
+            false,
         )?;
         self.submit(encoder)?;
         Ok(Gradients {
@@ -497,12 +604,21 @@ impl GpuContext {
         if view.is_empty() {
             return Ok(Vec::new());
         }
-        let staging = catching(&self.device, || {
-            let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("wgpu-activations readback"),
-                size: view.word_len(),
-                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
+        let bytes = view.word_len();
+        let pooled = {
+            let mut pool = self.inner.staging.lock().unwrap_or_else(|p| p.into_inner());
+            pool.iter()
+                .position(|b| b.size() >= bytes && b.size() <= bytes.max(4096) * 2)
+                .map(|i| pool.swap_remove(i))
+        };
+        let staging = catching(&self.inner.device, || {
+            let staging = pooled.unwrap_or_else(|| {
+                self.inner.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("wgpu-activations readback"),
+                    size: bytes.next_power_of_two().max(4096),
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                })
             });
             let mut encoder = self.create_encoder();
             encoder.copy_buffer_to_buffer(
@@ -512,16 +628,17 @@ impl GpuContext {
                 0,
                 view.word_len(),
             );
-            self.queue.submit([encoder.finish()]);
+            self.inner.queue.submit([encoder.finish()]);
             staging
         })?;
-        let slice = staging.slice(..);
+        let slice = staging.slice(..bytes);
         let (sender, receiver) = oneshot_channel();
         slice.map_async(wgpu::MapMode::Read, move |result| {
             // The receiver only goes away if this future is dropped; nothing to report then.
             let _ = sender.send(result);
         });
-        self.device
+        self.inner
+            .device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|error| ActivationError::Readback(error.to_string()))?;
         self.check_alive()?;
@@ -534,14 +651,27 @@ impl GpuContext {
                 ))
             }
         }
-        let bytes = slice
+        let data = slice
             .get_mapped_range()
             .map_err(|error| ActivationError::Readback(error.to_string()))?
             .to_vec();
         staging.unmap();
-        Ok(bytes)
+        if staging.size() <= STAGING_MAX_BYTES {
+            let mut pool = self.inner.staging.lock().unwrap_or_else(|p| p.into_inner());
+            if pool.len() >= STAGING_KEPT {
+                pool.remove(0);
+            }
+            pool.push(staging);
+        }
+        Ok(data)
     }
 }
+
+/// A context can be shared between threads.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<GpuContext>();
+};
 
 impl std::fmt::Debug for GpuContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

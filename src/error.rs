@@ -105,7 +105,7 @@ pub enum ActivationError {
         /// The text given.
         value: String,
         /// What was expected.
-        expected: &'static str,
+        expected: String,
     },
 
     /// The op cannot do what was asked (its gradient from the output, say).

@@ -1,236 +1,45 @@
 //! Pipelines, cached by key, and the recording of ops into a caller's
-//! `wgpu::CommandEncoder`.
+//! `wgpu::CommandEncoder` (private; [`crate::GpuContext`] is the way in).
 //!
-//! Everything here is checked before it is recorded: shapes, parameters,
-//! buffer usages, sizes, alignments and aliasing. Pipelines and bind groups are
-//! created inside wgpu error scopes, so what slips past the checks comes back as
-//! an [`ActivationError`] rather than reaching wgpu's panicking default handler.
+//! Everything is checked before anything is recorded: shapes, parameters,
+//! buffer usages, sizes, alignments and aliasing. Pipelines, bind groups and
+//! parameter blocks are created inside one pair of wgpu error scopes per
+//! call, so what slips past the checks comes back as an [`ActivationError`]
+//! rather than reaching wgpu's panicking default handler.
+//!
+//! Small dispatches cost little: pipelines are cached by op function,
+//! storage layout and direction; parameter blocks live in a uniform arena,
+//! content-addressed, bound with dynamic offsets (a repeated op writes
+//! nothing); bind groups are cached by the buffer ranges they bind. In steady
+//! state, recording an op creates no wgpu object and allocates nothing.
 
 use std::collections::HashMap;
 use std::num::NonZeroU64;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
-use bytemuck::{Pod, Zeroable};
-use wgpu::util::DeviceExt;
-
-use crate::activation::{Activation, GeluApproximate, SELU_ALPHA, SELU_SCALE};
+use crate::activation::{Activation, WgslCall};
 use crate::error::{ActivationError, Result};
-use crate::shaders::{self, DType, OpFamily, StorageLayout, WEIGHT_GRAD_CHUNK, WORKGROUP_SIZE};
+use crate::shaders::{
+    self, Direction, ElementwiseParams, ReduceParams, StorageLayout, WEIGHT_GRAD_CHUNK,
+    WORKGROUP_SIZE,
+};
 use crate::shape::{element_count, prelu_channels};
+use crate::tensor::DType;
 use crate::view::TensorView;
 
-/// Largest element count a single op takes: indices are 32-bit in the shaders.
+/// Largest element count a single op takes (first element plus length):
+/// indices are 32-bit in the shaders.
 pub const MAX_ELEMENTS: u64 = (u32::MAX - 3) as u64;
 
-/// Which entry point of an elementwise module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Direction {
-    Forward,
-    Backward,
-}
-
-impl Direction {
-    fn entry_point(self) -> &'static str {
-        match self {
-            Direction::Forward => "forward",
-            Direction::Backward => "backward",
-        }
-    }
-}
-
-/// Where an op runs: its family, the value of the family's `OP` constant,
-/// the four scalars of its parameter block and its seed.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct KernelSpec {
-    family: OpFamily,
-    op_code: u32,
-    scalars: [f32; 4],
-    seed: u64,
-}
-
-/// The slope `rrelu` uses in evaluation mode: `(lower + upper) / 2`, rounded
-/// once to f32 (the CPU reference uses the same value).
-pub fn rrelu_eval_slope(lower: f32, upper: f32) -> f32 {
-    ((f64::from(lower) + f64::from(upper)) / 2.0) as f32
-}
-
-/// The registry from [`Activation`] to shader: one line per op, the op codes
-/// being the `OP_*` constants of the family's WGSL.
-fn kernel_spec(op: &Activation) -> KernelSpec {
-    use Activation as A;
-    use OpFamily as F;
-    let spec = |family, op_code, scalars| KernelSpec {
-        family,
-        op_code,
-        scalars,
-        seed: 0,
-    };
-    let one = |p: f32| [p, 0.0, 0.0, 0.0];
-    let two = |p: f32, q: f32| [p, q, 0.0, 0.0];
-    match *op {
-        A::Identity => spec(F::Rectifier, 0, [0.0; 4]),
-        A::Relu => spec(F::Rectifier, 1, [0.0; 4]),
-        A::LeakyRelu { negative_slope } => spec(F::Rectifier, 2, one(negative_slope)),
-        A::Rrelu {
-            lower,
-            upper,
-            training: false,
-            ..
-        } => spec(F::Rectifier, 2, one(rrelu_eval_slope(lower, upper))),
-        A::Rrelu {
-            lower,
-            upper,
-            training: true,
-            seed,
-        } => KernelSpec {
-            seed,
-            ..spec(F::Rectifier, 3, two(lower, upper))
-        },
-        A::Hardtanh { min_val, max_val } => spec(F::Rectifier, 4, two(min_val, max_val)),
-        A::Relu6 => spec(F::Rectifier, 4, two(0.0, 6.0)),
-        A::Threshold { threshold, value } => spec(F::Rectifier, 5, two(threshold, value)),
-        A::Hardsigmoid => spec(F::Rectifier, 6, [0.0; 4]),
-        A::Hardswish => spec(F::Rectifier, 7, [0.0; 4]),
-        A::Prelu => spec(F::Prelu, 0, [0.0; 4]),
-        A::Hardshrink { lambd } => spec(F::Shrink, 0, one(lambd)),
-        A::Softshrink { lambd } => spec(F::Shrink, 1, one(lambd)),
-        A::Tanhshrink => spec(F::Shrink, 2, [0.0; 4]),
-        A::Elu { alpha } => spec(F::ExponentialLinear, 0, [alpha, 1.0, 1.0, alpha]),
-        A::Selu => {
-            let alpha = SELU_ALPHA as f32;
-            spec(
-                F::ExponentialLinear,
-                0,
-                [alpha, SELU_SCALE as f32, 1.0, alpha],
-            )
-        }
-        A::Celu { alpha } => spec(
-            F::ExponentialLinear,
-            0,
-            [alpha, 1.0, (1.0 / f64::from(alpha)) as f32, 1.0],
-        ),
-        A::Sigmoid => spec(F::Logistic, 0, [0.0; 4]),
-        A::Logsigmoid => spec(F::Logistic, 1, [0.0; 4]),
-        A::Silu => spec(F::Logistic, 2, [0.0; 4]),
-        A::Softplus { beta, threshold } => spec(
-            F::Logistic,
-            3,
-            [beta, threshold, (1.0 / f64::from(beta)) as f32, 0.0],
-        ),
-        A::Mish => spec(F::Logistic, 4, [0.0; 4]),
-        A::Tanh => spec(F::Logistic, 5, [0.0; 4]),
-        A::Softsign => spec(F::Logistic, 6, [0.0; 4]),
-        A::Gelu {
-            approximate: GeluApproximate::None,
-        } => spec(F::Gelu, 0, [0.0; 4]),
-        A::Gelu {
-            approximate: GeluApproximate::Tanh,
-        } => spec(F::Gelu, 1, [0.0; 4]),
-    }
-}
-
-/// Cache key of an elementwise pipeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct PipelineKey {
-    family: OpFamily,
-    layout: StorageLayout,
-    direction: Direction,
-    op_code: u32,
-    from_output: bool,
-}
-
-/// Cache key of a bind group layout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum LayoutKind {
-    Elementwise { direction: Direction, weight: bool },
-    WeightGrad,
-}
-
-/// Bits of f32 +inf, for the parameter blocks (WGSL rejects an infinite constant).
-const F32_INFINITY_BITS: u32 = 0x7f80_0000;
-
-/// The parameter block of `common.wgsl` (`Params`).
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable)]
-struct ElementwiseParams {
-    len: u32,
-    base: u32,
-    channels: u32,
-    inner: u32,
-    scalars: [f32; 4],
-    seed_lo: u32,
-    seed_hi: u32,
-    inf_bits: u32,
-    pad: u32,
-}
-
-/// The parameter block of `prelu_weight_grad.wgsl` (`ReduceParams`).
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable)]
-struct ReduceParams {
-    per_channel: u32,
-    channels: u32,
-    inner: u32,
-    chunks_per_channel: u32,
-    inf_bits: u32,
-    pad: [u32; 3],
-}
-
-/// The two pipelines of the PReLU weight gradient.
-#[derive(Clone)]
-struct WeightGradPipelines {
-    layout: wgpu::BindGroupLayout,
-    partial_sums: wgpu::ComputePipeline,
-    channel_sums: wgpu::ComputePipeline,
-}
-
-/// Runs `f` inside validation and out-of-memory error scopes of `device` and
-/// returns what they caught as an error.
-pub(crate) fn catching<T>(device: &wgpu::Device, f: impl FnOnce() -> T) -> Result<T> {
-    let out_of_memory = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-    let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let value = f();
-    let validation_error = pollster::block_on(validation.pop());
-    let memory_error = pollster::block_on(out_of_memory.pop());
-    if let Some(error) = validation_error {
-        return Err(ActivationError::Validation(error.to_string()));
-    }
-    if let Some(error) = memory_error {
-        return Err(ActivationError::OutOfMemory(error.to_string()));
-    }
-    Ok(value)
-}
-
-/// Workgroup counts `(x, y)` covering at least `workgroups` workgroups with
-/// neither dimension above `max_per_dimension`: a 1-D dispatch while it fits,
-/// folded into a 2-D grid past it. The shaders rebuild the linear index as
-/// `y * num_workgroups.x + x` and skip the surplus of the last row.
-pub fn dispatch_grid(workgroups: u64, max_per_dimension: u32) -> Result<(u32, u32)> {
-    let max = u64::from(max_per_dimension.max(1));
-    if workgroups <= max {
-        return Ok((workgroups as u32, 1));
-    }
-    let rows = workgroups.div_ceil(max);
-    if rows > max {
-        return Err(ActivationError::TooLarge {
-            what: "dispatch (workgroups)",
-            len: workgroups,
-            max: max * max,
-        });
-    }
-    let columns = workgroups.div_ceil(rows);
-    Ok((columns as u32, rows as u32))
-}
-
-/// What one elementwise recording runs.
-#[derive(Debug, Clone, Copy)]
-struct Dispatch {
-    direction: Direction,
-    from_output: bool,
-    spec: KernelSpec,
-    prelu: (u32, u32),
-    first_element: u64,
-}
+/// Distinct parameter blocks the arena keeps (past it, a call makes its own
+/// small uniform buffer).
+const ARENA_SLOTS: usize = 16384;
+/// Bytes per arena page.
+const ARENA_PAGE_BYTES: u64 = 1 << 16;
+/// Bind groups the cache keeps.
+const BIND_GROUP_ENTRIES: usize = 64;
+/// Bytes of buffers the cached bind groups may keep alive (counted per entry).
+const BIND_GROUP_BYTES: u64 = 1 << 30;
 
 /// The buffers of one forward op recorded with [`crate::GpuContext::encode_forward`].
 #[derive(Debug, Clone, Copy)]
@@ -270,20 +79,337 @@ pub struct BackwardBuffers<'a> {
     pub first_element: u64,
 }
 
-/// The pipelines of one device, created on first use and cached.
+/// Runs `f` inside validation and out-of-memory error scopes of `device` and
+/// returns what they caught as an error.
+pub(crate) fn catching<T>(device: &wgpu::Device, f: impl FnOnce() -> T) -> Result<T> {
+    let mut scope = Scope::default();
+    scope.open(device);
+    let value = f();
+    scope.close().map(|()| value)
+}
+
+/// A pair of error scopes (validation, out of memory), opened on first need.
+#[derive(Default)]
+struct Scope {
+    guards: Option<(wgpu::ErrorScopeGuard, wgpu::ErrorScopeGuard)>,
+}
+
+impl Scope {
+    fn open(&mut self, device: &wgpu::Device) {
+        if self.guards.is_none() {
+            let out_of_memory = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+            let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
+            self.guards = Some((validation, out_of_memory));
+        }
+    }
+
+    /// Pops the scopes (if opened) and returns what they caught.
+    fn close(self) -> Result<()> {
+        let Some((validation, out_of_memory)) = self.guards else {
+            return Ok(());
+        };
+        let validation_error = pollster::block_on(validation.pop());
+        let memory_error = pollster::block_on(out_of_memory.pop());
+        if let Some(error) = validation_error {
+            return Err(ActivationError::Validation(error.to_string()));
+        }
+        if let Some(error) = memory_error {
+            return Err(ActivationError::OutOfMemory(error.to_string()));
+        }
+        Ok(())
+    }
+}
+
+/// Workgroup counts `(x, y)` covering at least `workgroups` workgroups with
+/// neither dimension above `max_per_dimension`: a 1-D dispatch while it fits,
+/// folded into a 2-D grid past it. The shaders rebuild the linear index as
+/// `y * num_workgroups.x + x` and skip the surplus of the last row.
+pub(crate) fn dispatch_grid(workgroups: u64, max_per_dimension: u32) -> Result<(u32, u32)> {
+    let max = u64::from(max_per_dimension.max(1));
+    if workgroups <= max {
+        return Ok((workgroups as u32, 1));
+    }
+    let rows = workgroups.div_ceil(max);
+    if rows > max {
+        return Err(ActivationError::TooLarge {
+            what: "dispatch (workgroups)",
+            len: workgroups,
+            max: max * max,
+        });
+    }
+    let columns = workgroups.div_ceil(rows);
+    Ok((columns as u32, rows as u32))
+}
+
+/// Cache key of an elementwise pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct PipelineKey {
+    call: WgslCall,
+    layout: StorageLayout,
+    direction: Direction,
+    from_output: bool,
+}
+
+/// Cache key of a bind group layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum LayoutKind {
+    Elementwise { direction: Direction, weight: bool },
+    WeightGrad,
+}
+
+/// The two pipelines of the PReLU weight gradient.
+#[derive(Clone)]
+struct WeightGradPipelines {
+    layout: wgpu::BindGroupLayout,
+    partial_sums: wgpu::ComputePipeline,
+    channel_sums: wgpu::ComputePipeline,
+}
+
+/// A parameter block as words, zero-padded: the arena's key.
+type Block = [u32; 16];
+
+fn block_of<T: bytemuck::Pod>(params: &T) -> Block {
+    let mut block = [0u32; 16];
+    let words: &[u32] = bytemuck::cast_slice(bytemuck::bytes_of(params));
+    block[..words.len()].copy_from_slice(words);
+    block
+}
+
+/// Where a parameter block lives: an arena page at a dynamic offset, or a
+/// buffer of its own (when the arena is full).
+#[derive(Clone)]
+struct UniformSlot {
+    buffer: wgpu::Buffer,
+    offset: u32,
+    cached: bool,
+}
+
+/// Parameter blocks, each written once and kept: a repeated op reuses its
+/// block, so recording it writes nothing.
+struct UniformArena {
+    stride: u64,
+    pages: Vec<wgpu::Buffer>,
+    used: u64,
+    slots: HashMap<Block, (usize, u32)>,
+}
+
+impl UniformArena {
+    fn new(limits: &wgpu::Limits) -> Self {
+        UniformArena {
+            stride: u64::from(limits.min_uniform_buffer_offset_alignment).max(64),
+            pages: Vec::new(),
+            used: ARENA_PAGE_BYTES,
+            slots: HashMap::new(),
+        }
+    }
+
+    /// The slot holding `bytes`, written now if new. Creates buffers: call
+    /// inside an error scope.
+    fn slot(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        block: &Block,
+        bytes: &[u8],
+        scope: &mut Scope,
+    ) -> UniformSlot {
+        if let Some(&(page, offset)) = self.slots.get(block) {
+            return UniformSlot {
+                buffer: self.pages[page].clone(),
+                offset,
+                cached: true,
+            };
+        }
+        scope.open(device);
+        if self.slots.len() >= ARENA_SLOTS {
+            let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("wgpu-activations params (arena full)"),
+                size: self.stride,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            queue.write_buffer(&buffer, 0, bytes);
+            return UniformSlot {
+                buffer,
+                offset: 0,
+                cached: false,
+            };
+        }
+        if self.used + self.stride > ARENA_PAGE_BYTES {
+            self.pages
+                .push(device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("wgpu-activations params arena"),
+                    size: ARENA_PAGE_BYTES,
+                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                }));
+            self.used = 0;
+        }
+        let page = self.pages.len() - 1;
+        let offset = self.used as u32;
+        queue.write_buffer(&self.pages[page], self.used, bytes);
+        self.used += self.stride;
+        self.slots.insert(*block, (page, offset));
+        UniformSlot {
+            buffer: self.pages[page].clone(),
+            offset,
+            cached: true,
+        }
+    }
+}
+
+/// A bound buffer range.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Bound {
+    buffer: wgpu::Buffer,
+    offset: u64,
+    size: u64,
+}
+
+/// What a bind group binds: its layout, its uniform page and its storage
+/// ranges (bindings 1 to 4).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct BindGroupKey {
+    layout: LayoutKind,
+    uniform: wgpu::Buffer,
+    storage: [Option<Bound>; 4],
+}
+
+impl BindGroupKey {
+    fn bytes(&self) -> u64 {
+        self.storage.iter().flatten().map(|b| b.buffer.size()).sum()
+    }
+}
+
+/// Recently used bind groups, least recently used evicted first. The keys
+/// hold the buffers, so the cache is small and bounded in bytes as well.
+#[derive(Default)]
+struct BindGroupCache {
+    entries: HashMap<BindGroupKey, (wgpu::BindGroup, u64)>,
+    clock: u64,
+    bytes: u64,
+}
+
+impl BindGroupCache {
+    fn get(&mut self, key: &BindGroupKey) -> Option<wgpu::BindGroup> {
+        self.clock += 1;
+        let clock = self.clock;
+        self.entries.get_mut(key).map(|(group, used)| {
+            *used = clock;
+            group.clone()
+        })
+    }
+
+    fn insert(&mut self, key: BindGroupKey, group: wgpu::BindGroup) {
+        let bytes = key.bytes();
+        while !self.entries.is_empty()
+            && (self.entries.len() >= BIND_GROUP_ENTRIES || self.bytes + bytes > BIND_GROUP_BYTES)
+        {
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(key, _)| key.clone());
+            if let Some(oldest) = oldest {
+                self.bytes -= oldest.bytes();
+                self.entries.remove(&oldest);
+            }
+        }
+        self.clock += 1;
+        self.bytes += bytes;
+        self.entries.insert(key, (group, self.clock));
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.bytes = 0;
+    }
+}
+
+/// Up to a few items inline, more on the heap: the chunks of one recording
+/// (one, unless a tensor is larger than a storage binding).
+enum SmallList<T> {
+    Inline([Option<T>; 4], usize),
+    Heap(Vec<T>),
+}
+
+impl<T> SmallList<T> {
+    fn new() -> Self {
+        SmallList::Inline([None, None, None, None], 0)
+    }
+
+    fn push(&mut self, item: T) {
+        match self {
+            SmallList::Inline(items, len) if *len < 4 => {
+                items[*len] = Some(item);
+                *len += 1;
+            }
+            SmallList::Inline(items, _) => {
+                let mut heap: Vec<T> = items.iter_mut().filter_map(Option::take).collect();
+                heap.push(item);
+                *self = SmallList::Heap(heap);
+            }
+            SmallList::Heap(heap) => heap.push(item),
+        }
+    }
+
+    fn for_each(&self, mut f: impl FnMut(&T)) {
+        match self {
+            SmallList::Inline(items, len) => items[..*len].iter().flatten().for_each(&mut f),
+            SmallList::Heap(heap) => heap.iter().for_each(&mut f),
+        }
+    }
+
+    fn first(&self) -> Option<&T> {
+        match self {
+            SmallList::Inline(items, _) => items[0].as_ref(),
+            SmallList::Heap(heap) => heap.first(),
+        }
+    }
+}
+
+/// One dispatch, ready to record.
+struct Prepared {
+    bind_group: wgpu::BindGroup,
+    offset: u32,
+    grid: (u32, u32),
+    /// A bind group made in this call, to cache once the call's scope is clean.
+    new_key: Option<BindGroupKey>,
+}
+
+/// What one elementwise recording runs.
+#[derive(Debug, Clone, Copy)]
+struct Dispatch<'a> {
+    op: &'a Activation,
+    direction: Direction,
+    from_output: bool,
+    prelu: (u32, u32),
+    first_element: u64,
+    /// Cache the bind groups (the caller's buffers repeat); the convenience
+    /// API's fresh tensors do not.
+    cache: bool,
+}
+
+/// The pipelines and caches of one device.
 pub(crate) struct Kernels {
     device: wgpu::Device,
+    queue: wgpu::Queue,
     limits: wgpu::Limits,
-    modules: Mutex<HashMap<(OpFamily, StorageLayout), wgpu::ShaderModule>>,
+    modules: Mutex<HashMap<(WgslCall, StorageLayout, bool), wgpu::ShaderModule>>,
     layouts: Mutex<HashMap<LayoutKind, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>,
     pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
     weight_grad: Mutex<HashMap<DType, WeightGradPipelines>>,
+    arena: Mutex<UniformArena>,
+    bind_groups: Mutex<BindGroupCache>,
+    /// The weight gradient's chunk sums (grown as needed; wgpu orders the
+    /// passes that share it).
+    chunk_sums: Mutex<Option<wgpu::Buffer>>,
     placeholder: Mutex<Option<wgpu::Buffer>>,
 }
 
 /// Locks a cache; a panic elsewhere cannot leave a cache half-written, so a
 /// poisoned lock is still usable.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -302,69 +428,85 @@ fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
     }
 }
 
-fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+fn uniform_entry(size: usize) -> wgpu::BindGroupLayoutEntry {
     wgpu::BindGroupLayoutEntry {
-        binding,
+        binding: 0,
         visibility: wgpu::ShaderStages::COMPUTE,
         ty: wgpu::BindingType::Buffer {
             ty: wgpu::BufferBindingType::Uniform,
-            has_dynamic_offset: false,
-            min_binding_size: None,
+            has_dynamic_offset: true,
+            min_binding_size: NonZeroU64::new(size as u64),
         },
         count: None,
     }
 }
 
-fn layout_entries(kind: LayoutKind) -> Vec<wgpu::BindGroupLayoutEntry> {
-    match kind {
-        LayoutKind::Elementwise { direction, weight } => {
-            let mut entries = vec![uniform_entry(0), storage_entry(1, true)];
-            if direction == Direction::Backward {
-                entries.push(storage_entry(2, true));
-            }
-            entries.push(storage_entry(3, false));
-            if weight {
-                entries.push(storage_entry(4, true));
-            }
-            entries
+impl LayoutKind {
+    fn uniform_size(self) -> usize {
+        match self {
+            LayoutKind::Elementwise { .. } => std::mem::size_of::<ElementwiseParams>(),
+            LayoutKind::WeightGrad => std::mem::size_of::<ReduceParams>(),
         }
-        LayoutKind::WeightGrad => vec![
-            uniform_entry(0),
-            storage_entry(1, true),
-            storage_entry(2, true),
-            storage_entry(3, false),
-            storage_entry(4, false),
-        ],
+    }
+
+    fn entries(self) -> Vec<wgpu::BindGroupLayoutEntry> {
+        let mut entries = vec![uniform_entry(self.uniform_size())];
+        match self {
+            LayoutKind::Elementwise { direction, weight } => {
+                entries.push(storage_entry(1, true));
+                if direction == Direction::Backward {
+                    entries.push(storage_entry(2, true));
+                }
+                entries.push(storage_entry(3, false));
+                if weight {
+                    entries.push(storage_entry(4, true));
+                }
+            }
+            LayoutKind::WeightGrad => {
+                entries.push(storage_entry(1, true));
+                entries.push(storage_entry(2, true));
+                entries.push(storage_entry(3, false));
+                entries.push(storage_entry(4, false));
+            }
+        }
+        entries
     }
 }
 
-fn binding<'a>(index: u32, view: TensorView<'a>, bytes: u64) -> wgpu::BindGroupEntry<'a> {
-    wgpu::BindGroupEntry {
-        binding: index,
-        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-            buffer: view.buffer(),
-            offset: view.offset(),
-            size: NonZeroU64::new(bytes),
-        }),
+fn bound(view: TensorView<'_>, bytes: u64) -> Bound {
+    Bound {
+        buffer: view.buffer().clone(),
+        offset: view.offset(),
+        size: bytes,
     }
 }
 
 impl Kernels {
-    pub(crate) fn new(device: wgpu::Device) -> Self {
+    pub(crate) fn new(device: wgpu::Device, queue: wgpu::Queue) -> Self {
         let limits = device.limits();
         Kernels {
+            arena: Mutex::new(UniformArena::new(&limits)),
             device,
+            queue,
             limits,
             modules: Mutex::default(),
             layouts: Mutex::default(),
             pipelines: Mutex::default(),
             weight_grad: Mutex::default(),
+            bind_groups: Mutex::default(),
+            chunk_sums: Mutex::default(),
             placeholder: Mutex::default(),
         }
     }
 
     pub(crate) fn limits(&self) -> &wgpu::Limits {
         &self.limits
+    }
+
+    /// Drops the cached bind groups (and with them the caller buffers they
+    /// hold).
+    pub(crate) fn clear_bind_groups(&self) {
+        lock(&self.bind_groups).clear();
     }
 
     fn layout(&self, kind: LayoutKind) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
@@ -375,7 +517,7 @@ impl Kernels {
                     self.device
                         .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
                             label: Some("wgpu-activations bind group layout"),
-                            entries: &layout_entries(kind),
+                            entries: &kind.entries(),
                         });
                 let pipeline_layout =
                     self.device
@@ -389,96 +531,113 @@ impl Kernels {
             .clone()
     }
 
-    fn module(&self, family: OpFamily, layout: StorageLayout) -> wgpu::ShaderModule {
+    fn module(
+        &self,
+        op: &Activation,
+        layout: StorageLayout,
+        from_output: bool,
+    ) -> wgpu::ShaderModule {
         lock(&self.modules)
-            .entry((family, layout))
+            .entry((op.wgsl_call(), layout, from_output))
             .or_insert_with(|| {
-                let source = shaders::elementwise_module(family, layout);
+                let source = shaders::elementwise_module(op, layout, from_output);
                 self.device
                     .create_shader_module(wgpu::ShaderModuleDescriptor {
-                        label: Some(family.name()),
+                        label: Some(op.wgsl_call().function),
                         source: wgpu::ShaderSource::Wgsl(source.into()),
                     })
             })
             .clone()
     }
 
+    /// The pipeline of `key`, created (in `scope`) on first use.
     fn elementwise_pipeline(
         &self,
+        op: &Activation,
         key: PipelineKey,
-    ) -> Result<(wgpu::BindGroupLayout, wgpu::ComputePipeline)> {
+        scope: &mut Scope,
+    ) -> (wgpu::BindGroupLayout, wgpu::ComputePipeline, bool) {
         let kind = LayoutKind::Elementwise {
             direction: key.direction,
-            weight: key.family.binds_weight(),
+            weight: op.uses_weight(),
         };
         if let Some(pipeline) = lock(&self.pipelines).get(&key) {
-            return Ok((self.layout(kind).0, pipeline.clone()));
+            return (self.layout(kind).0, pipeline.clone(), false);
         }
-        let (bind_group_layout, pipeline) = catching(&self.device, || {
-            let (bind_group_layout, pipeline_layout) = self.layout(kind);
-            let module = self.module(key.family, key.layout);
-            let constants = [
-                ("OP", f64::from(key.op_code)),
-                ("FROM_OUTPUT", if key.from_output { 1.0 } else { 0.0 }),
-            ];
-            let pipeline = self
-                .device
-                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(key.family.name()),
-                    layout: Some(&pipeline_layout),
-                    module: &module,
-                    entry_point: Some(key.direction.entry_point()),
-                    compilation_options: wgpu::PipelineCompilationOptions {
-                        constants: &constants,
-                        ..Default::default()
-                    },
-                    cache: None,
-                });
-            (bind_group_layout, pipeline)
-        })?;
-        lock(&self.pipelines).insert(key, pipeline.clone());
-        Ok((bind_group_layout, pipeline))
+        scope.open(&self.device);
+        let (bind_group_layout, pipeline_layout) = self.layout(kind);
+        let module = self.module(op, key.layout, key.from_output);
+        let pipeline = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(key.call.function),
+                layout: Some(&pipeline_layout),
+                module: &module,
+                entry_point: Some(key.direction.entry_point()),
+                compilation_options: Default::default(),
+                cache: None,
+            });
+        (bind_group_layout, pipeline, true)
     }
 
-    fn weight_grad_pipelines(&self, dtype: DType) -> Result<WeightGradPipelines> {
+    fn weight_grad_pipelines(
+        &self,
+        dtype: DType,
+        scope: &mut Scope,
+    ) -> (WeightGradPipelines, bool) {
         if let Some(pipelines) = lock(&self.weight_grad).get(&dtype) {
-            return Ok(pipelines.clone());
+            return (pipelines.clone(), false);
         }
-        let pipelines = catching(&self.device, || {
-            let (layout, pipeline_layout) = self.layout(LayoutKind::WeightGrad);
-            let module = self
-                .device
-                .create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some("prelu_weight_grad"),
-                    source: wgpu::ShaderSource::Wgsl(
-                        shaders::prelu_weight_grad_module(dtype).into(),
-                    ),
-                });
-            let pipeline = |entry_point| {
-                self.device
-                    .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                        label: Some(entry_point),
-                        layout: Some(&pipeline_layout),
-                        module: &module,
-                        entry_point: Some(entry_point),
-                        compilation_options: Default::default(),
-                        cache: None,
-                    })
-            };
-            WeightGradPipelines {
-                partial_sums: pipeline("partial_sums"),
-                channel_sums: pipeline("channel_sums"),
-                layout,
-            }
-        })?;
-        lock(&self.weight_grad).insert(dtype, pipelines.clone());
-        Ok(pipelines)
+        scope.open(&self.device);
+        let (layout, pipeline_layout) = self.layout(LayoutKind::WeightGrad);
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some("prelu_weight_grad"),
+                source: wgpu::ShaderSource::Wgsl(shaders::prelu_weight_grad_module(dtype).into()),
+            });
+        let pipeline = |entry_point| {
+            self.device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(entry_point),
+                    layout: Some(&pipeline_layout),
+                    module: &module,
+                    entry_point: Some(entry_point),
+                    compilation_options: Default::default(),
+                    cache: None,
+                })
+        };
+        let pipelines = WeightGradPipelines {
+            partial_sums: pipeline("partial_sums"),
+            channel_sums: pipeline("channel_sums"),
+            layout,
+        };
+        (pipelines, true)
+    }
+
+    /// Closes a call's error scope. On an error, everything the call may
+    /// have made is forgotten (an object made in a failed scope may be
+    /// invalid); work recorded earlier keeps what it uses alive.
+    fn close(&self, scope: Scope, outcome: Result<()>) -> Result<()> {
+        let result = scope.close().and(outcome);
+        if matches!(
+            result,
+            Err(ActivationError::Validation(_) | ActivationError::OutOfMemory(_))
+        ) {
+            *lock(&self.arena) = UniformArena::new(&self.limits);
+            lock(&self.bind_groups).clear();
+            lock(&self.modules).clear();
+            *lock(&self.chunk_sums) = None;
+            *lock(&self.placeholder) = None;
+        }
+        result
     }
 
     /// A 16-byte storage buffer bound where a binding must exist but nothing is read.
-    fn placeholder(&self) -> wgpu::Buffer {
+    fn placeholder(&self, scope: &mut Scope) -> wgpu::Buffer {
         lock(&self.placeholder)
             .get_or_insert_with(|| {
+                scope.open(&self.device);
                 self.device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("wgpu-activations placeholder"),
                     size: 16,
@@ -487,6 +646,80 @@ impl Kernels {
                 })
             })
             .clone()
+    }
+
+    /// The weight gradient's scratch buffer, at least `bytes` long.
+    fn chunk_sums(&self, bytes: u64, scope: &mut Scope) -> wgpu::Buffer {
+        let mut slot = lock(&self.chunk_sums);
+        match slot.as_ref() {
+            Some(buffer) if buffer.size() >= bytes => buffer.clone(),
+            _ => {
+                scope.open(&self.device);
+                let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("wgpu-activations prelu chunk sums"),
+                    size: bytes.max(16).next_power_of_two(),
+                    usage: wgpu::BufferUsages::STORAGE,
+                    mapped_at_creation: false,
+                });
+                *slot = Some(buffer.clone());
+                buffer
+            }
+        }
+    }
+
+    /// The bind group of `key` (cached, or made in `scope`), for `entries`.
+    fn bind_group(
+        &self,
+        key: BindGroupKey,
+        layout: &wgpu::BindGroupLayout,
+        uniform: &UniformSlot,
+        uniform_size: usize,
+        cache: bool,
+        scope: &mut Scope,
+    ) -> (wgpu::BindGroup, Option<BindGroupKey>) {
+        let cacheable = cache && uniform.cached;
+        if cacheable {
+            if let Some(group) = lock(&self.bind_groups).get(&key) {
+                return (group, None);
+            }
+        }
+        scope.open(&self.device);
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &uniform.buffer,
+                offset: 0,
+                size: NonZeroU64::new(uniform_size as u64),
+            }),
+        }];
+        for (slot, range) in (1u32..).zip(&key.storage) {
+            if let Some(range) = range {
+                entries.push(wgpu::BindGroupEntry {
+                    binding: slot,
+                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: &range.buffer,
+                        offset: range.offset,
+                        size: NonZeroU64::new(range.size),
+                    }),
+                });
+            }
+        }
+        let group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("wgpu-activations"),
+            layout,
+            entries: &entries,
+        });
+        (group, cacheable.then_some(key))
+    }
+
+    /// Caches the bind groups made in a call whose scope came back clean.
+    fn keep(&self, prepared: &SmallList<Prepared>) {
+        let mut cache = lock(&self.bind_groups);
+        prepared.for_each(|item| {
+            if let Some(key) = &item.new_key {
+                cache.insert(key.clone(), item.bind_group.clone());
+            }
+        });
     }
 
     /// Checks that `view` holds `len` elements of `dtype` the device can bind.
@@ -621,9 +854,9 @@ impl Kernels {
 
     fn check_distinct(
         written: (&'static str, &TensorView<'_>),
-        others: &[(&'static str, &TensorView<'_>)],
+        others: &[Option<(&'static str, &TensorView<'_>)>],
     ) -> Result<()> {
-        for (other, view) in others {
+        for (other, view) in others.iter().flatten() {
             if written.1.buffer() == view.buffer() {
                 return Err(ActivationError::AliasedBuffers {
                     written: written.0,
@@ -640,6 +873,7 @@ impl Kernels {
         op: &Activation,
         shape: &[usize],
         buffers: &ForwardBuffers<'_>,
+        cache: bool,
     ) -> Result<()> {
         op.validate()?;
         let len = element_count(shape)?;
@@ -649,19 +883,24 @@ impl Kernels {
         self.check_view("input", &buffers.input, len, dtype)?;
         self.check_view("output", &buffers.output, len, dtype)?;
         let prelu = self.check_weight(op, shape, buffers.weight.as_ref(), dtype)?;
-        let mut reads = vec![("input", &buffers.input)];
-        reads.extend(buffers.weight.as_ref().map(|w| ("weight", w)));
-        Self::check_distinct(("output", &buffers.output), &reads)?;
+        Self::check_distinct(
+            ("output", &buffers.output),
+            &[
+                Some(("input", &buffers.input)),
+                buffers.weight.as_ref().map(|w| ("weight", w)),
+            ],
+        )?;
         self.encode_elementwise(
             encoder,
             Dispatch {
+                op,
                 direction: Direction::Forward,
                 from_output: false,
-                spec: kernel_spec(op),
                 prelu,
                 first_element: buffers.first_element,
+                cache,
             },
-            &[buffers.input],
+            [Some(buffers.input), None],
             buffers.output,
             buffers.weight,
         )
@@ -673,6 +912,7 @@ impl Kernels {
         op: &Activation,
         shape: &[usize],
         buffers: &BackwardBuffers<'_>,
+        cache: bool,
     ) -> Result<()> {
         op.validate()?;
         if buffers.from_output && !op.backward_from_output_supported() {
@@ -691,12 +931,14 @@ impl Kernels {
         self.check_view("grad_output", &buffers.grad_output, len, dtype)?;
         self.check_view("grad_input", &buffers.grad_input, len, dtype)?;
         let prelu = self.check_weight(op, shape, buffers.weight.as_ref(), dtype)?;
-        let mut reads = vec![
-            ("input", &buffers.input),
-            ("grad_output", &buffers.grad_output),
-        ];
-        reads.extend(buffers.weight.as_ref().map(|w| ("weight", w)));
-        Self::check_distinct(("grad_input", &buffers.grad_input), &reads)?;
+        Self::check_distinct(
+            ("grad_input", &buffers.grad_input),
+            &[
+                Some(("input", &buffers.input)),
+                Some(("grad_output", &buffers.grad_output)),
+                buffers.weight.as_ref().map(|w| ("weight", w)),
+            ],
+        )?;
         if let Some(grad_weight) = &buffers.grad_weight {
             let weight = buffers
                 .weight
@@ -709,8 +951,8 @@ impl Kernels {
             Self::check_distinct(
                 ("grad_weight", grad_weight),
                 &[
-                    ("input", &buffers.input),
-                    ("grad_output", &buffers.grad_output),
+                    Some(("input", &buffers.input)),
+                    Some(("grad_output", &buffers.grad_output)),
                 ],
             )?;
             if grad_weight.overlaps(&buffers.grad_input) {
@@ -733,13 +975,14 @@ impl Kernels {
         self.encode_elementwise(
             encoder,
             Dispatch {
+                op,
                 direction: Direction::Backward,
                 from_output: buffers.from_output,
-                spec: kernel_spec(op),
                 prelu,
                 first_element: buffers.first_element,
+                cache,
             },
-            &[buffers.input, buffers.grad_output],
+            [Some(buffers.input), Some(buffers.grad_output)],
             buffers.grad_input,
             buffers.weight,
         )?;
@@ -750,18 +993,21 @@ impl Kernels {
                 buffers.input,
                 buffers.grad_output,
                 grad_weight,
+                cache,
             )?;
         }
         Ok(())
     }
 
     /// Records one elementwise op over checked views, one dispatch per chunk
-    /// of at most one storage binding.
+    /// of at most one storage binding. Everything is looked up or made first
+    /// (in one error scope, opened only if something is made), then recorded:
+    /// on error nothing is recorded.
     fn encode_elementwise(
         &self,
         encoder: &mut wgpu::CommandEncoder,
-        dispatch: Dispatch,
-        reads: &[TensorView<'_>],
+        dispatch: Dispatch<'_>,
+        reads: [Option<TensorView<'_>>; 2],
         output: TensorView<'_>,
         weight: Option<TensorView<'_>>,
     ) -> Result<()> {
@@ -770,86 +1016,113 @@ impl Kernels {
             return Ok(());
         }
         let dtype = output.dtype();
-        let layout = if reads.iter().chain([&output]).all(Self::fits_vec4) {
+        let layout = if reads.iter().flatten().chain([&output]).all(Self::fits_vec4) {
             StorageLayout::Vec4(dtype)
         } else {
             StorageLayout::Scalar(dtype)
         };
-        let spec = dispatch.spec;
+        let op = dispatch.op;
         let key = PipelineKey {
-            family: spec.family,
+            call: op.wgsl_call(),
             layout,
             direction: dispatch.direction,
-            op_code: spec.op_code,
-            from_output: dispatch.from_output,
+            from_output: dispatch.from_output && dispatch.direction == Direction::Backward,
         };
-        let (bind_group_layout, pipeline) = self.elementwise_pipeline(key)?;
+        let kernel_args = op.kernel_args();
+        let (channels, inner) = dispatch.prelu;
         let chunk = self.chunk_elements(dtype);
         let per_thread = layout.elements_per_thread();
-        let (channels, inner) = dispatch.prelu;
-        let mut groups = Vec::new();
+        let max_dim = self.limits.max_compute_workgroups_per_dimension;
+        let mut scope = Scope::default();
+        let (bind_group_layout, pipeline, new_pipeline) =
+            self.elementwise_pipeline(op, key, &mut scope);
+        let mut prepared = SmallList::new();
         let mut start = 0u64;
-        while start < len {
-            let count = chunk.min(len - start);
-            let element_bytes = count.div_ceil(per_thread) * per_thread * dtype.size();
-            let bound_bytes = element_bytes.div_ceil(4) * 4;
-            let workgroups = count
-                .div_ceil(per_thread)
-                .div_ceil(u64::from(WORKGROUP_SIZE));
-            let grid = dispatch_grid(workgroups, self.limits.max_compute_workgroups_per_dimension)?;
-            let params = ElementwiseParams {
-                len: count as u32,
-                base: (dispatch.first_element + start) as u32,
-                channels,
-                inner,
-                scalars: spec.scalars,
-                seed_lo: spec.seed as u32,
-                seed_hi: (spec.seed >> 32) as u32,
-                inf_bits: F32_INFINITY_BITS,
-                pad: 0,
-            };
-            let bind_group = catching(&self.device, || {
-                let uniform = self
-                    .device
-                    .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                        label: Some("wgpu-activations params"),
-                        contents: bytemuck::bytes_of(&params),
-                        usage: wgpu::BufferUsages::UNIFORM,
-                    });
-                let mut entries = vec![wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: uniform.as_entire_binding(),
-                }];
+        let outcome = (|| -> Result<()> {
+            while start < len {
+                let count = chunk.min(len - start);
+                let element_bytes = count.div_ceil(per_thread) * per_thread * dtype.size();
+                let bound_bytes = element_bytes.div_ceil(4) * 4;
+                let workgroups = count
+                    .div_ceil(per_thread)
+                    .div_ceil(u64::from(WORKGROUP_SIZE));
+                let grid = dispatch_grid(workgroups, max_dim)?;
+                let params = ElementwiseParams {
+                    len: count as u32,
+                    base: (dispatch.first_element + start) as u32,
+                    channels,
+                    inner,
+                    p0: kernel_args.scalars[0],
+                    p1: kernel_args.scalars[1],
+                    p2: kernel_args.scalars[2],
+                    p3: kernel_args.scalars[3],
+                    seed_lo: kernel_args.seed as u32,
+                    seed_hi: (kernel_args.seed >> 32) as u32,
+                    pad0: 0,
+                    pad1: 0,
+                };
+                let uniform = lock(&self.arena).slot(
+                    &self.device,
+                    &self.queue,
+                    &block_of(&params),
+                    bytemuck::bytes_of(&params),
+                    &mut scope,
+                );
                 let (first, count) = (start as usize, count as usize);
-                for (slot, view) in (1u32..).zip(reads) {
-                    entries.push(binding(slot, view.sub(first, count), bound_bytes));
-                }
-                entries.push(binding(3, output.sub(first, count), bound_bytes));
-                if let Some(weight) = weight {
-                    entries.push(binding(4, weight, weight.word_len()));
-                }
-                self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some("wgpu-activations elementwise"),
-                    layout: &bind_group_layout,
-                    entries: &entries,
-                })
-            })?;
-            groups.push((bind_group, grid));
-            start += count;
+                let [input, grad] = reads;
+                let key = BindGroupKey {
+                    layout: LayoutKind::Elementwise {
+                        direction: dispatch.direction,
+                        weight: weight.is_some(),
+                    },
+                    uniform: uniform.buffer.clone(),
+                    storage: [
+                        input.map(|v| bound(v.sub(first, count), bound_bytes)),
+                        grad.map(|v| bound(v.sub(first, count), bound_bytes)),
+                        Some(bound(output.sub(first, count), bound_bytes)),
+                        weight.map(|w| bound(w, w.word_len())),
+                    ],
+                };
+                let (bind_group, new_key) = self.bind_group(
+                    key,
+                    &bind_group_layout,
+                    &uniform,
+                    std::mem::size_of::<ElementwiseParams>(),
+                    dispatch.cache,
+                    &mut scope,
+                );
+                prepared.push(Prepared {
+                    bind_group,
+                    offset: uniform.offset,
+                    grid,
+                    new_key,
+                });
+                start += count as u64;
+            }
+            Ok(())
+        })();
+        self.close(scope, outcome)?;
+        if new_pipeline {
+            lock(&self.pipelines).insert(key, pipeline.clone());
         }
+        self.keep(&prepared);
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some(spec.family.name()),
+            label: Some(op.wgsl_call().function),
             timestamp_writes: None,
         });
         pass.set_pipeline(&pipeline);
-        for (bind_group, (x, y)) in &groups {
-            pass.set_bind_group(0, bind_group, &[]);
-            pass.dispatch_workgroups(*x, *y, 1);
-        }
+        prepared.for_each(|item| {
+            pass.set_bind_group(0, &item.bind_group, &[item.offset]);
+            pass.dispatch_workgroups(item.grid.0, item.grid.1, 1);
+        });
         Ok(())
     }
 
-    /// Records the two-pass, fixed-order reduction of PReLU's weight gradient.
+    /// Records the two-pass, fixed-order reduction of PReLU's weight
+    /// gradient. A tensor larger than one storage binding is bound piece by
+    /// piece (the pieces of the elementwise kernels); each piece adds its
+    /// own chunks of each channel, in a fixed order, so the result is the
+    /// same on every run (for a given binding size).
     fn encode_prelu_weight_grad(
         &self,
         encoder: &mut wgpu::CommandEncoder,
@@ -857,25 +1130,35 @@ impl Kernels {
         input: TensorView<'_>,
         grad_output: TensorView<'_>,
         grad_weight: TensorView<'_>,
+        cache: bool,
     ) -> Result<()> {
         let len = input.len() as u64;
         let dtype = input.dtype();
-        if input.word_len() > self.limits.max_storage_buffer_binding_size {
-            return Err(ActivationError::TooLarge {
-                what: "prelu weight gradient input (elements in one storage binding)",
-                len,
-                max: self.limits.max_storage_buffer_binding_size / dtype.size(),
-            });
-        }
+        let chunk = u64::from(WEIGHT_GRAD_CHUNK);
         let (channels, inner) = if grad_weight.len() == 1 {
             (1u64, len.max(1))
         } else {
             let (channels, inner) = prelu_channels(shape);
             (channels as u64, inner as u64)
         };
-        let per_channel = len.checked_div(channels).unwrap_or(0);
-        let chunks_per_channel = per_channel.div_ceil(u64::from(WEIGHT_GRAD_CHUNK));
-        let chunk_sums_len = channels * chunks_per_channel;
+        let block = (channels * inner).max(1);
+        let piece = self.chunk_elements(dtype);
+        let pieces = len.div_ceil(piece).max(1);
+        // Chunks per channel in a piece of n elements: exact for one piece
+        // (n is whole channel blocks), else a bound on what any channel has
+        // among n consecutive elements (unfilled chunks add 0).
+        let chunks_in = |n: u64| -> u64 {
+            let most = if pieces == 1 {
+                n / block * inner
+            } else {
+                ((n / block + 2) * inner).min(n)
+            };
+            most.div_ceil(chunk)
+        };
+        let total_chunks: u64 = (0..pieces)
+            .map(|p| chunks_in(piece.min(len - (p * piece).min(len))))
+            .sum();
+        let chunk_sums_len = channels * total_chunks;
         if chunk_sums_len > u64::from(u32::MAX) || channels > u64::from(u32::MAX) {
             return Err(ActivationError::TooLarge {
                 what: "prelu weight gradient (channels x chunks)",
@@ -884,78 +1167,105 @@ impl Kernels {
             });
         }
         let max_dim = self.limits.max_compute_workgroups_per_dimension;
-        let partial_grid = dispatch_grid(chunk_sums_len, max_dim)?;
         let channel_grid = dispatch_grid(channels, max_dim)?;
-        let pipelines = self.weight_grad_pipelines(dtype)?;
-        let params = ReduceParams {
-            per_channel: per_channel as u32,
-            channels: channels as u32,
-            inner: inner as u32,
-            chunks_per_channel: chunks_per_channel as u32,
-            inf_bits: F32_INFINITY_BITS,
-            pad: [0; 3],
-        };
-        let placeholder = self.placeholder();
-        let bind_group = catching(&self.device, || {
-            let uniform = self
-                .device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("wgpu-activations reduce params"),
-                    contents: bytemuck::bytes_of(&params),
-                    usage: wgpu::BufferUsages::UNIFORM,
+        let mut scope = Scope::default();
+        let (pipelines, new_pipelines) = self.weight_grad_pipelines(dtype, &mut scope);
+        let placeholder = self.placeholder(&mut scope);
+        let chunk_sums = self.chunk_sums(chunk_sums_len.max(1) * 4, &mut scope);
+        let mut prepared = SmallList::new();
+        let outcome = (|| -> Result<()> {
+            let mut chunk_base = 0u64;
+            // At least one piece, so that an empty tensor still writes zeros.
+            for p in 0..pieces {
+                let first = (p * piece).min(len);
+                let piece_len = piece.min(len - first);
+                let piece_chunks = chunks_in(piece_len);
+                let params = ReduceParams {
+                    channels: channels as u32,
+                    inner: inner as u32,
+                    piece_start: first as u32,
+                    piece_len: piece_len as u32,
+                    chunks_per_channel: piece_chunks as u32,
+                    chunk_base: chunk_base as u32,
+                    total_chunks: total_chunks as u32,
+                    pad0: 0,
+                };
+                let grid = dispatch_grid(channels * piece_chunks, max_dim)?;
+                let uniform = lock(&self.arena).slot(
+                    &self.device,
+                    &self.queue,
+                    &block_of(&params),
+                    bytemuck::bytes_of(&params),
+                    &mut scope,
+                );
+                let placeholder_view = TensorView::with_dtype(&placeholder, 0, 2, dtype);
+                let bind = |view: TensorView<'_>| -> Bound {
+                    let sub = view.sub(first as usize, piece_len as usize);
+                    let sub = if sub.is_empty() {
+                        placeholder_view
+                    } else {
+                        sub
+                    };
+                    bound(sub, sub.word_len())
+                };
+                let key = BindGroupKey {
+                    layout: LayoutKind::WeightGrad,
+                    uniform: uniform.buffer.clone(),
+                    storage: [
+                        Some(bind(input)),
+                        Some(bind(grad_output)),
+                        Some(Bound {
+                            buffer: chunk_sums.clone(),
+                            offset: 0,
+                            size: chunk_sums.size(),
+                        }),
+                        Some(bound(grad_weight, grad_weight.word_len())),
+                    ],
+                };
+                let (bind_group, new_key) = self.bind_group(
+                    key,
+                    &pipelines.layout,
+                    &uniform,
+                    std::mem::size_of::<ReduceParams>(),
+                    cache,
+                    &mut scope,
+                );
+                prepared.push(Prepared {
+                    bind_group,
+                    offset: uniform.offset,
+                    grid,
+                    new_key,
                 });
-            let chunk_sums = self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("wgpu-activations prelu chunk sums"),
-                size: chunk_sums_len.max(1) * 4,
-                usage: wgpu::BufferUsages::STORAGE,
-                mapped_at_creation: false,
-            });
-            let placeholder_view = TensorView::with_dtype(&placeholder, 0, 2, dtype);
-            let (x, g) = (
-                nonempty(input, placeholder_view),
-                nonempty(grad_output, placeholder_view),
-            );
-            self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("wgpu-activations prelu weight grad"),
-                layout: &pipelines.layout,
-                entries: &[
-                    wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: uniform.as_entire_binding(),
-                    },
-                    binding(1, x, x.word_len()),
-                    binding(2, g, g.word_len()),
-                    wgpu::BindGroupEntry {
-                        binding: 3,
-                        resource: chunk_sums.as_entire_binding(),
-                    },
-                    binding(4, grad_weight, grad_weight.word_len()),
-                ],
-            })
-        })?;
+                chunk_base += piece_chunks;
+            }
+            Ok(())
+        })();
+        self.close(scope, outcome)?;
+        if new_pipelines {
+            lock(&self.weight_grad).insert(dtype, pipelines.clone());
+        }
+        self.keep(&prepared);
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("prelu_weight_grad"),
             timestamp_writes: None,
         });
-        pass.set_bind_group(0, &bind_group, &[]);
-        if chunk_sums_len > 0 {
-            pass.set_pipeline(&pipelines.partial_sums);
-            pass.dispatch_workgroups(partial_grid.0, partial_grid.1, 1);
-        }
+        pass.set_pipeline(&pipelines.partial_sums);
+        prepared.for_each(|item| {
+            if item.grid.0 > 0 {
+                pass.set_bind_group(0, &item.bind_group, &[item.offset]);
+                pass.dispatch_workgroups(item.grid.0, item.grid.1, 1);
+            }
+        });
         if channels > 0 {
-            pass.set_pipeline(&pipelines.channel_sums);
-            pass.dispatch_workgroups(channel_grid.0, channel_grid.1, 1);
+            // Any piece's bind group will do: channel_sums reads the chunk
+            // sums and the parameters every piece shares.
+            if let Some(item) = prepared.first() {
+                pass.set_pipeline(&pipelines.channel_sums);
+                pass.set_bind_group(0, &item.bind_group, &[item.offset]);
+                pass.dispatch_workgroups(channel_grid.0, channel_grid.1, 1);
+            }
         }
         Ok(())
-    }
-}
-
-/// `view`, or `placeholder` where `view` is empty (a binding cannot be empty).
-fn nonempty<'a>(view: TensorView<'a>, placeholder: TensorView<'a>) -> TensorView<'a> {
-    if view.is_empty() {
-        placeholder
-    } else {
-        view
     }
 }
 
@@ -987,23 +1297,20 @@ mod tests {
     }
 
     #[test]
-    fn every_op_has_a_kernel_whose_op_code_its_family_defines() {
-        for op in Activation::all_defaults() {
-            let spec = kernel_spec(&op);
-            assert_eq!(spec.family.binds_weight(), op.uses_weight(), "{op}");
-            let code = format!(": u32 = {}u;", spec.op_code);
-            let defined = spec.op_code == 0
-                || spec
-                    .family
-                    .source()
-                    .lines()
-                    .any(|l| l.starts_with("const OP_") && l.contains(&code));
-            assert!(
-                defined,
-                "{op}: op code {} not in {}",
-                spec.op_code,
-                spec.family.name()
-            );
+    fn small_list_keeps_order_past_its_inline_capacity() {
+        let mut list = SmallList::new();
+        for i in 0..7 {
+            list.push(i);
+            let mut seen = Vec::new();
+            list.for_each(|v| seen.push(*v));
+            assert_eq!(seen, (0..=i).collect::<Vec<_>>());
+            assert_eq!(list.first(), Some(&0));
         }
+    }
+
+    #[test]
+    fn parameter_blocks_fit_the_arena_key() {
+        assert!(std::mem::size_of::<ElementwiseParams>() <= std::mem::size_of::<Block>());
+        assert!(std::mem::size_of::<ReduceParams>() <= std::mem::size_of::<Block>());
     }
 }

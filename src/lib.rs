@@ -5,8 +5,12 @@
 //! reference beside every kernel for differential testing.
 //!
 //! Ops follow `torch.nn.functional`: names, parameters, defaults and the
-//! gradient at the kinks (see [`activation`] for the table, and why it differs
-//! from the `f'(0) = 1` of many tutorials).
+//! gradient at the kinks (see [`activation`] for the conventions, and why
+//! they differ from the `f'(0) = 1` of many tutorials).
+//!
+//! # Three ways in
+//!
+//! **Convenience**: upload, run, download; the context submits for you.
 //!
 //! ```no_run
 //! use wgpu_activations::{Activation, GpuContext};
@@ -18,28 +22,66 @@
 //! # Ok::<(), wgpu_activations::ActivationError>(())
 //! ```
 //!
-//! To run inside an existing renderer or ML pipeline, wrap its device with
-//! [`GpuContext::from_device`] and record into its own encoder with
-//! [`GpuContext::encode_forward`] / [`GpuContext::encode_backward`] over its
-//! own buffers ([`TensorView`]).
+//! **Your encoder, your buffers**: wrap the device you already have with
+//! [`GpuContext::from_device`] and record into your own
+//! `wgpu::CommandEncoder` with [`GpuContext::encode_forward`] /
+//! [`GpuContext::encode_backward`] over your buffers ([`TensorView`]).
+//! Nothing is copied or submitted; recording a repeated op allocates nothing.
+//!
+//! ```no_run
+//! # fn run(device: wgpu_activations::wgpu::Device, queue: wgpu_activations::wgpu::Queue,
+//! #        hidden: wgpu_activations::wgpu::Buffer, activated: wgpu_activations::wgpu::Buffer)
+//! #        -> wgpu_activations::Result<()> {
+//! use wgpu_activations::{Activation, ForwardBuffers, GpuContext, TensorView};
+//!
+//! let ctx = GpuContext::from_device(device.clone(), queue.clone());
+//! let mut encoder = device.create_command_encoder(&Default::default());
+//! ctx.encode_forward(&mut encoder, &Activation::Silu, &[64, 1024], &ForwardBuffers {
+//!     input: TensorView::new(&hidden, 0, 64 * 1024),
+//!     output: TensorView::new(&activated, 0, 64 * 1024),
+//!     weight: None,
+//!     first_element: 0,
+//! })?;
+//! queue.submit([encoder.finish()]);
+//! # Ok(()) }
+//! ```
+//!
+//! **The WGSL functions in your own shaders** ([`wgsl`]): `gelu(x)`,
+//! `leaky_relu_vec4(x, 0.2)`, `silu_backward(x, grad_output)`, ... as a
+//! string to concatenate, a naga_oil module (feature `naga-oil`), or the
+//! shipped `.wgsl` files: the same functions the kernels run.
+//!
+//! ```
+//! use wgpu_activations::{wgsl, Activation};
+//! let library = wgsl::function(&Activation::Gelu { approximate: wgpu_activations::GeluApproximate::None });
+//! let shader = format!("{library}\nfn epilogue(acc: f32, bias: f32) -> f32 {{ return gelu(acc + bias); }}");
+//! # assert!(shader.contains("fn gelu("));
+//! ```
+//!
+//! The crate is built on wgpu 30, re-exported as [`wgpu`]: share a device
+//! with it by using the same version (`wgpu_activations::wgpu` names it).
 
 #![warn(missing_docs)]
 
+pub mod accuracy;
 pub mod activation;
-pub mod context;
+mod context;
 pub mod cpu;
 pub mod error;
-pub mod kernels;
-pub mod shaders;
-pub mod shape;
+mod kernels;
+mod shaders;
+mod shape;
 pub mod tensor;
-pub mod view;
+mod view;
+pub mod wgsl;
 
-pub use activation::{Activation, GeluApproximate, Tolerance};
-pub use context::{describe_adapter, GpuContext, Gradients};
+pub use wgpu;
+
+pub use accuracy::{ulp_distance, Element, Tolerance};
+pub use activation::{Activation, GeluApproximate};
+pub use context::{describe_adapter, AdapterOptions, GpuContext, Gradients};
 pub use error::{ActivationError, Result};
 pub use half::f16;
 pub use kernels::{BackwardBuffers, ForwardBuffers};
-pub use shaders::DType;
-pub use tensor::GpuTensor;
+pub use tensor::{DType, GpuTensor};
 pub use view::TensorView;

@@ -1,128 +1,120 @@
-//! The WGSL sources, embedded at compile time, and how they are put together.
+//! How the kernels' WGSL is put together (private).
 //!
-//! An elementwise kernel is three files concatenated: `common.wgsl` (the
-//! parameter block, the op-selecting constants and the careful math), a
-//! storage layout (`elementwise_{vec4,scalar}_{f32,f16}.wgsl`: the bindings
-//! and the `forward` / `backward` entry points) and an op family
-//! (`rectifier.wgsl`, ...: the `forward_op` / `backward_op` functions). The
-//! family's op is chosen by the pipeline-overridable constant `OP`, and
-//! parameters travel in a uniform buffer: the text never changes at run time.
-//! Each family has a CPU twin of the same name in `src/cpu/`.
+//! An elementwise kernel module is: `enable f16;` for f16 storage, the
+//! parameter block `Params` and `WORKGROUP_SIZE` (both generated from the
+//! Rust definitions below, so they cannot drift), the library functions the
+//! op calls ([`crate::wgsl`], the same text users get), the storage layout's
+//! prelude, the template `shaders/elementwise.wgsl`, and the op's glue: the
+//! call of its WGSL functions with its parameters read from `params`. The
+//! glue is derived from the op's definition ([`Activation::wgsl_call`]), so
+//! an op's kernel costs nothing beyond its WGSL functions. Parameters travel
+//! in a uniform buffer: the text depends on the op's function, never on its
+//! parameter values.
 
-/// `shaders/common.wgsl`.
-pub const COMMON: &str = include_str!("../shaders/common.wgsl");
-/// `shaders/elementwise_vec4_f32.wgsl`.
-pub const ELEMENTWISE_VEC4_F32: &str = include_str!("../shaders/elementwise_vec4_f32.wgsl");
-/// `shaders/elementwise_scalar_f32.wgsl`.
-pub const ELEMENTWISE_SCALAR_F32: &str = include_str!("../shaders/elementwise_scalar_f32.wgsl");
-/// `shaders/elementwise_vec4_f16.wgsl`.
-pub const ELEMENTWISE_VEC4_F16: &str = include_str!("../shaders/elementwise_vec4_f16.wgsl");
-/// `shaders/elementwise_scalar_f16.wgsl`.
-pub const ELEMENTWISE_SCALAR_F16: &str = include_str!("../shaders/elementwise_scalar_f16.wgsl");
-/// `shaders/prelu_weight_grad.wgsl`, after a `reduce_*` storage prelude.
-pub const PRELU_WEIGHT_GRAD: &str = include_str!("../shaders/prelu_weight_grad.wgsl");
-/// `shaders/reduce_f32.wgsl`.
-pub const REDUCE_F32: &str = include_str!("../shaders/reduce_f32.wgsl");
-/// `shaders/reduce_f16.wgsl`.
-pub const REDUCE_F16: &str = include_str!("../shaders/reduce_f16.wgsl");
+use crate::activation::{Activation, ParameterValue};
+use crate::tensor::DType;
 
-/// A family of elementwise ops sharing one shader file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OpFamily {
-    /// `rectifier.wgsl`: identity, relu, leaky_relu, rrelu, relu6, hardtanh,
-    /// threshold, hardsigmoid, hardswish.
-    Rectifier,
-    /// `prelu.wgsl`: prelu (reads the weight binding).
-    Prelu,
-    /// `shrink.wgsl`: hardshrink, softshrink, tanhshrink.
-    Shrink,
-    /// `exponential_linear.wgsl`: elu, selu, celu.
-    ExponentialLinear,
-    /// `logistic.wgsl`: sigmoid, logsigmoid, silu, softplus, mish, tanh, softsign.
-    Logistic,
-    /// `gelu.wgsl`: gelu (erf and tanh forms).
-    Gelu,
+/// Threads per workgroup in every kernel (`WORKGROUP_SIZE` in the WGSL).
+pub(crate) const WORKGROUP_SIZE: u32 = 256;
+
+/// Elements each thread of the PReLU weight gradient's first pass adds.
+pub(crate) const ELEMENTS_PER_THREAD: u32 = 16;
+
+/// Elements one workgroup of the weight gradient's first pass adds (`CHUNK`).
+pub(crate) const WEIGHT_GRAD_CHUNK: u32 = WORKGROUP_SIZE * ELEMENTS_PER_THREAD;
+
+/// `shaders/elementwise.wgsl`.
+const ELEMENTWISE_TEMPLATE: &str = include_str!("../shaders/elementwise.wgsl");
+/// `shaders/prelu_weight_grad.wgsl`.
+const PRELU_WEIGHT_GRAD_TEMPLATE: &str = include_str!("../shaders/prelu_weight_grad.wgsl");
+
+/// A uniform parameter block, defined once: the Rust struct (`repr(C)`,
+/// `Pod`), its WGSL declaration, and its fields' offsets for the layout test.
+/// Fields are `u32` or `f32`, whose names are the same in both languages.
+macro_rules! uniform_struct {
+    (
+        $(#[$meta:meta])*
+        $name:ident as $wgsl_name:literal {
+            $( $(#[doc = $doc:literal])* $field:ident : $ty:ident ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[repr(C)]
+        #[derive(Debug, Clone, Copy, PartialEq, Default, bytemuck::Pod, bytemuck::Zeroable)]
+        pub(crate) struct $name {
+            $( $(#[doc = $doc])* pub $field: $ty, )*
+        }
+
+        impl $name {
+            /// The WGSL declaration.
+            pub(crate) const WGSL: &'static str = concat!(
+                "struct ", $wgsl_name, " {\n",
+                $( "    ", stringify!($field), ": ", stringify!($ty), ",\n", )*
+                "}\n"
+            );
+
+            /// The WGSL struct's name.
+            #[allow(dead_code)]
+            pub(crate) const WGSL_NAME: &'static str = $wgsl_name;
+
+            /// Each field's name and byte offset.
+            #[allow(dead_code)]
+            pub(crate) fn layout() -> Vec<(&'static str, usize)> {
+                vec![$( (stringify!($field), std::mem::offset_of!($name, $field)) ),*]
+            }
+        }
+    };
 }
 
-impl OpFamily {
-    /// Every family.
-    pub const ALL: [OpFamily; 6] = [
-        OpFamily::Rectifier,
-        OpFamily::Prelu,
-        OpFamily::Shrink,
-        OpFamily::ExponentialLinear,
-        OpFamily::Logistic,
-        OpFamily::Gelu,
-    ];
-
-    /// The family's WGSL.
-    pub fn source(self) -> &'static str {
-        match self {
-            OpFamily::Rectifier => include_str!("../shaders/rectifier.wgsl"),
-            OpFamily::Prelu => include_str!("../shaders/prelu.wgsl"),
-            OpFamily::Shrink => include_str!("../shaders/shrink.wgsl"),
-            OpFamily::ExponentialLinear => include_str!("../shaders/exponential_linear.wgsl"),
-            OpFamily::Logistic => include_str!("../shaders/logistic.wgsl"),
-            OpFamily::Gelu => include_str!("../shaders/gelu.wgsl"),
-        }
-    }
-
-    /// Whether the family binds a weight buffer at binding 4.
-    pub fn binds_weight(self) -> bool {
-        self == OpFamily::Prelu
-    }
-
-    /// The family's name (its file's stem).
-    pub fn name(self) -> &'static str {
-        match self {
-            OpFamily::Rectifier => "rectifier",
-            OpFamily::Prelu => "prelu",
-            OpFamily::Shrink => "shrink",
-            OpFamily::ExponentialLinear => "exponential_linear",
-            OpFamily::Logistic => "logistic",
-            OpFamily::Gelu => "gelu",
-        }
+uniform_struct! {
+    /// The elementwise kernels' parameter block.
+    ElementwiseParams as "Params" {
+        /// Elements this dispatch covers.
+        len: u32,
+        /// Index of its first element in the whole tensor: chunks and streamed
+        /// pieces keep their global indices (PReLU's channel, RReLU's stream).
+        base: u32,
+        /// PReLU: weights in use (1, or the channel count).
+        channels: u32,
+        /// PReLU: elements per channel block (the dimensions after dimension 1).
+        inner: u32,
+        /// The op's numbers, in the order of its `WgslCall::args`.
+        p0: f32,
+        p1: f32,
+        p2: f32,
+        p3: f32,
+        /// RReLU (training): the 64-bit seed, low word first.
+        seed_lo: u32,
+        seed_hi: u32,
+        pad0: u32,
+        pad1: u32,
     }
 }
 
-/// The element type of a tensor in memory. Arithmetic is f32 for both.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DType {
-    /// 32-bit IEEE 754.
-    F32,
-    /// 16-bit IEEE 754 (needs the adapter's `SHADER_F16`).
-    F16,
-}
-
-impl DType {
-    /// Bytes per element.
-    pub fn size(self) -> u64 {
-        match self {
-            DType::F32 => 4,
-            DType::F16 => 2,
-        }
-    }
-
-    /// `"f32"` or `"f16"`.
-    pub fn name(self) -> &'static str {
-        match self {
-            DType::F32 => "f32",
-            DType::F16 => "f16",
-        }
-    }
-
-    /// The WGSL that must open a module using this type.
-    pub fn enable_directive(self) -> &'static str {
-        match self {
-            DType::F32 => "",
-            DType::F16 => "enable f16;\n",
-        }
+uniform_struct! {
+    /// The PReLU weight gradient's parameter block.
+    ReduceParams as "ReduceParams" {
+        /// Weights (1 for a shared weight).
+        channels: u32,
+        /// Elements per channel block (every element for a shared weight).
+        inner: u32,
+        /// Index in the whole tensor of the bound piece's first element.
+        piece_start: u32,
+        /// Elements in the bound piece.
+        piece_len: u32,
+        /// Chunks per channel in this piece (at least what each channel fills).
+        chunks_per_channel: u32,
+        /// Index of this piece's first chunk among its channel's chunks.
+        chunk_base: u32,
+        /// Chunks per channel in the whole tensor.
+        total_chunks: u32,
+        pad0: u32,
     }
 }
 
 /// How an elementwise kernel reads and writes its buffers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StorageLayout {
+pub(crate) enum StorageLayout {
     /// One vec4 per thread: every bound range aligned to a vec4 and holding
     /// whole vec4s.
     Vec4(DType),
@@ -132,61 +124,372 @@ pub enum StorageLayout {
 
 impl StorageLayout {
     /// Every layout.
-    pub const ALL: [StorageLayout; 4] = [
+    #[allow(dead_code)]
+    pub(crate) const ALL: [StorageLayout; 4] = [
         StorageLayout::Vec4(DType::F32),
         StorageLayout::Scalar(DType::F32),
         StorageLayout::Vec4(DType::F16),
         StorageLayout::Scalar(DType::F16),
     ];
 
-    /// The layout's WGSL.
-    pub fn source(self) -> &'static str {
-        match self {
-            StorageLayout::Vec4(DType::F32) => ELEMENTWISE_VEC4_F32,
-            StorageLayout::Scalar(DType::F32) => ELEMENTWISE_SCALAR_F32,
-            StorageLayout::Vec4(DType::F16) => ELEMENTWISE_VEC4_F16,
-            StorageLayout::Scalar(DType::F16) => ELEMENTWISE_SCALAR_F16,
-        }
-    }
-
     /// The element type.
-    pub fn dtype(self) -> DType {
+    pub(crate) fn dtype(self) -> DType {
         match self {
             StorageLayout::Vec4(dtype) | StorageLayout::Scalar(dtype) => dtype,
         }
     }
 
     /// Elements each thread handles.
-    pub fn elements_per_thread(self) -> u64 {
+    pub(crate) fn elements_per_thread(self) -> u64 {
         match self {
             StorageLayout::Vec4(_) => 4,
             StorageLayout::Scalar(_) => 1,
         }
     }
+
+    /// The suffix of the library functions on this layout's values.
+    fn suffix(self) -> &'static str {
+        match self {
+            StorageLayout::Vec4(_) => "_vec4",
+            StorageLayout::Scalar(_) => "",
+        }
+    }
+
+    /// The aliases and conversions the templates are written against.
+    fn prelude(self) -> String {
+        let dtype = self.dtype();
+        let scalar = dtype.wgsl();
+        let narrow_scalar = |v: &str| match dtype {
+            DType::F32 => v.to_string(),
+            DType::F16 => format!("wa_narrow_f16({v})"),
+        };
+        let (stored, value, index, lane_offsets, widen, narrow) = match self {
+            StorageLayout::Vec4(_) => (
+                format!("vec4<{scalar}>"),
+                "vec4<f32>",
+                "vec4<u32>",
+                "vec4<u32>(0u, 1u, 2u, 3u)",
+                "vec4<f32>(v)".to_string(),
+                format!(
+                    "vec4<{scalar}>({}, {}, {}, {})",
+                    narrow_scalar("v.x"),
+                    narrow_scalar("v.y"),
+                    narrow_scalar("v.z"),
+                    narrow_scalar("v.w")
+                ),
+            ),
+            StorageLayout::Scalar(_) => (
+                scalar.to_string(),
+                "f32",
+                "u32",
+                "0u",
+                "f32(v)".to_string(),
+                narrow_scalar("v"),
+            ),
+        };
+        format!(
+            "// Storage layout {self:?}.\n\
+             alias Stored = {stored};\n\
+             alias Value = {value};\n\
+             alias Index = {index};\n\
+             const LANES: u32 = {lanes}u;\n\
+             const LANE_OFFSETS: Index = {lane_offsets};\n\
+             fn widen(v: Stored) -> Value {{\n    return {widen};\n}}\n\
+             fn narrow(v: Value) -> Stored {{\n    return {narrow};\n}}\n",
+            lanes = self.elements_per_thread()
+        )
+    }
 }
 
-/// The complete WGSL of one elementwise kernel module.
-pub fn elementwise_module(family: OpFamily, layout: StorageLayout) -> String {
+/// Which entry point of an elementwise module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Direction {
+    Forward,
+    Backward,
+}
+
+impl Direction {
+    pub(crate) fn entry_point(self) -> &'static str {
+        match self {
+            Direction::Forward => "forward",
+            Direction::Backward => "backward",
+        }
+    }
+}
+
+/// The text shared by every module: enable directive, parameter block and
+/// workgroup size.
+fn preamble(dtype: DType, params: &str) -> String {
+    let enable = match dtype {
+        DType::F32 => "",
+        DType::F16 => "enable f16;\n",
+    };
+    format!("{enable}{params}const WORKGROUP_SIZE: u32 = {WORKGROUP_SIZE}u;\n")
+}
+
+/// The WGSL expressions of `op`'s kernel arguments after the per-element
+/// ones, from its definition: numbers from `params.p0..p3` in order, the
+/// seed, the element's channel weight, its index.
+fn kernel_arguments(op: &Activation) -> Vec<String> {
+    let mut slot = 0;
+    op.wgsl_call()
+        .args
+        .iter()
+        .map(|name| match (*name, op.parameter(name)) {
+            ("weight", _) => "channel_weights(index)".to_string(),
+            ("index", _) => "index".to_string(),
+            (_, Some(ParameterValue::Integer(_))) => {
+                "vec2<u32>(params.seed_lo, params.seed_hi)".to_string()
+            }
+            (_, Some(ParameterValue::Number(_))) => {
+                slot += 1;
+                format!("params.p{}", slot - 1)
+            }
+            (other, value) => {
+                unreachable!("{}: WGSL argument {other} is {value:?}", op.name())
+            }
+        })
+        .collect()
+}
+
+/// PReLU's weight binding and the element's channel weight.
+fn weight_snippet(layout: StorageLayout) -> String {
+    let lanes = match layout {
+        StorageLayout::Vec4(_) => "Value(load_weight(channel_of(index.x)), load_weight(channel_of(index.y)), \
+                                   load_weight(channel_of(index.z)), load_weight(channel_of(index.w)))",
+        StorageLayout::Scalar(_) => "load_weight(channel_of(index))",
+    };
+    format!(
+        "@group(0) @binding(4) var<storage, read> weight: array<{scalar}>;\n\
+         fn load_weight(c: u32) -> f32 {{\n    return f32(weight[c]);\n}}\n\
+         // The channel of element i: (i / inner) % channels.\n\
+         fn channel_of(i: u32) -> u32 {{\n    return (i / params.inner) % params.channels;\n}}\n\
+         fn channel_weights(index: Index) -> Value {{\n    \
+             if (params.channels <= 1u) {{\n        return Value(load_weight(0u));\n    }}\n    \
+             return {lanes};\n}}\n",
+        scalar = layout.dtype().wgsl()
+    )
+}
+
+/// The complete WGSL of `op`'s elementwise kernel module on `layout`
+/// (entry points `forward` and `backward`; with `from_output`, `backward`
+/// takes the forward's output).
+pub(crate) fn elementwise_module(
+    op: &Activation,
+    layout: StorageLayout,
+    from_output: bool,
+) -> String {
+    let call = op.wgsl_call();
+    let suffix = layout.suffix();
+    let arguments = kernel_arguments(op);
+    let with = |first: &str| {
+        std::iter::once(first.to_string())
+            .chain(arguments.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let backward = if from_output {
+        format!("{}_backward_from_output", call.function)
+    } else {
+        format!("{}_backward", call.function)
+    };
+    let glue = format!(
+        "// The op: {op}.\n\
+         fn apply_forward(x: Value, index: Index) -> Value {{\n    return {forward}{suffix}({forward_args});\n}}\n\
+         fn apply_backward(x: Value, g: Value, index: Index) -> Value {{\n    return {backward}{suffix}({backward_args});\n}}\n",
+        forward = call.function,
+        forward_args = with("x"),
+        backward_args = with("x, g"),
+    );
+    let roots = [
+        format!("{}{suffix}", call.function),
+        format!("{backward}{suffix}"),
+        "wa_narrow_f16".to_string(),
+    ];
+    let f16 = layout.dtype() == DType::F16;
+    let mut parts = vec![
+        preamble(layout.dtype(), ElementwiseParams::WGSL),
+        strip_enable(&crate::wgsl::closure_source(&roots, f16)),
+        layout.prelude(),
+    ];
+    if op.uses_weight() {
+        parts.push(weight_snippet(layout));
+    }
+    parts.push(ELEMENTWISE_TEMPLATE.to_string());
+    parts.push(glue);
+    parts.join("\n")
+}
+
+/// The complete WGSL of the PReLU weight-gradient module for `dtype`.
+pub(crate) fn prelu_weight_grad_module(dtype: DType) -> String {
+    let layout = StorageLayout::Scalar(dtype);
+    let f16 = dtype == DType::F16;
     [
-        layout.dtype().enable_directive(),
-        COMMON,
-        layout.source(),
-        family.source(),
+        preamble(dtype, ReduceParams::WGSL),
+        format!("const ELEMENTS_PER_THREAD: u32 = {ELEMENTS_PER_THREAD}u;\n"),
+        strip_enable(&crate::wgsl::closure_source(
+            &["wa_narrow_f16".to_string()],
+            f16,
+        )),
+        layout.prelude(),
+        PRELU_WEIGHT_GRAD_TEMPLATE.to_string(),
     ]
     .join("\n")
 }
 
-/// The complete WGSL of the PReLU weight-gradient module for `dtype`.
-pub fn prelu_weight_grad_module(dtype: DType) -> String {
-    let storage = match dtype {
-        DType::F32 => REDUCE_F32,
-        DType::F16 => REDUCE_F16,
-    };
-    [dtype.enable_directive(), storage, PRELU_WEIGHT_GRAD].join("\n")
+/// The library text without its `enable` line (the preamble has it).
+fn strip_enable(source: &str) -> String {
+    source
+        .strip_prefix("enable f16;\n")
+        .unwrap_or(source)
+        .to_string()
 }
 
-/// Threads per workgroup in every kernel (`WORKGROUP_SIZE` in the WGSL).
-pub const WORKGROUP_SIZE: u32 = 256;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Elements one workgroup of `partial_sums` in `prelu_weight_grad.wgsl` adds (`CHUNK`).
-pub const WEIGHT_GRAD_CHUNK: u32 = 4096;
+    fn parse(name: &str, source: &str) -> naga::Module {
+        let module = naga::front::wgsl::parse_str(source)
+            .unwrap_or_else(|e| panic!("{name}: WGSL parse error:\n{}", e.emit_to_string(source)));
+        naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::all(),
+        )
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{name}: validation error:\n{}", e.emit_to_string(source)));
+        module
+    }
+
+    /// Every op with parameters that select each of its WGSL functions.
+    fn every_kernel_op() -> Vec<Activation> {
+        let mut ops = Activation::all_defaults();
+        ops.push(Activation::Rrelu {
+            lower: 0.1,
+            upper: 0.3,
+            training: true,
+            seed: 7,
+        });
+        ops.push(Activation::Gelu {
+            approximate: crate::activation::GeluApproximate::Tanh,
+        });
+        ops
+    }
+
+    #[test]
+    fn every_elementwise_module_validates_with_naga() {
+        for op in every_kernel_op() {
+            for layout in StorageLayout::ALL {
+                for from_output in [false, true] {
+                    if from_output && !op.backward_from_output_supported() {
+                        continue;
+                    }
+                    let source = elementwise_module(&op, layout, from_output);
+                    let module = parse(&format!("{op} {layout:?} {from_output}"), &source);
+                    let entries: Vec<&str> = module
+                        .entry_points
+                        .iter()
+                        .map(|e| e.name.as_str())
+                        .collect();
+                    assert_eq!(entries, ["forward", "backward"], "{op}");
+                    for entry in &module.entry_points {
+                        assert_eq!(entry.workgroup_size, [WORKGROUP_SIZE, 1, 1], "{op}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn prelu_weight_grad_modules_validate_with_naga() {
+        for dtype in [DType::F32, DType::F16] {
+            let module = parse(
+                &format!("prelu_weight_grad {dtype:?}"),
+                &prelu_weight_grad_module(dtype),
+            );
+            for entry in &module.entry_points {
+                assert_eq!(entry.workgroup_size, [WORKGROUP_SIZE, 1, 1]);
+            }
+        }
+    }
+
+    /// The WGSL struct as naga lays it out: (member, offset), and its size.
+    fn wgsl_layout(module: &naga::Module, name: &str) -> (Vec<(String, usize)>, usize) {
+        let ty = module
+            .types
+            .iter()
+            .find(|(_, ty)| ty.name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("no struct {name}"))
+            .1;
+        match &ty.inner {
+            naga::TypeInner::Struct { members, span } => (
+                members
+                    .iter()
+                    .map(|m| (m.name.clone().unwrap(), m.offset as usize))
+                    .collect(),
+                *span as usize,
+            ),
+            other => panic!("{name} is {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parameter_blocks_match_their_wgsl_structs() {
+        let module = parse(
+            "elementwise",
+            &elementwise_module(&Activation::Relu, StorageLayout::Vec4(DType::F32), false),
+        );
+        let (members, size) = wgsl_layout(&module, ElementwiseParams::WGSL_NAME);
+        let rust: Vec<(String, usize)> = ElementwiseParams::layout()
+            .into_iter()
+            .map(|(n, o)| (n.to_string(), o))
+            .collect();
+        assert_eq!(members, rust);
+        assert_eq!(size, std::mem::size_of::<ElementwiseParams>());
+
+        let module = parse("reduce", &prelu_weight_grad_module(DType::F32));
+        let (members, size) = wgsl_layout(&module, ReduceParams::WGSL_NAME);
+        let rust: Vec<(String, usize)> = ReduceParams::layout()
+            .into_iter()
+            .map(|(n, o)| (n.to_string(), o))
+            .collect();
+        assert_eq!(members, rust);
+        assert_eq!(size, std::mem::size_of::<ReduceParams>());
+    }
+
+    #[test]
+    fn weight_grad_chunk_is_workgroup_times_elements() {
+        let source = prelu_weight_grad_module(DType::F32);
+        assert!(source.contains("const CHUNK: u32 = WORKGROUP_SIZE * ELEMENTS_PER_THREAD;"));
+        assert_eq!(WEIGHT_GRAD_CHUNK, WORKGROUP_SIZE * ELEMENTS_PER_THREAD);
+    }
+
+    #[test]
+    fn kernel_arguments_follow_the_definition() {
+        assert_eq!(
+            kernel_arguments(&Activation::Softplus {
+                beta: 2.0,
+                threshold: 10.0
+            }),
+            ["params.p0", "params.p1"]
+        );
+        assert_eq!(
+            kernel_arguments(&Activation::Rrelu {
+                lower: 0.1,
+                upper: 0.2,
+                training: true,
+                seed: 1
+            }),
+            [
+                "params.p0",
+                "params.p1",
+                "vec2<u32>(params.seed_lo, params.seed_hi)",
+                "index"
+            ]
+        );
+        assert_eq!(
+            kernel_arguments(&Activation::Prelu),
+            ["channel_weights(index)"]
+        );
+    }
+}

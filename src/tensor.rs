@@ -1,7 +1,46 @@
-//! [`GpuTensor`]: f32 or f16 data in a GPU buffer owned by this crate, with its shape.
+//! The tensor types: [`DType`], the element type in memory, and
+//! [`GpuTensor`], f32 or f16 data in a GPU buffer owned by this crate, with
+//! its shape. Caller-owned buffers are described by [`crate::TensorView`].
 
-use crate::shaders::DType;
 use crate::view::TensorView;
+
+pub use crate::kernels::MAX_ELEMENTS;
+pub use crate::shape::{element_count, prelu_channels};
+
+/// The element type of a tensor in memory. Arithmetic is f32 for both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DType {
+    /// 32-bit IEEE 754.
+    F32,
+    /// 16-bit IEEE 754 (needs the adapter's `SHADER_F16`).
+    F16,
+}
+
+impl DType {
+    /// Bytes per element.
+    pub fn size(self) -> u64 {
+        match self {
+            DType::F32 => 4,
+            DType::F16 => 2,
+        }
+    }
+
+    /// `"f32"` or `"f16"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::F32 => "f32",
+            DType::F16 => "f16",
+        }
+    }
+
+    /// The scalar type's WGSL name.
+    pub fn wgsl(self) -> &'static str {
+        match self {
+            DType::F32 => "f32",
+            DType::F16 => "f16",
+        }
+    }
+}
 
 /// A tensor of f32 or f16 on the GPU, made by [`crate::GpuContext::upload`],
 /// [`crate::GpuContext::upload_f16`] or [`crate::GpuContext::empty_with_dtype`].

@@ -1,7 +1,7 @@
 //! [`TensorView`]: a range of elements in a `wgpu::Buffer`, the unit the
 //! encoding API works on, so that callers can run ops on buffers they own.
 
-use crate::shaders::DType;
+use crate::tensor::DType;
 
 /// `len` elements of type `dtype` starting at byte `offset` of `buffer`.
 ///

@@ -312,7 +312,8 @@ fn list_shows_every_op_with_its_parameters_and_defaults() {
     for (info, line) in Activation::OPS.iter().zip(&lines) {
         assert!(line.starts_with(&format!("{} ", info.name)), "{line}");
         for p in info.parameters {
-            let flag = format!("--{} {}", p.name.replace('_', "-"), p.default);
+            let default = info.default_value(p.name).unwrap().to_text();
+            let flag = format!("--{} {}", p.name.replace('_', "-"), default);
             assert!(line.contains(&flag), "{line} lacks {flag}");
         }
         assert!(line.contains(info.summary), "{line}");

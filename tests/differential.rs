@@ -5,11 +5,10 @@
 
 mod common;
 
-use common::strategies::{length, parameter, value};
+use common::strategies::{length, op, value};
 use common::Direction;
 use proptest::prelude::*;
 use wgpu::util::DeviceExt;
-use wgpu_activations::activation::GeluApproximate;
 use wgpu_activations::cpu::{self, Denormals};
 use wgpu_activations::{
     f16, Activation, BackwardBuffers, DType, ForwardBuffers, GpuContext, TensorView,
@@ -30,53 +29,6 @@ fn placement() -> impl Strategy<Value = Placement> {
         Just(Placement::Tensors),
         Just(Placement::ExactBuffers { offset: 0 }),
         Just(Placement::ExactBuffers { offset: 256 }),
-    ]
-}
-
-/// Every op, with random parameters that pass validation.
-pub fn op() -> impl Strategy<Value = Activation> {
-    use Activation as A;
-    let nonzero = || parameter().prop_filter("non-zero", |v| *v != 0.0);
-    prop_oneof![
-        Just(A::Identity),
-        Just(A::Relu),
-        parameter().prop_map(|negative_slope| A::LeakyRelu { negative_slope }),
-        Just(A::Prelu),
-        (parameter(), parameter(), any::<bool>(), any::<u64>()).prop_map(
-            |(a, b, training, seed)| {
-                A::Rrelu {
-                    lower: a.abs().min(b.abs()),
-                    upper: a.abs().max(b.abs()),
-                    training,
-                    seed,
-                }
-            }
-        ),
-        parameter().prop_map(|alpha| A::Elu { alpha }),
-        Just(A::Selu),
-        nonzero().prop_map(|alpha| A::Celu { alpha }),
-        prop_oneof![Just(GeluApproximate::None), Just(GeluApproximate::Tanh)]
-            .prop_map(|approximate| A::Gelu { approximate }),
-        Just(A::Silu),
-        Just(A::Mish),
-        Just(A::Sigmoid),
-        Just(A::Tanh),
-        Just(A::Softsign),
-        Just(A::Logsigmoid),
-        Just(A::Tanhshrink),
-        (nonzero(), parameter()).prop_map(|(beta, threshold)| A::Softplus { beta, threshold }),
-        Just(A::Relu6),
-        (parameter(), parameter())
-            .prop_filter("min < max", |(a, b)| a != b)
-            .prop_map(|(a, b)| A::Hardtanh {
-                min_val: a.min(b),
-                max_val: a.max(b),
-            }),
-        Just(A::Hardsigmoid),
-        Just(A::Hardswish),
-        (parameter(), parameter()).prop_map(|(threshold, value)| A::Threshold { threshold, value }),
-        parameter().prop_map(|lambd| A::Hardshrink { lambd }),
-        parameter().prop_map(|lambd| A::Softshrink { lambd: lambd.abs() }),
     ]
 }
 
@@ -109,7 +61,7 @@ fn case() -> impl Strategy<Value = Case> {
             (
                 proptest::collection::vec(value(), len),
                 proptest::collection::vec(value(), len),
-                proptest::collection::vec(parameter(), weights),
+                proptest::collection::vec(common::strategies::parameter(), weights),
             )
                 .prop_map(move |(x, g, w)| Case {
                     op,
@@ -124,9 +76,7 @@ fn case() -> impl Strategy<Value = Case> {
 }
 
 /// The element type of a case's data, with its upload, view and readback.
-trait Data:
-    cpu::Float + wgpu_activations::activation::Element + bytemuck::Pod + std::fmt::Debug
-{
+trait Data: cpu::Float + wgpu_activations::accuracy::Element + bytemuck::Pod + std::fmt::Debug {
     const DTYPE: DType;
     fn from_f32(v: f32) -> Self;
     fn upload(ctx: &GpuContext, data: &[Self], shape: &[usize]) -> wgpu_activations::GpuTensor;
@@ -284,7 +234,7 @@ fn check_weight_grad<T: Data>(shape: &[usize], x: &[T], g: &[T], w: &[T], actual
         reference(Denormals::Preserve),
         reference(Denormals::FlushToZero),
     );
-    let (channels, inner) = wgpu_activations::shape::prelu_channels(shape);
+    let (channels, inner) = wgpu_activations::tensor::prelu_channels(shape);
     let mut magnitudes = vec![0.0f64; w.len()];
     for i in 0..x.len() {
         let c = if w.len() == 1 {

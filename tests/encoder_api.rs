@@ -48,7 +48,9 @@ fn chain_of_ops_in_one_submission_on_callers_device() {
     // b = leaky_relu(a); c = elu(b); dx = elu'(b) * grad
     ctx.encode_forward(
         &mut encoder,
-        &Activation::LEAKY_RELU,
+        &Activation::LeakyRelu {
+            negative_slope: 0.01,
+        },
         &shape,
         &ForwardBuffers {
             input: view(&a),
@@ -60,7 +62,7 @@ fn chain_of_ops_in_one_submission_on_callers_device() {
     .unwrap();
     ctx.encode_forward(
         &mut encoder,
-        &Activation::ELU,
+        &Activation::Elu { alpha: 1.0 },
         &shape,
         &ForwardBuffers {
             input: view(&b),
@@ -72,7 +74,7 @@ fn chain_of_ops_in_one_submission_on_callers_device() {
     .unwrap();
     ctx.encode_backward(
         &mut encoder,
-        &Activation::ELU,
+        &Activation::Elu { alpha: 1.0 },
         &shape,
         &BackwardBuffers {
             input: view(&b),
@@ -88,7 +90,9 @@ fn chain_of_ops_in_one_submission_on_callers_device() {
     ctx.queue().submit([encoder.finish()]);
 
     let b_ref = cpu::forward(
-        &Activation::LEAKY_RELU,
+        &Activation::LeakyRelu {
+            negative_slope: 0.01,
+        },
         &x,
         &shape,
         None,
@@ -98,25 +102,25 @@ fn chain_of_ops_in_one_submission_on_callers_device() {
     assert_eq!(ctx.read_view(view(&b)).unwrap(), b_ref);
     common::assert_matches(
         "elu of leaky_relu",
-        &Activation::ELU,
+        &Activation::Elu { alpha: 1.0 },
         common::Direction::Forward,
         &shape,
         &b_ref,
         &[],
         None,
         &ctx.read_view(view(&c)).unwrap(),
-        Activation::ELU.forward_tolerance(),
+        Activation::Elu { alpha: 1.0 }.forward_tolerance(),
     );
     common::assert_matches(
         "elu backward",
-        &Activation::ELU,
+        &Activation::Elu { alpha: 1.0 },
         common::Direction::Backward,
         &shape,
         &b_ref,
         &g,
         None,
         &ctx.read_view(view(&dx)).unwrap(),
-        Activation::ELU.backward_tolerance(),
+        Activation::Elu { alpha: 1.0 }.backward_tolerance(),
     );
 }
 

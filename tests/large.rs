@@ -110,10 +110,19 @@ fn tensor_larger_than_one_storage_binding_runs_in_chunks() {
     let reference = cpu::forward(&Activation::Relu, &x, &shape, None, Denormals::Preserve).unwrap();
     assert_eq!(first_mismatch(&ctx.download(&y).unwrap(), &reference), None);
     let grads = ctx
-        .backward(&Activation::LEAKY_RELU, &input, &grad, None)
+        .backward(
+            &Activation::LeakyRelu {
+                negative_slope: 0.01,
+            },
+            &input,
+            &grad,
+            None,
+        )
         .unwrap();
     let reference = cpu::backward(
-        &Activation::LEAKY_RELU,
+        &Activation::LeakyRelu {
+            negative_slope: 0.01,
+        },
         &x,
         &g,
         &shape,

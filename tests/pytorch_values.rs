@@ -4,7 +4,8 @@
 
 mod common;
 
-use wgpu_activations::activation::{ulp_distance, GeluApproximate};
+use wgpu_activations::accuracy::ulp_distance;
+use wgpu_activations::GeluApproximate;
 use wgpu_activations::{f16, Activation, GpuContext, Tolerance};
 
 const XS: [f32; 7] = [-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0];
@@ -17,6 +18,23 @@ fn run(ctx: &GpuContext, op: Activation, x: &[f32]) -> (Vec<f32>, Vec<f32>) {
         .unwrap();
     let dx = ctx
         .download(&ctx.backward(&op, &input, &ones, None).unwrap().grad_input)
+        .unwrap();
+    (y, dx)
+}
+
+fn run_with_weight(ctx: &GpuContext, op: Activation, x: &[f32], w: f32) -> (Vec<f32>, Vec<f32>) {
+    let input = ctx.upload(x, &[x.len()]).unwrap();
+    let weight = ctx.upload(&[w], &[1]).unwrap();
+    let ones = ctx.upload(&vec![1.0; x.len()], &[x.len()]).unwrap();
+    let y = ctx
+        .download(&ctx.forward(&op, &input, Some(&weight)).unwrap())
+        .unwrap();
+    let dx = ctx
+        .download(
+            &ctx.backward(&op, &input, &ones, Some(&weight))
+                .unwrap()
+                .grad_input,
+        )
         .unwrap();
     (y, dx)
 }
@@ -204,7 +222,10 @@ fn smooth_table() -> Vec<(Activation, [f64; 7], [f64; 7])> {
             ],
         ),
         (
-            A::SOFTPLUS,
+            A::Softplus {
+                beta: 1.0,
+                threshold: 20.0,
+            },
             [
                 0.04858735157374206,
                 0.3132616875182228,
@@ -225,7 +246,7 @@ fn smooth_table() -> Vec<(Activation, [f64; 7], [f64; 7])> {
             ],
         ),
         (
-            A::ELU,
+            A::Elu { alpha: 1.0 },
             [
                 -0.950212931632136,
                 -0.6321205588285577,
@@ -264,6 +285,50 @@ fn smooth_table() -> Vec<(Activation, [f64; 7], [f64; 7])> {
                 1.0507009873554805,
                 1.0507009873554805,
                 1.0507009873554805,
+            ],
+        ),
+        (
+            A::Gelu {
+                approximate: GeluApproximate::Tanh,
+            },
+            [
+                -0.003637392081773019,
+                -0.1588080093917233,
+                -0.15428599017485609,
+                0.0,
+                0.34571400982514394,
+                0.8411919906082767,
+                2.996362607918227,
+            ],
+            [
+                -0.011584166630969726,
+                -0.08296408384578255,
+                0.1326300964653577,
+                0.5,
+                0.8673699035346423,
+                1.0829640838457826,
+                1.0115841666309697,
+            ],
+        ),
+        (
+            A::Mish,
+            [
+                -0.14564746127562458,
+                -0.3034014613741089,
+                -0.22074377465173,
+                0.0,
+                0.37524521130489513,
+                0.8650983882673103,
+                2.9865350049679575,
+            ],
+            [
+                -0.09339311453232084,
+                0.05921675587739495,
+                0.2895106779135122,
+                0.6,
+                0.8864243753577272,
+                1.0490362200997922,
+                1.0211069109294437,
             ],
         ),
         (
@@ -310,52 +375,26 @@ fn smooth_ops_match_pytorch() {
     }
 }
 
-#[test]
-fn gelu_tanh_and_mish_match_pytorch() {
-    let ctx = gpu_or_skip!();
-    let op = Activation::Gelu {
-        approximate: GeluApproximate::Tanh,
-    };
-    let (y, _) = run(ctx, op, &XS);
-    assert_close(
-        "gelu(tanh)",
-        &y,
-        &[
-            -0.003637392081773019,
-            -0.1588080093917233,
-            -0.15428599017485609,
-            0.0,
-            0.34571400982514394,
-            0.8411919906082767,
-            2.996362607918227,
-        ],
-        ulps(op.forward_tolerance()),
-    );
-    let (y, _) = run(ctx, Activation::Mish, &XS);
-    assert_close(
-        "mish",
-        &y,
-        &[
-            -0.14564746127562458,
-            -0.3034014613741089,
-            -0.22074377465173,
-            0.0,
-            0.37524521130489513,
-            0.8650983882673103,
-            2.9865350049679575,
-        ],
-        ulps(Activation::Mish.forward_tolerance()),
-    );
-}
-
 /// (op, x, f(x), f'(x)).
 type PiecewiseCase = (Activation, Vec<f32>, Vec<f32>, Vec<f32>);
 
-#[test]
-fn piecewise_ops_and_their_kinks_match_pytorch() {
-    let ctx = gpu_or_skip!();
+/// The piecewise-linear ops at and around their kinks (PReLU with one
+/// weight, 0.25).
+fn piecewise_table() -> Vec<PiecewiseCase> {
     use Activation as A;
-    let cases: Vec<PiecewiseCase> = vec![
+    vec![
+        (
+            A::Identity,
+            vec![-1.5, 0.0, 2.0],
+            vec![-1.5, 0.0, 2.0],
+            vec![1.0, 1.0, 1.0],
+        ),
+        (
+            A::Prelu,
+            vec![-2.0, 0.0, 2.0],
+            vec![-0.5, 0.0, 2.0],
+            vec![0.25, 0.25, 1.0],
+        ),
         (
             A::Relu,
             vec![-1.0, 0.0, 2.0],
@@ -371,7 +410,12 @@ fn piecewise_ops_and_their_kinks_match_pytorch() {
             vec![0.25, 0.25, 1.0],
         ),
         (
-            A::RRELU,
+            A::Rrelu {
+                lower: 0.125,
+                upper: 1.0 / 3.0,
+                training: false,
+                seed: 0,
+            },
             vec![-3.0, 0.0, 2.0],
             vec![-3.0 * 0.22916667, 0.0, 2.0],
             vec![0.22916667, 0.22916667, 1.0],
@@ -383,7 +427,10 @@ fn piecewise_ops_and_their_kinks_match_pytorch() {
             vec![0.0, 0.0, 1.0, 0.0, 0.0],
         ),
         (
-            A::HARDTANH,
+            A::Hardtanh {
+                min_val: -1.0,
+                max_val: 1.0,
+            },
             vec![-2.0, -1.0, 0.0, 1.0, 2.0],
             vec![-1.0, -1.0, 0.0, 1.0, 1.0],
             vec![0.0, 0.0, 1.0, 0.0, 0.0],
@@ -421,9 +468,34 @@ fn piecewise_ops_and_their_kinks_match_pytorch() {
             vec![-0.5, 0.0, 0.0, 0.0, 0.5],
             vec![1.0, 0.0, 0.0, 0.0, 1.0],
         ),
-    ];
-    for (op, x, y, dy) in cases {
-        let (gpu_y, gpu_dy) = run(ctx, op, &x);
+    ]
+}
+
+#[test]
+fn every_op_has_pinned_values() {
+    let smooth: Vec<&str> = smooth_table().iter().map(|(op, _, _)| op.name()).collect();
+    let piecewise: Vec<&str> = piecewise_table()
+        .iter()
+        .map(|(op, _, _, _)| op.name())
+        .collect();
+    for info in Activation::OPS {
+        assert!(
+            smooth.contains(&info.name) || piecewise.contains(&info.name),
+            "{} has no PyTorch-pinned values: add them to smooth_table or piecewise_table",
+            info.name
+        );
+    }
+}
+
+#[test]
+fn piecewise_ops_and_their_kinks_match_pytorch() {
+    let ctx = gpu_or_skip!();
+    for (op, x, y, dy) in piecewise_table() {
+        let (gpu_y, gpu_dy) = if op.uses_weight() {
+            run_with_weight(ctx, op, &x, 0.25)
+        } else {
+            run(ctx, op, &x)
+        };
         let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(p, q)| ulp_distance(*p, *q) <= 2);
         assert!(close(&gpu_y, &y), "{op}: {gpu_y:?} vs PyTorch {y:?}");
         assert!(close(&gpu_dy, &dy), "{op}': {gpu_dy:?} vs PyTorch {dy:?}");
@@ -459,10 +531,16 @@ fn limits_at_infinity_even_where_pytorch_gives_nan() {
     expect(A::Softsign, [-1.0, 1.0]);
     expect(A::Sigmoid, [0.0, 1.0]);
     expect(A::Tanh, [-1.0, 1.0]);
-    expect(A::ELU, [-1.0, inf]);
+    expect(A::Elu { alpha: 1.0 }, [-1.0, inf]);
     expect(A::Celu { alpha: 2.0 }, [-2.0, inf]);
     expect(A::Logsigmoid, [-inf, 0.0]);
-    expect(A::SOFTPLUS, [0.0, inf]);
+    expect(
+        A::Softplus {
+            beta: 1.0,
+            threshold: 20.0,
+        },
+        [0.0, inf],
+    );
     expect(A::Tanhshrink, [-inf, inf]);
     // tanh and sigmoid stay exact far out, where some drivers' builtins give NaN.
     let (y, _) = run(ctx, A::Tanh, &x);
@@ -516,8 +594,10 @@ fn backward_from_output_equals_backward_from_input() {
     let x: Vec<f32> = (-300..=300).map(|i| i as f32 / 37.0).collect();
     for op in [
         Activation::Relu,
-        Activation::LEAKY_RELU,
-        Activation::ELU,
+        Activation::LeakyRelu {
+            negative_slope: 0.01,
+        },
+        Activation::Elu { alpha: 1.0 },
         Activation::Sigmoid,
         Activation::Tanh,
     ] {

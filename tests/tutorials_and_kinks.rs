@@ -33,15 +33,26 @@ fn relu_tutorial_table() {
 fn leaky_relu_tutorial_table() {
     let ctx = gpu_or_skip!();
     assert_eq!(
-        forward(ctx, Activation::LEAKY_RELU, &[1.0, -10.0, 0.0, 15.0, -20.0]),
+        forward(
+            ctx,
+            Activation::LeakyRelu {
+                negative_slope: 0.01
+            },
+            &[1.0, -10.0, 0.0, 15.0, -20.0]
+        ),
         [1.0, -10.0 * 0.01f32, 0.0, 15.0, -20.0 * 0.01f32]
     );
     // The tutorial prints them to one decimal: 1.0, -0.1, 0.0, 15.0, -0.2.
-    let printed: Vec<String> =
-        forward(ctx, Activation::LEAKY_RELU, &[1.0, -10.0, 0.0, 15.0, -20.0])
-            .iter()
-            .map(|v| format!("{v:.1}"))
-            .collect();
+    let printed: Vec<String> = forward(
+        ctx,
+        Activation::LeakyRelu {
+            negative_slope: 0.01,
+        },
+        &[1.0, -10.0, 0.0, 15.0, -20.0],
+    )
+    .iter()
+    .map(|v| format!("{v:.1}"))
+    .collect();
     assert_eq!(printed, ["1.0", "-0.1", "0.0", "15.0", "-0.2"]);
 }
 
@@ -113,13 +124,19 @@ fn special_values() {
         "relu(-0.0) stays -0.0"
     );
 
-    let leaky = forward(ctx, Activation::LEAKY_RELU, &x);
+    let leaky = forward(
+        ctx,
+        Activation::LeakyRelu {
+            negative_slope: 0.01,
+        },
+        &x,
+    );
     assert!(leaky[0].is_nan());
     assert_eq!(leaky[1..3], [f32::INFINITY, f32::NEG_INFINITY]);
     assert_eq!(leaky[3].to_bits(), (-0.0f32).to_bits());
 
     for (alpha, op) in [
-        (1.0, Activation::ELU),
+        (1.0, Activation::Elu { alpha: 1.0 }),
         (2.5, Activation::Elu { alpha: 2.5 }),
     ] {
         let elu = forward(ctx, op, &x);

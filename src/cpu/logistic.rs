@@ -32,6 +32,11 @@ pub fn sigmoid_derivative(x: f64, dn: Denormals) -> f64 {
     nonzero(sigmoid(x, dn) * sigmoid(-x, dn), x, 1.0)
 }
 
+/// `logsigmoid'(x) = sigmoid(-x)`.
+pub fn logsigmoid_derivative(x: f64, dn: Denormals) -> f64 {
+    nonzero(sigmoid(-x, dn), x, 1.0)
+}
+
 /// `logsigmoid(x) = log(sigmoid(x)) = min(x, 0) - log(1 + exp(-|x|))`.
 pub fn logsigmoid(x: f64, dn: Denormals) -> f64 {
     x.min(0.0) - dn.exp(-x.abs()).ln_1p()

@@ -1,11 +1,14 @@
 //! The CPU reference: the oracle every GPU kernel is tested against.
 //!
 //! One file per op family, named as its shader (`shaders/rectifier.wgsl` and
-//! `cpu/rectifier.rs`, ...). Each op is a plain function of f64 scalars that
-//! follows the formula in its doc comment; inputs are widened exactly and the
-//! result rounded once to the element type. Where the textbook formula would
-//! lose accuracy even in f64 (`1 - sigmoid(x)` for large x, `x - tanh(x)`
-//! near 0), the obviously equivalent stable form is used instead.
+//! `cpu/rectifier.rs`, ...), with functions named as the shader's
+//! (`relu`, `relu_backward`, ...). Each op is a plain function of f64
+//! scalars that follows the formula in its doc comment; inputs are widened
+//! exactly and the result rounded once to the element type. Where the
+//! textbook formula would lose accuracy even in f64 (`1 - sigmoid(x)` for
+//! large x, `x - tanh(x)` near 0), the obviously equivalent stable form is
+//! used instead. Which function computes which op is said once, in the op's
+//! definition (`src/activation/definitions.rs`).
 //!
 //! [`Denormals::FlushToZero`] models a GPU that flushes subnormal values:
 //! inputs, the `exp` results a shader holds in f32, and outputs that are
@@ -14,15 +17,13 @@
 pub mod exponential_linear;
 pub mod gelu;
 pub mod logistic;
-pub mod prelu;
 pub mod rectifier;
 pub mod shrink;
 
 use half::f16;
 
-use crate::activation::{Activation, GeluApproximate, SELU_ALPHA, SELU_SCALE};
+use crate::activation::{Activation, ElementArgs};
 use crate::error::{ActivationError, Result};
-use crate::kernels::rrelu_eval_slope;
 use crate::shape::{element_count, prelu_channels};
 
 pub use rectifier::rrelu_slope;
@@ -52,6 +53,20 @@ impl Denormals {
     pub fn exp(self, x: f64) -> f64 {
         self.flush(x.exp(), f64::from(f32::MIN_POSITIVE))
     }
+}
+
+/// `x` if it is NaN (NaN in gives NaN out), else `value`.
+pub fn keep_nan(x: f64, value: f64) -> f64 {
+    if x.is_nan() {
+        x
+    } else {
+        value
+    }
+}
+
+/// `g * derivative`, or NaN for a NaN `x`.
+pub fn times(x: f64, g: f64, derivative: f64) -> f64 {
+    keep_nan(x, g * derivative)
 }
 
 /// An element type the reference reads and writes: f32 or f16.
@@ -96,61 +111,14 @@ pub fn narrow<T: Float>(v: f64, dn: Denormals) -> T {
     T::from_f64(dn.flush(rounded, T::MIN_POSITIVE))
 }
 
-/// `f(x)` for one element: `index` is its index in the whole tensor and
-/// `weight` its PReLU weight (unused by other ops).
+/// `f(x)` for one element, unrounded: `index` is its index in the whole
+/// tensor and `weight` its PReLU weight (unused by other ops).
 pub fn forward_scalar(op: &Activation, x: f64, index: u64, weight: f64, dn: Denormals) -> f64 {
-    use Activation as A;
-    match *op {
-        A::Identity => x,
-        A::Relu => rectifier::relu(x),
-        A::LeakyRelu { negative_slope } => rectifier::leaky_relu(x, f64::from(negative_slope)),
-        A::Rrelu {
-            lower,
-            upper,
-            training,
-            seed,
-        } => {
-            if training {
-                rectifier::rrelu_training(x, rrelu_slope(seed, index, lower, upper))
-            } else {
-                rectifier::leaky_relu(x, f64::from(rrelu_eval_slope(lower, upper)))
-            }
-        }
-        A::Prelu => prelu::prelu(x, weight),
-        A::Relu6 => rectifier::hardtanh(x, 0.0, 6.0),
-        A::Hardtanh { min_val, max_val } => {
-            rectifier::hardtanh(x, f64::from(min_val), f64::from(max_val))
-        }
-        A::Threshold { threshold, value } => {
-            rectifier::threshold(x, f64::from(threshold), f64::from(value))
-        }
-        A::Hardsigmoid => rectifier::hardsigmoid(x),
-        A::Hardswish => rectifier::hardswish(x),
-        A::Hardshrink { lambd } => shrink::hardshrink(x, f64::from(lambd)),
-        A::Softshrink { lambd } => shrink::softshrink(x, f64::from(lambd)),
-        A::Tanhshrink => shrink::tanhshrink(x),
-        A::Elu { alpha } => exponential_linear::exponential_linear(x, f64::from(alpha), 1.0, 1.0),
-        A::Selu => exponential_linear::exponential_linear(x, SELU_ALPHA, SELU_SCALE, 1.0),
-        A::Celu { alpha } => {
-            exponential_linear::exponential_linear(x, f64::from(alpha), 1.0, 1.0 / f64::from(alpha))
-        }
-        A::Sigmoid => logistic::sigmoid(x, dn),
-        A::Logsigmoid => logistic::logsigmoid(x, dn),
-        A::Silu => logistic::silu(x, dn),
-        A::Softplus { beta, threshold } => {
-            logistic::softplus(x, f64::from(beta), f64::from(threshold), dn)
-        }
-        A::Mish => logistic::mish(x, dn),
-        A::Tanh => logistic::tanh(x),
-        A::Softsign => logistic::softsign(x),
-        A::Gelu { approximate } => match approximate {
-            GeluApproximate::None => gelu::gelu(x, dn),
-            GeluApproximate::Tanh => gelu::gelu_tanh(x, dn),
-        },
-    }
+    op.cpu_forward(x, &ElementArgs { index, weight, dn })
 }
 
-/// `grad_output * f'(x)` for one element, with PyTorch's values at the kinks.
+/// `grad_output * f'(x)` for one element, unrounded, with PyTorch's values
+/// at the kinks.
 pub fn backward_scalar(
     op: &Activation,
     x: f64,
@@ -159,117 +127,17 @@ pub fn backward_scalar(
     weight: f64,
     dn: Denormals,
 ) -> f64 {
-    use Activation as A;
-    if *op == A::Identity {
-        return g;
-    }
-    if x.is_nan() {
-        return x;
-    }
-    let derivative = match *op {
-        A::Identity => return g,
-        A::Relu => return rectifier::relu_backward(x, g),
-        A::LeakyRelu { negative_slope } => {
-            return rectifier::leaky_relu_backward(x, g, f64::from(negative_slope))
-        }
-        A::Rrelu {
-            lower,
-            upper,
-            training,
-            seed,
-        } => {
-            let slope = if training {
-                rrelu_slope(seed, index, lower, upper)
-            } else {
-                f64::from(rrelu_eval_slope(lower, upper))
-            };
-            return rectifier::leaky_relu_backward(x, g, slope);
-        }
-        A::Prelu => return prelu::prelu_backward(x, g, weight),
-        A::Relu6 => return rectifier::hardtanh_backward(x, g, 0.0, 6.0),
-        A::Hardtanh { min_val, max_val } => {
-            return rectifier::hardtanh_backward(x, g, f64::from(min_val), f64::from(max_val))
-        }
-        A::Threshold { threshold, .. } => {
-            return rectifier::threshold_backward(x, g, f64::from(threshold))
-        }
-        A::Hardsigmoid => return rectifier::hardsigmoid_backward(x, g),
-        A::Hardswish => return rectifier::hardswish_backward(x, g),
-        A::Hardshrink { lambd } | A::Softshrink { lambd } => {
-            return shrink::shrink_backward(x, g, f64::from(lambd))
-        }
-        A::Tanhshrink => shrink::tanhshrink_derivative(x),
-        A::Elu { alpha } => {
-            return exponential_linear::exponential_linear_backward(
-                x,
-                g,
-                f64::from(alpha),
-                1.0,
-                1.0,
-            )
-        }
-        A::Selu => {
-            return exponential_linear::exponential_linear_backward(
-                x, g, SELU_ALPHA, SELU_SCALE, 1.0,
-            )
-        }
-        A::Celu { alpha } => {
-            return exponential_linear::exponential_linear_backward(
-                x,
-                g,
-                f64::from(alpha),
-                1.0,
-                1.0 / f64::from(alpha),
-            )
-        }
-        A::Sigmoid => logistic::sigmoid_derivative(x, dn),
-        A::Logsigmoid => logistic::nonzero(logistic::sigmoid(-x, dn), x, 1.0),
-        A::Silu => logistic::silu_derivative(x, dn),
-        A::Softplus { beta, threshold } => {
-            logistic::softplus_derivative(x, f64::from(beta), f64::from(threshold), dn)
-        }
-        A::Mish => logistic::mish_derivative(x, dn),
-        A::Tanh => logistic::tanh_derivative(x, dn),
-        A::Softsign => logistic::softsign_derivative(x),
-        A::Gelu { approximate } => match approximate {
-            GeluApproximate::None => gelu::gelu_derivative(x, dn),
-            GeluApproximate::Tanh => gelu::gelu_tanh_derivative(x, dn),
-        },
-    };
-    g * derivative
+    op.cpu_backward(x, g, &ElementArgs { index, weight, dn })
 }
 
 /// `grad_output * f'(x)` computed from `y = f(x)` for the ops that allow it
 /// ([`Activation::backward_from_output_supported`]).
 pub fn backward_from_output_scalar(op: &Activation, y: f64, g: f64) -> Result<f64> {
-    if *op == Activation::Identity {
-        return Ok(g);
-    }
-    if y.is_nan() {
-        return Ok(y);
-    }
-    Ok(match *op {
-        Activation::Identity => g,
-        Activation::Relu => rectifier::relu_backward(y, g),
-        Activation::LeakyRelu { negative_slope } if negative_slope >= 0.0 => {
-            rectifier::leaky_relu_backward(y, g, f64::from(negative_slope))
-        }
-        Activation::Elu { alpha } if alpha >= 0.0 => {
-            if y > 0.0 {
-                g
-            } else {
-                g * (y + f64::from(alpha))
-            }
-        }
-        Activation::Sigmoid => g * y * (1.0 - y),
-        Activation::Tanh => g * (1.0 - y) * (1.0 + y),
-        _ => {
-            return Err(ActivationError::Unsupported {
-                op: op.name(),
-                what: "its gradient cannot be computed from the output",
-            })
-        }
-    })
+    op.cpu_backward_from_output(y, g)
+        .ok_or(ActivationError::Unsupported {
+            op: op.name(),
+            what: "its gradient cannot be computed from the output",
+        })
 }
 
 /// Forward pass of `op` over `x` of the given `shape` (`weight` for PReLU only).
@@ -334,6 +202,15 @@ pub fn backward_from_output<T: Float>(
         .collect()
 }
 
+/// One element's share of PReLU's weight gradient: `x > 0 ? 0 : x * g`.
+pub fn prelu_weight_grad_term(x: f64, g: f64) -> f64 {
+    if x > 0.0 {
+        0.0
+    } else {
+        x * g
+    }
+}
+
 /// Gradient for PReLU's weight: per weight, the sum over its elements of
 /// `x > 0 ? 0 : x * grad_output`, accumulated in f64 in index order.
 pub fn prelu_weight_grad<T: Float>(
@@ -347,7 +224,7 @@ pub fn prelu_weight_grad<T: Float>(
     check_len("grad_output", x.len(), grad_output.len())?;
     let mut sums = vec![0.0_f64; weight.len()];
     for (i, (&xi, &gi)) in x.iter().zip(grad_output).enumerate() {
-        let term = prelu::prelu_weight_grad_term(widen(xi, denormals), widen(gi, denormals));
+        let term = prelu_weight_grad_term(widen(xi, denormals), widen(gi, denormals));
         sums[weights.index_of(i)] += term;
     }
     Ok(sums.into_iter().map(|s| narrow(s, denormals)).collect())

@@ -1,6 +1,9 @@
-//! CPU twin of `shaders/rectifier.wgsl`: relu, leaky_relu, rrelu, relu6 and
-//! hardtanh, threshold, hardsigmoid, hardswish. NaN passes through every
-//! forward here; `cpu::backward_scalar` returns NaN for a NaN input first.
+//! CPU twin of `shaders/rectifier.wgsl`: identity, relu, leaky_relu, prelu,
+//! rrelu, relu6 and hardtanh, threshold, hardsigmoid, hardswish, with
+//! PyTorch's gradients at the kinks. NaN passes through every forward here
+//! and gives NaN in every backward.
+
+use super::keep_nan;
 
 /// `relu(x) = x < 0 ? 0 : x` (NaN and -0.0 pass through).
 pub fn relu(x: f64) -> f64 {
@@ -11,15 +14,9 @@ pub fn relu(x: f64) -> f64 {
     }
 }
 
-/// `relu'(x) * g`: `g` for x > 0, 0 for x <= 0 (PyTorch's relu'(0) = 0), NaN for NaN.
+/// `g * relu'(x)`: `g` for x > 0, 0 for x <= 0 (PyTorch's relu'(0) = 0).
 pub fn relu_backward(x: f64, g: f64) -> f64 {
-    if x.is_nan() {
-        x
-    } else if x > 0.0 {
-        g
-    } else {
-        0.0
-    }
+    keep_nan(x, if x > 0.0 { g } else { 0.0 })
 }
 
 /// `leaky_relu(x) = x < 0 ? negative_slope * x : x`.
@@ -31,16 +28,17 @@ pub fn leaky_relu(x: f64, negative_slope: f64) -> f64 {
     }
 }
 
-/// `leaky_relu'(x) * g`: `g` for x > 0, `negative_slope * g` for x <= 0
-/// (PyTorch's leaky_relu'(0) = negative_slope), NaN for NaN.
+/// `g * leaky_relu'(x)`: `g` for x > 0, `negative_slope * g` for x <= 0
+/// (PyTorch's leaky_relu'(0) = negative_slope). PReLU's too, with the
+/// channel's weight as the slope.
 pub fn leaky_relu_backward(x: f64, g: f64, negative_slope: f64) -> f64 {
-    if x.is_nan() {
-        x
-    } else if x > 0.0 {
-        g
-    } else {
-        negative_slope * g
-    }
+    keep_nan(x, if x > 0.0 { g } else { negative_slope * g })
+}
+
+/// RReLU's slope in evaluation mode: `(lower + upper) / 2`, rounded once to
+/// f32 (the shader computes `lower / 2 + upper / 2` in f32: the same value).
+pub fn rrelu_mean_slope(lower: f32, upper: f32) -> f64 {
+    f64::from(((f64::from(lower) + f64::from(upper)) / 2.0) as f32)
 }
 
 /// `rrelu` in training mode with this element's `slope`: `x <= 0 ? slope * x : x`.
@@ -52,7 +50,7 @@ pub fn rrelu_training(x: f64, slope: f64) -> f64 {
     }
 }
 
-/// The PCG hash (Jarzynski and Olano, 2020), as `pcg_hash` in the shader.
+/// The PCG hash (Jarzynski and Olano, 2020), as `wa_pcg_hash` in the shader.
 pub fn pcg_hash(v: u32) -> u32 {
     let state = v.wrapping_mul(747_796_405).wrapping_add(2_891_336_453);
     let word = ((state >> ((state >> 28) + 4)) ^ state).wrapping_mul(277_803_737);
@@ -81,13 +79,9 @@ pub fn hardtanh(x: f64, min_val: f64, max_val: f64) -> f64 {
     }
 }
 
-/// `hardtanh'(x) * g`: `g` strictly inside (min_val, max_val), 0 at and beyond the bounds.
+/// `g * hardtanh'(x)`: `g` strictly inside (min_val, max_val), 0 at and beyond the bounds.
 pub fn hardtanh_backward(x: f64, g: f64, min_val: f64, max_val: f64) -> f64 {
-    if x > min_val && x < max_val {
-        g
-    } else {
-        0.0
-    }
+    keep_nan(x, if x > min_val && x < max_val { g } else { 0.0 })
 }
 
 /// `threshold(x) = x <= threshold ? value : x` (NaN passes through).
@@ -99,13 +93,9 @@ pub fn threshold(x: f64, threshold: f64, value: f64) -> f64 {
     }
 }
 
-/// `threshold'(x) * g`: `g` for x > threshold, 0 at and below it.
+/// `g * threshold'(x)`: `g` for x > threshold, 0 at and below it.
 pub fn threshold_backward(x: f64, g: f64, threshold: f64) -> f64 {
-    if x > threshold {
-        g
-    } else {
-        0.0
-    }
+    keep_nan(x, if x > threshold { g } else { 0.0 })
 }
 
 /// `hardsigmoid(x) = min(max(x + 3, 0), 6) / 6`.
@@ -117,13 +107,9 @@ pub fn hardsigmoid(x: f64) -> f64 {
     }
 }
 
-/// `hardsigmoid'(x) * g`: `g / 6` for -3 < x < 3, else 0 (0 at +-3, as PyTorch).
+/// `g * hardsigmoid'(x)`: `g / 6` for -3 < x < 3, else 0 (0 at +-3, as PyTorch).
 pub fn hardsigmoid_backward(x: f64, g: f64) -> f64 {
-    if x > -3.0 && x < 3.0 {
-        g / 6.0
-    } else {
-        0.0
-    }
+    keep_nan(x, if x > -3.0 && x < 3.0 { g / 6.0 } else { 0.0 })
 }
 
 /// `hardswish(x) = x * min(max(x + 3, 0), 6) / 6`.
@@ -137,14 +123,17 @@ pub fn hardswish(x: f64) -> f64 {
     }
 }
 
-/// `hardswish'(x) * g`: 0 for x <= -3, `g * (x / 3 + 1/2)` for -3 < x < 3,
+/// `g * hardswish'(x)`: 0 for x <= -3, `g * (x / 3 + 1/2)` for -3 < x < 3,
 /// `g` for x >= 3.
 pub fn hardswish_backward(x: f64, g: f64) -> f64 {
-    if x <= -3.0 {
-        0.0
-    } else if x >= 3.0 {
-        g
-    } else {
-        g * (x / 3.0 + 0.5)
-    }
+    keep_nan(
+        x,
+        if x <= -3.0 {
+            0.0
+        } else if x >= 3.0 {
+            g
+        } else {
+            g * (x / 3.0 + 0.5)
+        },
+    )
 }

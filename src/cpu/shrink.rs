@@ -1,5 +1,7 @@
 //! CPU twin of `shaders/shrink.wgsl`: hardshrink, softshrink, tanhshrink.
 
+use super::keep_nan;
+
 /// `hardshrink(x) = -lambd <= x <= lambd ? 0 : x` (NaN passes through).
 pub fn hardshrink(x: f64, lambd: f64) -> f64 {
     if x >= -lambd && x <= lambd {
@@ -24,11 +26,7 @@ pub fn softshrink(x: f64, lambd: f64) -> f64 {
 
 /// The gradient of both shrinks: `g` for |x| > lambd, 0 at and inside +-lambd.
 pub fn shrink_backward(x: f64, g: f64, lambd: f64) -> f64 {
-    if x >= -lambd && x <= lambd {
-        0.0
-    } else {
-        g
-    }
+    keep_nan(x, if x >= -lambd && x <= lambd { 0.0 } else { g })
 }
 
 /// `tanhshrink(x) = x - tanh(x)`; below |x| = 0.01, where f64 would cancel,
@@ -44,7 +42,7 @@ pub fn tanhshrink(x: f64) -> f64 {
     }
 }
 
-/// `tanhshrink'(x) = tanh(x)^2`.
-pub fn tanhshrink_derivative(x: f64) -> f64 {
-    x.tanh() * x.tanh()
+/// `g * tanhshrink'(x) = g * tanh(x)^2`.
+pub fn tanhshrink_backward(x: f64, g: f64) -> f64 {
+    keep_nan(x, g * (x.tanh() * x.tanh()))
 }

@@ -7,9 +7,9 @@ pub mod strategies;
 
 use std::sync::OnceLock;
 
-use wgpu_activations::activation::Element;
+use wgpu_activations::accuracy::Element;
 use wgpu_activations::cpu::{self, Denormals, Float};
-use wgpu_activations::shape::prelu_channels;
+use wgpu_activations::tensor::prelu_channels;
 use wgpu_activations::{Activation, GpuContext, Tolerance};
 
 /// The test binary's one GPU context, or `None` outside CI when no adapter

@@ -1,6 +1,10 @@
-//! proptest strategies shared by the differential tests.
+//! proptest strategies shared by the differential tests. The op strategy is
+//! derived from the registry ([`Activation::OPS`]): a new op is covered
+//! without touching the tests.
 
 use proptest::prelude::*;
+use wgpu_activations::activation::{ParameterKind, ParameterValue};
+use wgpu_activations::Activation;
 
 /// Values every op must get right: zeros of both signs, the kinks, infinities,
 /// NaN, subnormals, huge and tiny magnitudes, and exp's underflow region.
@@ -64,4 +68,42 @@ pub fn parameter() -> impl Strategy<Value = f32> {
         proptest::sample::select(&[0.01f32, 1.0, 0.0, -0.0, -0.5, 2.0, 1e-30, 1e10, 0.2][..]),
         -5.0f32..5.0,
     ]
+}
+
+/// A value of a parameter of `kind`.
+pub fn parameter_value(kind: ParameterKind) -> BoxedStrategy<ParameterValue> {
+    match kind {
+        ParameterKind::Number => parameter().prop_map(ParameterValue::Number).boxed(),
+        ParameterKind::Flag => any::<bool>().prop_map(ParameterValue::Flag).boxed(),
+        ParameterKind::Integer => any::<u64>().prop_map(ParameterValue::Integer).boxed(),
+        ParameterKind::Choice(names) => proptest::sample::select(names)
+            .prop_map(ParameterValue::Choice)
+            .boxed(),
+    }
+}
+
+/// Every op of the registry, each of its parameters drawn by its kind; ops
+/// whose parameters break the op's rules are drawn again.
+pub fn op() -> impl Strategy<Value = Activation> {
+    proptest::sample::select(Activation::OPS)
+        .prop_flat_map(|info| {
+            let values: Vec<BoxedStrategy<ParameterValue>> = info
+                .parameters
+                .iter()
+                .map(|p| parameter_value(p.kind))
+                .collect();
+            (Just(info), values)
+        })
+        .prop_map(|(info, values)| {
+            info.parameters
+                .iter()
+                .zip(values)
+                .fold(info.default, |op, (p, value)| {
+                    op.set_parameter(p.name, value)
+                        .expect("a value of the parameter's kind")
+                })
+        })
+        .prop_filter("parameters within the op's rules", |op| {
+            op.validate().is_ok()
+        })
 }

@@ -4,7 +4,6 @@
 //! clap: PyTorch's argument names in kebab case (or snake case), values as
 //! `--name VALUE` or `--name=VALUE`; `--training` alone means true.
 
-use wgpu_activations::activation::OpInfo;
 use wgpu_activations::{Activation, ActivationError};
 
 use crate::error::{CliError, Result};
@@ -148,8 +147,7 @@ pub fn parse(mode: Mode, tokens: &[String]) -> Result<OpArgs> {
     let op = op_from_name(&op_name)?;
     // The op's parameters, checked by name here (to name the flags in the
     // message), then parsed and validated by the library.
-    let info = op.info();
-    let known: &[_] = info.map_or(&[], |info: &OpInfo| info.parameters);
+    let known = op.info().parameters;
     let mut pairs: Vec<(String, &str)> = Vec::new();
     for (name, value) in &parameters {
         let key = snake(name);
@@ -242,10 +240,7 @@ fn op_from_name(name: &str) -> Result<Activation> {
 
 /// The message for a parameter `op` does not have, naming those it has.
 fn unknown_parameter(op: &Activation, name: &str) -> String {
-    let known: Vec<String> = op
-        .info()
-        .map(|info| info.parameters.iter().map(|p| flag(p.name)).collect())
-        .unwrap_or_default();
+    let known: Vec<String> = op.info().parameters.iter().map(|p| flag(p.name)).collect();
     let mut message = format!("{} has no parameter --{name}", op.name());
     if known.is_empty() {
         message.push_str(&format!("; {} takes no parameters", op.name()));
@@ -266,7 +261,10 @@ pub fn op_table() -> String {
             let mut parameters: Vec<String> = info
                 .parameters
                 .iter()
-                .map(|p| format!("{} {}", flag(p.name), p.default))
+                .map(|p| {
+                    let default = info.default_value(p.name).map(|v| v.to_text());
+                    format!("{} {}", flag(p.name), default.unwrap_or_default())
+                })
                 .collect();
             if info.default.uses_weight() {
                 parameters.push("--weight W.npy".into());

@@ -25,8 +25,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tempfile::NamedTempFile;
-use wgpu_activations::shape::prelu_channels;
-use wgpu_activations::{describe_adapter, GpuContext};
+use wgpu_activations::tensor::prelu_channels;
+use wgpu_activations::{describe_adapter, AdapterOptions, GpuContext};
 
 use crate::args::Mode;
 use crate::error::{one_line, CliError, Result};
@@ -191,17 +191,18 @@ fn print_stdout(text: &str) {
 
 /// `--adapter [NAME]` without a command.
 fn show_adapters(name: Option<String>) -> Result<()> {
+    let mut options = AdapterOptions::from_env();
     if let Some(name) = &name {
-        std::env::set_var("WGPU_ADAPTER_NAME", name);
+        options.adapter_name = Some(name.clone());
     }
-    let adapters = GpuContext::available_adapters();
+    let adapters = options.available_adapters();
     if adapters.is_empty() {
         return Err(CliError::run(
             "no GPU adapter found (WGPU_BACKEND limits the backends searched). Without a GPU, \
              install a software Vulkan driver (Debian/Ubuntu: apt-get install mesa-vulkan-drivers)",
         ));
     }
-    let chosen = GpuContext::new().map_err(|e| CliError::run(e.to_string()))?;
+    let chosen = GpuContext::with_options(&options).map_err(|e| CliError::run(e.to_string()))?;
     let chosen = describe_adapter(chosen.adapter_info());
     let mut text = String::from("adapters:\n");
     for info in &adapters {
@@ -384,8 +385,9 @@ fn run_op(mode: Mode, tokens: &[String], adapter: Option<String>, verbose: bool)
         .map(Output::create)
         .transpose()?;
 
-    if let Some(name) = &adapter.or(parsed.adapter.clone()) {
-        std::env::set_var("WGPU_ADAPTER_NAME", name);
+    let mut options = AdapterOptions::from_env();
+    if let Some(name) = adapter.or(parsed.adapter.clone()) {
+        options.adapter_name = Some(name);
     }
     output
         .file
@@ -397,7 +399,7 @@ fn run_op(mode: Mode, tokens: &[String], adapter: Option<String>, verbose: bool)
         .map_or(0, |(_, bytes)| bytes.len() / dtype.size() as usize);
     let mut grad_weight = vec![0.0f64; weight_len];
     if len > 0 {
-        let ctx = GpuContext::new().map_err(|e| CliError::run(e.to_string()))?;
+        let ctx = GpuContext::with_options(&options).map_err(|e| CliError::run(e.to_string()))?;
         if verbose {
             eprintln!("adapter: {}", ctx.adapter_description());
         }

@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use wgpu_activations::shape::element_count;
+use wgpu_activations::tensor::element_count;
 
 use crate::error::{CliError, Result};
 

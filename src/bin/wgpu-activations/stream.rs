@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use indicatif::ProgressBar;
-use wgpu_activations::kernels::MAX_ELEMENTS;
-use wgpu_activations::shape::prelu_channels;
+use wgpu_activations::tensor::prelu_channels;
+use wgpu_activations::tensor::MAX_ELEMENTS;
 use wgpu_activations::{
     f16, Activation, BackwardBuffers, DType, ForwardBuffers, GpuContext, TensorView,
 };

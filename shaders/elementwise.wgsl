@@ -1,0 +1,69 @@
+// The elementwise kernel: one template for every op, element type and
+// storage layout. `src/shaders.rs` puts it together after the parameter
+// block `Params`, `WORKGROUP_SIZE`, the library functions the op calls and
+// the storage layout's prelude (`Stored`: the element type in memory, a vec4
+// or one element; `Value`: the same in f32; `Index`; `LANES`;
+// `LANE_OFFSETS`; `widen`; `narrow`), and before the op's glue
+// (`apply_forward`, `apply_backward`: calls of the op's WGSL functions with
+// its parameters from `params`).
+//
+// Each thread reads and writes one `Stored`. A vec4 layout is chosen by the
+// host when every bound range is vec4-aligned and holds whole vec4s; the
+// last, partial vec4 is blended so that elements past `params.len` are
+// written back unchanged. `backward` reads the forward's input (or output)
+// from `src` and the gradient of the output from `grad`.
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> src: array<Stored>;
+@group(0) @binding(2) var<storage, read> grad: array<Stored>;
+@group(0) @binding(3) var<storage, read_write> dst: array<Stored>;
+
+// Linear thread index over a dispatch folded into a 2-D grid of workgroups.
+fn linear_thread(workgroup: vec3<u32>, workgroups: vec3<u32>, local: u32) -> u32 {
+    return (workgroup.y * workgroups.x + workgroup.x) * WORKGROUP_SIZE + local;
+}
+
+// The indices of the elements of the `Stored` that starts at element `first`.
+fn lane_indices(first: u32) -> Index {
+    return Index(first) + LANE_OFFSETS;
+}
+
+// Writes `value` to `dst[v]`; lanes past `params.len` keep what they held.
+fn store(v: u32, first: u32, value: Value) {
+    let stored = narrow(value);
+    if (first + LANES <= params.len) {
+        dst[v] = stored;
+    } else {
+        dst[v] = select(stored, dst[v], lane_indices(first) >= Index(params.len));
+    }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn forward(
+    @builtin(workgroup_id) workgroup: vec3<u32>,
+    @builtin(num_workgroups) workgroups: vec3<u32>,
+    @builtin(local_invocation_index) local: u32,
+) {
+    let v = linear_thread(workgroup, workgroups, local);
+    let first = v * LANES;
+    if (first >= params.len) {
+        return;
+    }
+    let index = lane_indices(first) + Index(params.base);
+    store(v, first, apply_forward(widen(src[v]), index));
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn backward(
+    @builtin(workgroup_id) workgroup: vec3<u32>,
+    @builtin(num_workgroups) workgroups: vec3<u32>,
+    @builtin(local_invocation_index) local: u32,
+) {
+    let v = linear_thread(workgroup, workgroups, local);
+    let first = v * LANES;
+    if (first >= params.len) {
+        return;
+    }
+    let index = lane_indices(first) + Index(params.base);
+    store(v, first, apply_backward(widen(src[v]), widen(grad[v]), index));
+}

@@ -1,0 +1,190 @@
+// Shared by every activation function: NaN and infinity handling and the
+// careful math (exp, expm1, log1p, sigmoid, tanh) the op families build on.
+// Every name here starts with `wa_`: that prefix is reserved for this library
+// in the shaders it is pasted into. Scalar f32 throughout; the vec4 and f16
+// forms of the public functions are generated from the scalar ones
+// (`src/wgsl.rs`).
+
+// The bits of +inf, read at run time: WGSL rejects an infinite or NaN
+// constant expression.
+var<private> wa_inf_bits: u32 = 0x7f800000u;
+
+// Largest finite f32 and smallest normal f32.
+const WA_MAX_FINITE: f32 = 3.4028235e38;
+const WA_MIN_NORMAL: f32 = 1.1754944e-38;
+
+// NaN test on the bits, so that no fast-math assumption can fold it away.
+fn wa_is_nan(x: f32) -> bool {
+    return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+}
+
+// NaN in gives NaN out: `x` where `x` is NaN, else `value`.
+fn wa_keep_nan(x: f32, value: f32) -> f32 {
+    return select(value, x, wa_is_nan(x));
+}
+
+fn wa_infinity() -> f32 {
+    return bitcast<f32>(wa_inf_bits);
+}
+
+// A NaN made at run time.
+fn wa_nan() -> f32 {
+    return bitcast<f32>(wa_inf_bits | 0x00400000u);
+}
+
+// |x| by clearing the sign bit.
+fn wa_abs(x: f32) -> f32 {
+    return bitcast<f32>(bitcast<u32>(x) & 0x7fffffffu);
+}
+
+// v * 0 as IEEE 754 has it (NaN for NaN or infinite v): compilers fold a
+// literal `v * 0.0` to 0.
+fn wa_times_zero(v: f32) -> f32 {
+    return select(0.0, wa_nan(), (bitcast<u32>(v) & 0x7fffffffu) >= 0x7f800000u);
+}
+
+// g times a derivative of sign `direction` too small for any float, at input
+// x: a signed 0 for finite g, an infinity for infinite g (the derivative is
+// not 0 for finite x), NaN for NaN g, and IEEE's g * 0 for infinite x, where
+// the derivative's limit is exactly 0.
+fn wa_times_vanishing(g: f32, direction: f32, x: f32) -> f32 {
+    let magnitude = select(0.0, wa_infinity(), wa_abs(g) > WA_MAX_FINITE);
+    let limit = select(sign(g) * sign(direction) * magnitude, g, wa_is_nan(g));
+    return select(wa_times_zero(g), limit, wa_abs(x) <= WA_MAX_FINITE);
+}
+
+// 1 / y for y >= 1 of any size: the division on the mantissa only, then
+// scaled by the exponent. Some drivers compute 1 / y through a reciprocal
+// estimate that loses most of its bits for huge y (lavapipe: 1e-4 relative
+// at y ~ 1e21).
+fn wa_recip(y: f32) -> f32 {
+    let parts = frexp(y);
+    return ldexp(1.0 / parts.fract, -parts.exp);
+}
+
+// exp(x) to a few ulps for every x: x = k ln2 + r with |r| <= ln2 / 2 (ln2
+// split in two so k * WA_LN2_HI is exact), exp(r) from the builtin (accurate on
+// a small argument), then scaled by 2^k. WGSL only promises the builtin to
+// 3 + 2|x| ulps, which is 180 ulps at x = -88. Exact 0 below -104 and inf
+// above ln(f32::MAX), where WGSL leaves exp and ldexp open.
+const WA_LOG2E: f32 = 1.4426950408889634;
+const WA_LN2_HI: f32 = 0.693145751953125;
+const WA_LN2_LO: f32 = 1.4286068203094172e-06;
+const WA_EXP_UNDERFLOW: f32 = -104.0;
+const WA_EXP_OVERFLOW: f32 = 88.72283;
+
+fn wa_exp(x: f32) -> f32 {
+    let inside = select(x, 0.0, wa_is_nan(x) | (x < WA_EXP_UNDERFLOW) | (x > WA_EXP_OVERFLOW));
+    let k = round(inside * WA_LOG2E);
+    let r = (inside - k * WA_LN2_HI) - k * WA_LN2_LO;
+    let ki = i32(k);
+    // 2^k in two steps keeps each ldexp exponent inside the normal range.
+    let half_k = ki / 2;
+    let scaled = ldexp(ldexp(exp(r), half_k), ki - half_k);
+    let limited = select(scaled, 0.0, x < WA_EXP_UNDERFLOW);
+    return wa_keep_nan(x, select(limited, wa_infinity(), x > WA_EXP_OVERFLOW));
+}
+
+// a * b * exp(x) without overflow or underflow on the way (a gradient of
+// 1e38 times exp(-100) is a normal number): with a = ma 2^ea, b = mb 2^eb
+// (frexp) and exp(x) = exp(r) 2^k, the mantissas multiply in [1/8, 2) and the
+// exponents are applied at the end, in two ldexp steps of the same sign.
+// Subnormal factors are scaled by 2^64 first (frexp is unreliable on them on
+// some drivers); infinite or NaN factors and |x| > 300 are taken apart below.
+fn wa_mul_exp(a: f32, b: f32, x: f32) -> f32 {
+    let finite_factors = (wa_abs(a) <= WA_MAX_FINITE) & (wa_abs(b) <= WA_MAX_FINITE);
+    let in_range = finite_factors & (wa_abs(x) <= 300.0);
+    let a_tiny = wa_abs(a) < WA_MIN_NORMAL;
+    let b_tiny = wa_abs(b) < WA_MIN_NORMAL;
+    let a_scaled = select(a, a * 18446744073709551616.0, a_tiny);
+    let b_scaled = select(b, b * 18446744073709551616.0, b_tiny);
+    let bounded = select(0.0, x, in_range);
+    let k = round(bounded * WA_LOG2E);
+    let r = (bounded - k * WA_LN2_HI) - k * WA_LN2_LO;
+    let fa = frexp(select(1.0, a_scaled, in_range));
+    let fb = frexp(select(1.0, b_scaled, in_range));
+    let mantissa = fa.fract * fb.fract * exp(r);
+    let unscale = select(0, -64, a_tiny) + select(0, -64, b_tiny);
+    let total_raw = fa.exp + fb.exp + i32(k) + unscale;
+    let total = select(total_raw, 256, total_raw > 256);
+    let half_total = total / 2;
+    let product = ldexp(ldexp(mantissa, half_total), total - half_total);
+    // An infinite factor times exp(x) > 0 keeps its sign (and 0 * inf is NaN);
+    // past |x| = 300, exp(x) alone decides between 0 and inf.
+    let finite_x = wa_abs(x) <= WA_MAX_FINITE;
+    let plain = select((a * b) * wa_exp(x), a * b, !finite_factors & finite_x);
+    // (0 times exp(x) is 0 for every finite x, however large; 0 * inf is NaN.)
+    let zero_factor = (a == 0.0) | (b == 0.0);
+    let huge = select(wa_infinity(), 0.0, zero_factor & finite_x);
+    let far = sign(a) * sign(b) * select(0.0, huge, x > 0.0);
+    let outside = (wa_abs(x) > 300.0) & finite_factors;
+    return wa_keep_nan(x, select(select(plain, far, outside), product, in_range));
+}
+
+// expm1(x) / x for |x| <= 1: the degree-10 Taylor polynomial of
+// (exp(x) - 1) / x (truncation below 1e-8 relative). 1 at x = 0, so that
+// x * ratio keeps every bit of a tiny or subnormal x.
+fn wa_expm1_ratio(x: f32) -> f32 {
+    var p = 1.0 / 39916800.0;
+    p = p * x + 1.0 / 3628800.0;
+    p = p * x + 1.0 / 362880.0;
+    p = p * x + 1.0 / 40320.0;
+    p = p * x + 1.0 / 5040.0;
+    p = p * x + 1.0 / 720.0;
+    p = p * x + 1.0 / 120.0;
+    p = p * x + 1.0 / 24.0;
+    p = p * x + 1.0 / 6.0;
+    p = p * x + 0.5;
+    return p * x + 1.0;
+}
+
+// exp(x) - 1 without cancellation: x * wa_expm1_ratio(x) on [-1, 1],
+// exp(x) - 1 outside, where |result| >= 0.63.
+fn wa_expm1(x: f32) -> f32 {
+    return select(wa_exp(x) - 1.0, x * wa_expm1_ratio(x), wa_abs(x) <= 1.0);
+}
+
+// log(1 + e) for e in [0, 1]: 2 atanh(s) with s = e / (2 + e) <= 1/3, as an
+// odd series in s (10 terms: truncation below 1e-10). WGSL's log is only
+// promised to an absolute 2^-21 near 1, useless for small e.
+fn wa_log1p_unit(e: f32) -> f32 {
+    let s = e / (2.0 + e);
+    let z = s * s;
+    var p = 1.0 / 19.0;
+    p = p * z + 1.0 / 17.0;
+    p = p * z + 1.0 / 15.0;
+    p = p * z + 1.0 / 13.0;
+    p = p * z + 1.0 / 11.0;
+    p = p * z + 1.0 / 9.0;
+    p = p * z + 1.0 / 7.0;
+    p = p * z + 1.0 / 5.0;
+    p = p * z + 1.0 / 3.0;
+    p = p * z + 1.0;
+    return 2.0 * s * p;
+}
+
+// sigmoid(x) = 1 / (1 + exp(-x)), from exp(-|x|) so nothing overflows.
+fn wa_sigmoid(x: f32) -> f32 {
+    let e = wa_exp(-wa_abs(x));
+    return select(e, 1.0, x >= 0.0) / (1.0 + e);
+}
+
+// log(1 + exp(t)) = max(t, 0) + log1p(exp(-|t|)): no overflow, no cancellation.
+fn wa_softplus(t: f32) -> f32 {
+    return select(0.0, t, t > 0.0) + wa_log1p_unit(wa_exp(-wa_abs(t)));
+}
+
+// tanh(x) = -expm1(-2|x|) / (2 + expm1(-2|x|)) with the sign of x: accurate
+// near 0 and exactly +-1 far out (some drivers' builtin tanh gives NaN past |x| ~ 88).
+fn wa_tanh(x: f32) -> f32 {
+    let t = wa_expm1(-2.0 * wa_abs(x));
+    let magnitude = -t / (2.0 + t);
+    return wa_keep_nan(x, select(magnitude, -magnitude, x < 0.0));
+}
+
+// 1 - tanh(x)^2 = 4 e / (1 + e)^2 with e = exp(-2|x|): no cancellation near |tanh| = 1.
+fn wa_sech2(x: f32) -> f32 {
+    let e = wa_exp(-2.0 * wa_abs(x));
+    let d = 1.0 + e;
+    return 4.0 * e / (d * d);
+}
