@@ -28,6 +28,17 @@ pub enum Tolerance {
     },
 }
 
+/// `exact`, `4 ulps`, `4 ulps, 2 eps`: as the README's accuracy table has it.
+impl std::fmt::Display for Tolerance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Tolerance::Exact => f.write_str("exact"),
+            Tolerance::Close { ulps, input_eps: 0 } => write!(f, "{ulps} ulps"),
+            Tolerance::Close { ulps, input_eps } => write!(f, "{ulps} ulps, {input_eps} eps"),
+        }
+    }
+}
+
 impl Tolerance {
     /// [`Tolerance::Close`] with these figures.
     pub const fn close(ulps: u32, input_eps: u32) -> Tolerance {

@@ -11,12 +11,14 @@
 //!           parameter: type = default, ... } => {
 //!     name: PyTorch's name,
 //!     summary: the formula in one line,
+//!     kinks: its gradient at the kinks, PyTorch's convention ("smooth" if none),
 //!     family: the shader file / CPU module of its functions,
 //!     check: the parameters' rules beyond finiteness (`require(...)`),
 //!     wgsl: the WGSL function and its arguments (`WgslCall`),
 //!     cpu: forward twin |x, e|, backward twin |x, g, e| (e: index, weight, denormals),
 //!     from_output: `from_output_if(condition, tolerance, |y, g| twin)` or `no_from_output()`,
 //!     tolerance: forward, backward (f32; f16 is derived),
+//!     accuracy: where the kernels' error comes from (the tolerance's reason),
 //!     selects: whether forward / backward only select values (exact in f16),
 //! }
 //! ```
@@ -42,12 +44,14 @@ activations! {
     Identity => {
         name: "identity",
         summary: "x",
+        kinks: "smooth",
         family: "rectifier",
         check: Ok(()),
         wgsl: WgslCall::new("identity", &[]),
         cpu: |x, _| x, |_, g, _| g,
         from_output: from_output_if(true, EXACT, |_, g| g),
         tolerance: EXACT, EXACT,
+        accuracy: "a copy",
         selects: true, true,
     },
 
@@ -55,12 +59,14 @@ activations! {
     Relu => {
         name: "relu",
         summary: "max(0, x)",
+        kinks: "0 at 0",
         family: "rectifier",
         check: Ok(()),
         wgsl: WgslCall::new("relu", &[]),
         cpu: |x, _| rectifier::relu(x), |x, g, _| rectifier::relu_backward(x, g),
         from_output: from_output_if(true, EXACT, rectifier::relu_backward),
         tolerance: EXACT, EXACT,
+        accuracy: "a selection",
         selects: true, true,
     },
 
@@ -72,6 +78,7 @@ activations! {
     } => {
         name: "leaky_relu",
         summary: "x >= 0 ? x : negative_slope * x",
+        kinks: "`negative_slope` at 0",
         family: "rectifier",
         check: Ok(()),
         wgsl: WgslCall::new("leaky_relu", &["negative_slope"]),
@@ -81,6 +88,7 @@ activations! {
             rectifier::leaky_relu_backward(y, g, f64::from(negative_slope))
         }),
         tolerance: EXACT, EXACT,
+        accuracy: "a selection and one correctly rounded product",
         selects: false, false,
     },
 
@@ -91,6 +99,7 @@ activations! {
     Prelu => {
         name: "prelu",
         summary: "x >= 0 ? x : weight[c] * x (weight: 1 value or one per channel, dimension 1)",
+        kinks: "`weight[c]` at 0",
         family: "rectifier",
         check: Ok(()),
         wgsl: WgslCall::new("prelu", &["weight"]),
@@ -98,6 +107,7 @@ activations! {
             |x, g, e| rectifier::leaky_relu_backward(x, g, e.weight),
         from_output: no_from_output(),
         tolerance: EXACT, EXACT,
+        accuracy: "a selection and one correctly rounded product",
         selects: false, false,
     },
 
@@ -119,6 +129,7 @@ activations! {
     } => {
         name: "rrelu",
         summary: "x >= 0 ? x : a * x, a ~ U[lower, upper] (training) or (lower + upper) / 2",
+        kinks: "the element's slope at 0 (training: drawn per element from `seed`, the same in forward and backward)",
         family: "rectifier",
         check: {
             require(
@@ -150,6 +161,7 @@ activations! {
         from_output: no_from_output(),
         tolerance: if training { close(3, 0) } else { EXACT },
             if training { close(3, 0) } else { EXACT },
+        accuracy: "evaluation mode: as leaky_relu with the mean slope, rounded once; training: the slope `lower + (upper - lower) u` is rounded twice in f32",
         selects: false, false,
     },
 
@@ -161,6 +173,7 @@ activations! {
     } => {
         name: "elu",
         summary: "x > 0 ? x : alpha * (exp(x) - 1)",
+        kinks: "`alpha` at 0",
         family: "exponential_linear",
         check: Ok(()),
         wgsl: WgslCall::new("elu", &["alpha"]),
@@ -170,6 +183,7 @@ activations! {
             el::elu_backward_from_output(y, g, f64::from(alpha))
         }),
         tolerance: close(4, 2), close(4, 2),
+        accuracy: "expm1 polynomial, range-reduced exp, `c exp(x) - c` past |x| = 1",
         selects: false, false,
     },
 
@@ -179,6 +193,7 @@ activations! {
     Selu => {
         name: "selu",
         summary: "scale * (x > 0 ? x : alpha * (exp(x) - 1)), alpha = 1.6733, scale = 1.0507",
+        kinks: "`alpha * scale` at 0",
         family: "exponential_linear",
         check: Ok(()),
         wgsl: WgslCall::new("selu", &[]),
@@ -186,6 +201,7 @@ activations! {
             |x, g, _| el::exponential_linear_backward(x, g, SELU_ALPHA, SELU_SCALE, 1.0),
         from_output: no_from_output(),
         tolerance: close(4, 2), close(4, 2),
+        accuracy: "as elu, times the f32 scale",
         selects: false, false,
     },
 
@@ -197,6 +213,7 @@ activations! {
     } => {
         name: "celu",
         summary: "x > 0 ? x : alpha * (exp(x / alpha) - 1)",
+        kinks: "1 at 0",
         family: "exponential_linear",
         check: require(alpha != 0.0, "alpha", alpha, "must not be 0 (celu divides by it)"),
         wgsl: WgslCall::new("celu", &["alpha"]),
@@ -206,6 +223,7 @@ activations! {
             },
         from_output: no_from_output(),
         tolerance: close(4, 2), close(4, 2),
+        accuracy: "as elu; `x / alpha` is rounded before the exp (the 2 eps)",
         selects: false, false,
     },
 
@@ -218,6 +236,7 @@ activations! {
     } => {
         name: "gelu",
         summary: "x * Phi(x), Phi the normal CDF (approximate 'tanh': 0.5 x (1 + tanh(...)))",
+        kinks: "smooth",
         family: "gelu",
         check: Ok(()),
         wgsl: match approximate {
@@ -237,6 +256,7 @@ activations! {
             },
         from_output: no_from_output(),
         tolerance: close(6, 4), close(8, 4),
+        accuracy: "erfc approximation (1.2e-7 relative), exp(-x^2) in two factors; x^3 rounded in the tanh form",
         selects: false, false,
     },
 
@@ -244,6 +264,7 @@ activations! {
     Silu => {
         name: "silu",
         summary: "x * sigmoid(x)",
+        kinks: "smooth",
         family: "logistic",
         check: Ok(()),
         wgsl: WgslCall::new("silu", &[]),
@@ -251,6 +272,7 @@ activations! {
             |x, g, e| times(x, g, logistic::silu_derivative(x, e.dn)),
         from_output: no_from_output(),
         tolerance: close(5, 2), close(8, 2),
+        accuracy: "exp, one division, one product; the gradient `s (1 + x (1 - s))` cancels for x < -1",
         selects: false, false,
     },
 
@@ -258,6 +280,7 @@ activations! {
     Mish => {
         name: "mish",
         summary: "x * tanh(softplus(x))",
+        kinks: "smooth",
         family: "logistic",
         check: Ok(()),
         wgsl: WgslCall::new("mish", &[]),
@@ -265,6 +288,7 @@ activations! {
             |x, g, e| times(x, g, logistic::mish_derivative(x, e.dn)),
         from_output: no_from_output(),
         tolerance: close(6, 2), close(8, 2),
+        accuracy: "tanh of softplus in closed form; the gradient cancels as silu's",
         selects: false, false,
     },
 
@@ -272,6 +296,7 @@ activations! {
     Sigmoid => {
         name: "sigmoid",
         summary: "1 / (1 + exp(-x))",
+        kinks: "smooth",
         family: "logistic",
         check: Ok(()),
         wgsl: WgslCall::new("sigmoid", &[]),
@@ -279,6 +304,7 @@ activations! {
             |x, g, e| times(x, g, logistic::sigmoid_derivative(x, e.dn)),
         from_output: from_output_if(true, close(2, 0), |y, g| keep_nan(y, g * y * (1.0 - y))),
         tolerance: close(4, 2), close(5, 2),
+        accuracy: "range-reduced exp, one division",
         selects: false, false,
     },
 
@@ -286,6 +312,7 @@ activations! {
     Tanh => {
         name: "tanh",
         summary: "tanh(x)",
+        kinks: "smooth",
         family: "logistic",
         check: Ok(()),
         wgsl: WgslCall::new("tanh", &[]),
@@ -295,6 +322,7 @@ activations! {
             keep_nan(y, g * (1.0 - y) * (1.0 + y))
         }),
         tolerance: close(5, 2), close(5, 2),
+        accuracy: "expm1, one division",
         selects: false, false,
     },
 
@@ -302,6 +330,7 @@ activations! {
     Softsign => {
         name: "softsign",
         summary: "x / (1 + |x|)",
+        kinks: "smooth",
         family: "logistic",
         check: Ok(()),
         wgsl: WgslCall::new("softsign", &[]),
@@ -309,6 +338,7 @@ activations! {
             |x, g, _| times(x, g, logistic::softsign_derivative(x)),
         from_output: no_from_output(),
         tolerance: close(4, 2), close(5, 2),
+        accuracy: "a division on the mantissa",
         selects: false, false,
     },
 
@@ -316,6 +346,7 @@ activations! {
     Logsigmoid => {
         name: "logsigmoid",
         summary: "log(sigmoid(x))",
+        kinks: "smooth",
         family: "logistic",
         check: Ok(()),
         wgsl: WgslCall::new("logsigmoid", &[]),
@@ -323,6 +354,7 @@ activations! {
             |x, g, e| times(x, g, logistic::logsigmoid_derivative(x, e.dn)),
         from_output: no_from_output(),
         tolerance: close(4, 2), close(5, 2),
+        accuracy: "exp, log1p series",
         selects: false, false,
     },
 
@@ -330,12 +362,14 @@ activations! {
     Tanhshrink => {
         name: "tanhshrink",
         summary: "x - tanh(x)",
+        kinks: "smooth",
         family: "shrink",
         check: Ok(()),
         wgsl: WgslCall::new("tanhshrink", &[]),
         cpu: |x, _| shrink::tanhshrink(x), |x, g, _| shrink::tanhshrink_backward(x, g),
         from_output: no_from_output(),
         tolerance: close(12, 2), close(6, 2),
+        accuracy: "`x - tanh(x)` loses up to 2.6 bits just past its series (|x| = 0.8)",
         selects: false, false,
     },
 
@@ -349,6 +383,7 @@ activations! {
     } => {
         name: "softplus",
         summary: "log(1 + exp(beta * x)) / beta",
+        kinks: "linear past `beta * x > threshold` (gradient 1 there)",
         family: "logistic",
         check: require(beta != 0.0, "beta", beta, "must not be 0 (softplus divides by it)"),
         wgsl: WgslCall::new("softplus", &["beta", "threshold"]),
@@ -362,6 +397,7 @@ activations! {
             },
         from_output: no_from_output(),
         tolerance: close(6, 2), close(5, 2),
+        accuracy: "as logsigmoid, then a product with 1/beta rounded to f32",
         selects: false, false,
     },
 
@@ -369,6 +405,7 @@ activations! {
     Relu6 => {
         name: "relu6",
         summary: "min(max(0, x), 6)",
+        kinks: "0 at 0 and 6",
         family: "rectifier",
         check: Ok(()),
         wgsl: WgslCall::new("relu6", &[]),
@@ -376,6 +413,7 @@ activations! {
             |x, g, _| rectifier::hardtanh_backward(x, g, 0.0, 6.0),
         from_output: no_from_output(),
         tolerance: EXACT, EXACT,
+        accuracy: "selections",
         selects: true, true,
     },
 
@@ -389,6 +427,7 @@ activations! {
     } => {
         name: "hardtanh",
         summary: "min(max(min_val, x), max_val)",
+        kinks: "0 at both bounds",
         family: "rectifier",
         check: require(max_val > min_val, "max_val", max_val, "must be greater than min_val"),
         wgsl: WgslCall::new("hardtanh", &["min_val", "max_val"]),
@@ -396,6 +435,7 @@ activations! {
             |x, g, _| rectifier::hardtanh_backward(x, g, f64::from(min_val), f64::from(max_val)),
         from_output: no_from_output(),
         tolerance: EXACT, EXACT,
+        accuracy: "selections",
         selects: true, true,
     },
 
@@ -404,12 +444,14 @@ activations! {
     Hardsigmoid => {
         name: "hardsigmoid",
         summary: "min(max(x + 3, 0), 6) / 6",
+        kinks: "0 at -3 and 3",
         family: "rectifier",
         check: Ok(()),
         wgsl: WgslCall::new("hardsigmoid", &[]),
         cpu: |x, _| rectifier::hardsigmoid(x), |x, g, _| rectifier::hardsigmoid_backward(x, g),
         from_output: no_from_output(),
         tolerance: close(2, 0), close(2, 0),
+        accuracy: "`(x + 3) * (1/6)` with 1/6 rounded, against PyTorch's division",
         selects: false, false,
     },
 
@@ -418,12 +460,14 @@ activations! {
     Hardswish => {
         name: "hardswish",
         summary: "x * min(max(x + 3, 0), 6) / 6",
+        kinks: "0 at -3, 1 at 3",
         family: "rectifier",
         check: Ok(()),
         wgsl: WgslCall::new("hardswish", &[]),
         cpu: |x, _| rectifier::hardswish(x), |x, g, _| rectifier::hardswish_backward(x, g),
         from_output: no_from_output(),
         tolerance: close(3, 0), close(3, 2),
+        accuracy: "`x (x + 3) / 6`; the gradient `x/3 + 1/2` cancels near x = -1.5",
         selects: false, false,
     },
 
@@ -437,6 +481,7 @@ activations! {
     } => {
         name: "threshold",
         summary: "x > threshold ? x : value",
+        kinks: "0 at x == threshold",
         family: "rectifier",
         check: Ok(()),
         wgsl: WgslCall::new("threshold", &["threshold", "value"]),
@@ -444,6 +489,7 @@ activations! {
             |x, g, _| rectifier::threshold_backward(x, g, f64::from(threshold)),
         from_output: no_from_output(),
         tolerance: EXACT, EXACT,
+        accuracy: "a selection",
         selects: true, true,
     },
 
@@ -454,6 +500,7 @@ activations! {
     } => {
         name: "hardshrink",
         summary: "|x| > lambd ? x : 0",
+        kinks: "0 at -lambd and lambd",
         family: "shrink",
         check: Ok(()),
         wgsl: WgslCall::new("hardshrink", &["lambd"]),
@@ -461,6 +508,7 @@ activations! {
             |x, g, _| shrink::shrink_backward(x, g, f64::from(lambd)),
         from_output: no_from_output(),
         tolerance: EXACT, EXACT,
+        accuracy: "a selection",
         selects: true, true,
     },
 
@@ -472,6 +520,7 @@ activations! {
     } => {
         name: "softshrink",
         summary: "x - lambd * sign(x) where |x| > lambd, else 0",
+        kinks: "0 at -lambd and lambd",
         family: "shrink",
         check: require(lambd >= 0.0, "lambd", lambd, "must be at least 0"),
         wgsl: WgslCall::new("softshrink", &["lambd"]),
@@ -479,6 +528,7 @@ activations! {
             |x, g, _| shrink::shrink_backward(x, g, f64::from(lambd)),
         from_output: no_from_output(),
         tolerance: EXACT, EXACT,
+        accuracy: "one correctly rounded sum",
         selects: false, true,
     },
 }

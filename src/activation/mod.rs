@@ -242,9 +242,14 @@ pub struct OpInfo {
     pub parameters: &'static [Parameter],
     /// The formula in one line.
     pub summary: &'static str,
+    /// Its gradient at the kinks (PyTorch's convention), or "smooth".
+    pub kinks: &'static str,
     /// Its family: the file `shaders/{family}.wgsl` and its CPU twin
     /// `src/cpu/{family}.rs`.
     pub family: &'static str,
+    /// Where its kernels' error against the reference comes from: the
+    /// reason for its tolerances.
+    pub accuracy: &'static str,
 }
 
 impl OpInfo {
@@ -333,8 +338,11 @@ pub(crate) fn from_output_if<F: Fn(f64, f64) -> f64>(
     condition.then_some(FromOutput { tolerance, cpu })
 }
 
+/// A CPU twin of a gradient from the output: `(y, grad_output) -> grad_input`.
+type OutputGradient = fn(f64, f64) -> f64;
+
 /// The op's gradient cannot be taken from its output.
-pub(crate) fn no_from_output() -> Option<FromOutput<fn(f64, f64) -> f64>> {
+pub(crate) fn no_from_output() -> Option<FromOutput<OutputGradient>> {
     None
 }
 
@@ -360,12 +368,14 @@ macro_rules! activations {
         $variant:ident $( { $( $(#[doc = $pdoc:literal])* $param:ident : $ty:ty = $default:expr ),* $(,)? } )? => {
             name: $name:literal,
             summary: $summary:literal,
+            kinks: $kinks:literal,
             family: $family:literal,
             check: $check:expr,
             wgsl: $wgsl:expr,
             cpu: $cpu_forward:expr, $cpu_backward:expr,
             from_output: $from_output:expr,
             tolerance: $forward_tolerance:expr, $backward_tolerance:expr,
+            accuracy: $accuracy:literal,
             selects: $forward_selects:expr, $backward_selects:expr $(,)?
         }
     ),* $(,)?) => {
@@ -401,7 +411,9 @@ macro_rules! activations {
                         }
                     ),*)?],
                     summary: $summary,
+                    kinks: $kinks,
                     family: $family,
+                    accuracy: $accuracy,
                 },
             )*];
 
@@ -517,7 +529,7 @@ macro_rules! activations {
 
             /// The f32 tolerance of the gradient from the output, if supported.
             #[allow(unused_variables)]
-            pub(super) fn from_output_tolerance(&self) -> Option<Tolerance> {
+            pub(super) fn output_gradient_tolerance(&self) -> Option<Tolerance> {
                 match *self {
                     $(Activation::$variant { $($($param),*)? } => {
                         $from_output.map(|f| f.tolerance)
@@ -718,7 +730,7 @@ impl Activation {
     /// product), sigmoid (`y (1 - y)`) and tanh (`(1 - y)(1 + y)`).
     /// `Exact` for ops without one.
     pub fn backward_from_output_tolerance_for(&self, dtype: DType) -> Tolerance {
-        let f32_tolerance = self.from_output_tolerance().unwrap_or(Tolerance::Exact);
+        let f32_tolerance = self.output_gradient_tolerance().unwrap_or(Tolerance::Exact);
         let selects = self.backward_selects_only() && f32_tolerance == Tolerance::Exact;
         f16_tolerance(f32_tolerance, dtype, selects)
     }
