@@ -20,7 +20,7 @@ use half::f16;
 
 use crate::activation::Activation;
 use crate::error::{ActivationError, Result};
-use crate::kernels::{catching, BackwardBuffers, ForwardBuffers, Kernels};
+use crate::kernels::{catching, BackwardBuffers, ForwardBuffers, Kernels, Target};
 use crate::shape::element_count;
 use crate::tensor::{DType, GpuTensor};
 use crate::view::TensorView;
@@ -315,7 +315,7 @@ impl GpuContext {
         self.check_alive()?;
         self.inner
             .kernels
-            .encode_forward(encoder, op, shape, buffers, true)
+            .encode_forward(&mut Target::Encoder(encoder), op, shape, buffers, true)
     }
 
     /// Records `op`'s gradient into `encoder`: `grad_input = grad_output *
@@ -331,7 +331,41 @@ impl GpuContext {
         self.check_alive()?;
         self.inner
             .kernels
-            .encode_backward(encoder, op, shape, buffers, true)
+            .encode_backward(&mut Target::Encoder(encoder), op, shape, buffers, true)
+    }
+
+    /// Records `op` forward into the caller's open compute pass: many small
+    /// ops in one pass cost less than a pass each on some drivers (see
+    /// BENCHMARKS.md). wgpu orders the dispatches of a pass that depend on
+    /// each other. The pass's pipeline and bind group are left set to ours:
+    /// set yours again before your next dispatch. Checked as
+    /// [`GpuContext::encode_forward`]; on error nothing is recorded.
+    pub fn encode_forward_in_pass(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        op: &Activation,
+        shape: &[usize],
+        buffers: &ForwardBuffers<'_>,
+    ) -> Result<()> {
+        self.check_alive()?;
+        self.inner
+            .kernels
+            .encode_forward(&mut Target::Pass(pass), op, shape, buffers, true)
+    }
+
+    /// Records `op`'s gradient into the caller's open compute pass (see
+    /// [`GpuContext::encode_forward_in_pass`] and [`GpuContext::encode_backward`]).
+    pub fn encode_backward_in_pass(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        op: &Activation,
+        shape: &[usize],
+        buffers: &BackwardBuffers<'_>,
+    ) -> Result<()> {
+        self.check_alive()?;
+        self.inner
+            .kernels
+            .encode_backward(&mut Target::Pass(pass), op, shape, buffers, true)
     }
 
     /// Runs `f` inside validation and out-of-memory error scopes of this
@@ -444,7 +478,7 @@ impl GpuContext {
         let mut encoder = self.create_encoder();
         // Fresh tensors: their bind groups are not worth caching.
         self.inner.kernels.encode_forward(
-            &mut encoder,
+            &mut Target::Encoder(&mut encoder),
             op,
             input.shape(),
             &ForwardBuffers {
@@ -508,7 +542,7 @@ impl GpuContext {
         };
         let mut encoder = self.create_encoder();
         self.inner.kernels.encode_backward(
-            &mut encoder,
+            &mut Target::Encoder(&mut encoder),
             op,
             input.shape(),
             &BackwardBuffers {

@@ -368,6 +368,33 @@ impl<T> SmallList<T> {
     }
 }
 
+/// Passes get labels (for graphics debuggers) in debug builds; a label costs
+/// two heap allocations per pass in wgpu.
+const LABEL_PASSES: bool = cfg!(debug_assertions);
+
+/// Where an op is recorded: a pass of its own in the caller's encoder, or
+/// the caller's open compute pass.
+pub(crate) enum Target<'a, 'pass> {
+    Encoder(&'a mut wgpu::CommandEncoder),
+    Pass(&'a mut wgpu::ComputePass<'pass>),
+}
+
+impl Target<'_, '_> {
+    /// Runs `record` in the caller's pass, or in a new pass labelled `label`.
+    fn with_pass(&mut self, label: &str, record: impl FnOnce(&mut wgpu::ComputePass<'_>)) {
+        match self {
+            Target::Encoder(encoder) => {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: LABEL_PASSES.then_some(label),
+                    timestamp_writes: None,
+                });
+                record(&mut pass);
+            }
+            Target::Pass(pass) => record(pass),
+        }
+    }
+}
+
 /// One dispatch, ready to record.
 struct Prepared {
     bind_group: wgpu::BindGroup,
@@ -869,7 +896,7 @@ impl Kernels {
 
     pub(crate) fn encode_forward(
         &self,
-        encoder: &mut wgpu::CommandEncoder,
+        target: &mut Target<'_, '_>,
         op: &Activation,
         shape: &[usize],
         buffers: &ForwardBuffers<'_>,
@@ -891,7 +918,7 @@ impl Kernels {
             ],
         )?;
         self.encode_elementwise(
-            encoder,
+            target,
             Dispatch {
                 op,
                 direction: Direction::Forward,
@@ -908,7 +935,7 @@ impl Kernels {
 
     pub(crate) fn encode_backward(
         &self,
-        encoder: &mut wgpu::CommandEncoder,
+        target: &mut Target<'_, '_>,
         op: &Activation,
         shape: &[usize],
         buffers: &BackwardBuffers<'_>,
@@ -973,7 +1000,7 @@ impl Kernels {
             }
         }
         self.encode_elementwise(
-            encoder,
+            target,
             Dispatch {
                 op,
                 direction: Direction::Backward,
@@ -988,7 +1015,7 @@ impl Kernels {
         )?;
         if let Some(grad_weight) = buffers.grad_weight {
             self.encode_prelu_weight_grad(
-                encoder,
+                target,
                 shape,
                 buffers.input,
                 buffers.grad_output,
@@ -1005,7 +1032,7 @@ impl Kernels {
     /// on error nothing is recorded.
     fn encode_elementwise(
         &self,
-        encoder: &mut wgpu::CommandEncoder,
+        target: &mut Target<'_, '_>,
         dispatch: Dispatch<'_>,
         reads: [Option<TensorView<'_>>; 2],
         output: TensorView<'_>,
@@ -1106,14 +1133,12 @@ impl Kernels {
             lock(&self.pipelines).insert(key, pipeline.clone());
         }
         self.keep(&prepared);
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some(op.wgsl_call().function),
-            timestamp_writes: None,
-        });
-        pass.set_pipeline(&pipeline);
-        prepared.for_each(|item| {
-            pass.set_bind_group(0, &item.bind_group, &[item.offset]);
-            pass.dispatch_workgroups(item.grid.0, item.grid.1, 1);
+        target.with_pass(op.wgsl_call().function, |pass| {
+            pass.set_pipeline(&pipeline);
+            prepared.for_each(|item| {
+                pass.set_bind_group(0, &item.bind_group, &[item.offset]);
+                pass.dispatch_workgroups(item.grid.0, item.grid.1, 1);
+            });
         });
         Ok(())
     }
@@ -1125,7 +1150,7 @@ impl Kernels {
     /// same on every run (for a given binding size).
     fn encode_prelu_weight_grad(
         &self,
-        encoder: &mut wgpu::CommandEncoder,
+        target: &mut Target<'_, '_>,
         shape: &[usize],
         input: TensorView<'_>,
         grad_output: TensorView<'_>,
@@ -1245,26 +1270,22 @@ impl Kernels {
             lock(&self.weight_grad).insert(dtype, pipelines.clone());
         }
         self.keep(&prepared);
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("prelu_weight_grad"),
-            timestamp_writes: None,
-        });
-        pass.set_pipeline(&pipelines.partial_sums);
-        prepared.for_each(|item| {
-            if item.grid.0 > 0 {
-                pass.set_bind_group(0, &item.bind_group, &[item.offset]);
-                pass.dispatch_workgroups(item.grid.0, item.grid.1, 1);
-            }
-        });
-        if channels > 0 {
+        target.with_pass("prelu_weight_grad", |pass| {
+            pass.set_pipeline(&pipelines.partial_sums);
+            prepared.for_each(|item| {
+                if item.grid.0 > 0 {
+                    pass.set_bind_group(0, &item.bind_group, &[item.offset]);
+                    pass.dispatch_workgroups(item.grid.0, item.grid.1, 1);
+                }
+            });
             // Any piece's bind group will do: channel_sums reads the chunk
             // sums and the parameters every piece shares.
-            if let Some(item) = prepared.first() {
+            if let (true, Some(item)) = (channels > 0, prepared.first()) {
                 pass.set_pipeline(&pipelines.channel_sums);
                 pass.set_bind_group(0, &item.bind_group, &[item.offset]);
                 pass.dispatch_workgroups(channel_grid.0, channel_grid.1, 1);
             }
-        }
+        });
         Ok(())
     }
 }

@@ -29,9 +29,10 @@ fn callers_context() -> Option<GpuContext> {
     Some(GpuContext::from_device(device, queue))
 }
 
-#[test]
-fn chain_of_ops_in_one_submission_on_callers_device() {
-    let Some(ctx) = callers_context() else { return };
+/// Records `b = leaky_relu(a); c = elu(b); dx = elu'(b) * grad` on the
+/// caller's device, each op in a pass of its own or all in the caller's one
+/// pass, and checks the chain against the CPU reference.
+fn chain_of_ops(ctx: &GpuContext, in_one_pass: bool) {
     let device = ctx.device().clone();
     let x: Vec<f32> = (0..1001).map(|i| (i as f32 - 500.0) / 50.0).collect();
     let g: Vec<f32> = (0..1001).map(|i| (i % 7) as f32 - 3.0).collect();
@@ -42,86 +43,89 @@ fn chain_of_ops_in_one_submission_on_callers_device() {
     let grad = storage_buffer(&device, &g);
     let dx = storage_buffer(&device, &vec![0.0; n]);
     let view = |buffer| TensorView::new(buffer, 0, n);
+    let leaky = Activation::LeakyRelu {
+        negative_slope: 0.01,
+    };
+    let elu = Activation::Elu { alpha: 1.0 };
+    let shape = [n];
+    let forwards = [(leaky, &a, &b), (elu, &b, &c)];
+    let backward = BackwardBuffers {
+        input: view(&b),
+        grad_output: view(&grad),
+        grad_input: view(&dx),
+        weight: None,
+        grad_weight: None,
+        from_output: false,
+        first_element: 0,
+    };
 
     let mut encoder = device.create_command_encoder(&Default::default());
-    let shape = [n];
-    // b = leaky_relu(a); c = elu(b); dx = elu'(b) * grad
-    ctx.encode_forward(
-        &mut encoder,
-        &Activation::LeakyRelu {
-            negative_slope: 0.01,
-        },
-        &shape,
-        &ForwardBuffers {
-            input: view(&a),
-            output: view(&b),
-            weight: None,
-            first_element: 0,
-        },
-    )
-    .unwrap();
-    ctx.encode_forward(
-        &mut encoder,
-        &Activation::Elu { alpha: 1.0 },
-        &shape,
-        &ForwardBuffers {
-            input: view(&b),
-            output: view(&c),
-            weight: None,
-            first_element: 0,
-        },
-    )
-    .unwrap();
-    ctx.encode_backward(
-        &mut encoder,
-        &Activation::Elu { alpha: 1.0 },
-        &shape,
-        &BackwardBuffers {
-            input: view(&b),
-            grad_output: view(&grad),
-            grad_input: view(&dx),
-            weight: None,
-            grad_weight: None,
-            from_output: false,
-            first_element: 0,
-        },
-    )
-    .unwrap();
+    if in_one_pass {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        for (op, input, output) in forwards {
+            let buffers = ForwardBuffers {
+                input: view(input),
+                output: view(output),
+                weight: None,
+                first_element: 0,
+            };
+            ctx.encode_forward_in_pass(&mut pass, &op, &shape, &buffers)
+                .unwrap();
+        }
+        ctx.encode_backward_in_pass(&mut pass, &elu, &shape, &backward)
+            .unwrap();
+    } else {
+        for (op, input, output) in forwards {
+            let buffers = ForwardBuffers {
+                input: view(input),
+                output: view(output),
+                weight: None,
+                first_element: 0,
+            };
+            ctx.encode_forward(&mut encoder, &op, &shape, &buffers)
+                .unwrap();
+        }
+        ctx.encode_backward(&mut encoder, &elu, &shape, &backward)
+            .unwrap();
+    }
     ctx.queue().submit([encoder.finish()]);
 
-    let b_ref = cpu::forward(
-        &Activation::LeakyRelu {
-            negative_slope: 0.01,
-        },
-        &x,
-        &shape,
-        None,
-        Denormals::Preserve,
-    )
-    .unwrap();
+    let b_ref = cpu::forward(&leaky, &x, &shape, None, Denormals::Preserve).unwrap();
     assert_eq!(ctx.read_view(view(&b)).unwrap(), b_ref);
     common::assert_matches(
         "elu of leaky_relu",
-        &Activation::Elu { alpha: 1.0 },
+        &elu,
         common::Direction::Forward,
         &shape,
         &b_ref,
         &[],
         None,
         &ctx.read_view(view(&c)).unwrap(),
-        Activation::Elu { alpha: 1.0 }.forward_tolerance(),
+        elu.forward_tolerance(),
     );
     common::assert_matches(
         "elu backward",
-        &Activation::Elu { alpha: 1.0 },
+        &elu,
         common::Direction::Backward,
         &shape,
         &b_ref,
         &g,
         None,
         &ctx.read_view(view(&dx)).unwrap(),
-        Activation::Elu { alpha: 1.0 }.backward_tolerance(),
+        elu.backward_tolerance(),
     );
+}
+
+#[test]
+fn chain_of_ops_in_one_submission_on_callers_device() {
+    let Some(ctx) = callers_context() else { return };
+    chain_of_ops(&ctx, false);
+}
+
+#[test]
+fn chain_of_ops_in_the_callers_one_pass() {
+    let Some(ctx) = callers_context() else { return };
+    chain_of_ops(&ctx, true);
 }
 
 #[test]
