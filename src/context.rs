@@ -12,6 +12,7 @@
 //! A context is `Send + Sync` and cheap to clone (clones share the device,
 //! the pipelines and the caches): hand one to each thread.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_intrusive::channel::shared::oneshot_channel;
@@ -33,6 +34,8 @@ pub struct GpuContext {
 }
 
 struct Inner {
+    /// This context's identity (its clones share it), stamped on its tensors.
+    id: u64,
     device: wgpu::Device,
     queue: wgpu::Queue,
     adapter_info: wgpu::AdapterInfo,
@@ -204,9 +207,12 @@ impl GpuContext {
         adapter_info: wgpu::AdapterInfo,
         lost: Arc<Mutex<Option<String>>>,
     ) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         GpuContext {
             inner: Arc::new(Inner {
-                kernels: Kernels::new(device.clone(), queue.clone()),
+                id,
+                kernels: Kernels::new(device.clone(), queue.clone(), id),
                 device,
                 queue,
                 adapter_info,
@@ -287,17 +293,50 @@ impl GpuContext {
         self.inner.kernels.clear_bind_groups();
     }
 
+    /// `Err(DeviceLost)` if the device is lost or destroyed.
+    ///
+    /// wgpu reports a loss through the device-lost callback, which only a
+    /// context that made its device can own, and only once the queue has
+    /// drained; work on a lost device is otherwise dropped silently, and a
+    /// resource made after the loss is invalid. So each call also probes: a
+    /// 4-byte buffer mapped at creation is mappable exactly while the device
+    /// is alive (about 3 microseconds on lavapipe).
     fn check_alive(&self) -> Result<()> {
-        match self
-            .inner
-            .lost
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-        {
-            Some(reason) => Err(ActivationError::DeviceLost(reason.clone())),
-            None => Ok(()),
+        let mut lost = self.inner.lost.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(reason) = lost.as_ref() {
+            return Err(ActivationError::DeviceLost(reason.clone()));
         }
+        let probe = self.inner.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("wgpu-activations liveness probe"),
+            size: 4,
+            usage: wgpu::BufferUsages::MAP_WRITE,
+            mapped_at_creation: true,
+        });
+        let alive = probe.slice(..).get_mapped_range_mut().is_ok();
+        if alive {
+            probe.unmap();
+            return Ok(());
+        }
+        let reason = "the device was destroyed or lost".to_string();
+        *lost = Some(reason.clone());
+        Err(ActivationError::DeviceLost(reason))
+    }
+
+    /// `error`, or `DeviceLost` if the device is gone (a resource made on a
+    /// lost device is invalid, which wgpu reports as a validation error).
+    fn classify(&self, error: ActivationError) -> ActivationError {
+        match error {
+            ActivationError::Validation(_)
+            | ActivationError::OutOfMemory(_)
+            | ActivationError::Readback(_) => self.check_alive().err().unwrap_or(error),
+            other => other,
+        }
+    }
+
+    /// Runs `f` after the liveness check, classifying what it returns.
+    fn alive<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.check_alive()?;
+        f().map_err(|e| self.classify(e))
     }
 
     /// Records `op` forward into `encoder` over caller-owned buffers. Nothing
@@ -312,10 +351,15 @@ impl GpuContext {
         shape: &[usize],
         buffers: &ForwardBuffers<'_>,
     ) -> Result<()> {
-        self.check_alive()?;
-        self.inner
-            .kernels
-            .encode_forward(&mut Target::Encoder(encoder), op, shape, buffers, true)
+        self.alive(|| {
+            self.inner.kernels.encode_forward(
+                &mut Target::Encoder(encoder),
+                op,
+                shape,
+                buffers,
+                true,
+            )
+        })
     }
 
     /// Records `op`'s gradient into `encoder`: `grad_input = grad_output *
@@ -328,10 +372,15 @@ impl GpuContext {
         shape: &[usize],
         buffers: &BackwardBuffers<'_>,
     ) -> Result<()> {
-        self.check_alive()?;
-        self.inner
-            .kernels
-            .encode_backward(&mut Target::Encoder(encoder), op, shape, buffers, true)
+        self.alive(|| {
+            self.inner.kernels.encode_backward(
+                &mut Target::Encoder(encoder),
+                op,
+                shape,
+                buffers,
+                true,
+            )
+        })
     }
 
     /// Records `op` forward into the caller's open compute pass: many small
@@ -347,10 +396,11 @@ impl GpuContext {
         shape: &[usize],
         buffers: &ForwardBuffers<'_>,
     ) -> Result<()> {
-        self.check_alive()?;
-        self.inner
-            .kernels
-            .encode_forward(&mut Target::Pass(pass), op, shape, buffers, true)
+        self.alive(|| {
+            self.inner
+                .kernels
+                .encode_forward(&mut Target::Pass(pass), op, shape, buffers, true)
+        })
     }
 
     /// Records `op`'s gradient into the caller's open compute pass (see
@@ -362,10 +412,11 @@ impl GpuContext {
         shape: &[usize],
         buffers: &BackwardBuffers<'_>,
     ) -> Result<()> {
-        self.check_alive()?;
-        self.inner
-            .kernels
-            .encode_backward(&mut Target::Pass(pass), op, shape, buffers, true)
+        self.alive(|| {
+            self.inner
+                .kernels
+                .encode_backward(&mut Target::Pass(pass), op, shape, buffers, true)
+        })
     }
 
     /// Runs `f` inside validation and out-of-memory error scopes of this
@@ -374,7 +425,7 @@ impl GpuContext {
     /// [`ActivationError::Validation`] or [`ActivationError::OutOfMemory`]
     /// instead of reaching wgpu's default handler, which panics.
     pub fn catching<T>(&self, f: impl FnOnce() -> T) -> Result<T> {
-        catching(&self.inner.device, f)
+        catching(&self.inner.device, f).map_err(|e| self.classify(e))
     }
 
     /// A new command encoder on this context's device.
@@ -389,10 +440,7 @@ impl GpuContext {
     /// Finishes `encoder` and submits it, returning validation errors
     /// instead of panicking.
     pub fn submit(&self, encoder: wgpu::CommandEncoder) -> Result<wgpu::SubmissionIndex> {
-        self.check_alive()?;
-        catching(&self.inner.device, || {
-            self.inner.queue.submit([encoder.finish()])
-        })
+        self.alive(|| self.catching(|| self.inner.queue.submit([encoder.finish()])))
     }
 
     /// Uploads f32 `data` as a tensor of `shape`.
@@ -426,9 +474,7 @@ impl GpuContext {
             // Writes are whole 4-byte words; the tensor's padding takes the rest.
             let mut words = bytes.to_vec();
             words.resize(bytes.len().div_ceil(4) * 4, 0);
-            catching(&self.inner.device, || {
-                self.inner.queue.write_buffer(tensor.buffer(), 0, &words)
-            })?;
+            self.catching(|| self.inner.queue.write_buffer(tensor.buffer(), 0, &words))?;
         }
         Ok(tensor)
     }
@@ -452,7 +498,7 @@ impl GpuContext {
                 len: len as u64,
                 max: self.limits().max_buffer_size / dtype.size(),
             })?;
-        let buffer = catching(&self.inner.device, || {
+        let buffer = self.catching(|| {
             self.inner.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("wgpu-activations tensor"),
                 size: bytes,
@@ -462,7 +508,13 @@ impl GpuContext {
                 mapped_at_creation: false,
             })
         })?;
-        Ok(GpuTensor::from_parts(buffer, shape.to_vec(), len, dtype))
+        Ok(GpuTensor::from_parts(
+            buffer,
+            shape.to_vec(),
+            len,
+            dtype,
+            self.inner.id,
+        ))
     }
 
     /// Runs `op` forward on `input` and returns the output tensor (submitted,
@@ -477,18 +529,21 @@ impl GpuContext {
         let output = self.empty_with_dtype(input.shape(), input.dtype())?;
         let mut encoder = self.create_encoder();
         // Fresh tensors: their bind groups are not worth caching.
-        self.inner.kernels.encode_forward(
-            &mut Target::Encoder(&mut encoder),
-            op,
-            input.shape(),
-            &ForwardBuffers {
-                input: input.view(),
-                output: output.view(),
-                weight: weight.map(GpuTensor::view),
-                first_element: 0,
-            },
-            false,
-        )?;
+        self.inner
+            .kernels
+            .encode_forward(
+                &mut Target::Encoder(&mut encoder),
+                op,
+                input.shape(),
+                &ForwardBuffers {
+                    input: input.view(),
+                    output: output.view(),
+                    weight: weight.map(GpuTensor::view),
+                    first_element: 0,
+                },
+                false,
+            )
+            .map_err(|e| self.classify(e))?;
         self.submit(encoder)?;
         Ok(output)
     }
@@ -529,10 +584,10 @@ impl GpuContext {
         from_output: bool,
     ) -> Result<Gradients> {
         if grad_output.shape() != input.shape() {
-            return Err(ActivationError::LengthMismatch {
-                what: "grad_output (shape differs from input)",
-                expected: input.len(),
-                actual: grad_output.len(),
+            return Err(ActivationError::ShapeMismatch {
+                what: "grad_output",
+                expected: input.shape().to_vec(),
+                actual: grad_output.shape().to_vec(),
             });
         }
         let grad_input = self.empty_with_dtype(input.shape(), input.dtype())?;
@@ -541,21 +596,24 @@ impl GpuContext {
             _ => None,
         };
         let mut encoder = self.create_encoder();
-        self.inner.kernels.encode_backward(
-            &mut Target::Encoder(&mut encoder),
-            op,
-            input.shape(),
-            &BackwardBuffers {
-                input: input.view(),
-                grad_output: grad_output.view(),
-                grad_input: grad_input.view(),
-                weight: weight.map(GpuTensor::view),
-                grad_weight: grad_weight.as_ref().map(GpuTensor::view),
-                from_output,
-                first_element: 0,
-            },
-            false,
-        )?;
+        self.inner
+            .kernels
+            .encode_backward(
+                &mut Target::Encoder(&mut encoder),
+                op,
+                input.shape(),
+                &BackwardBuffers {
+                    input: input.view(),
+                    grad_output: grad_output.view(),
+                    grad_input: grad_input.view(),
+                    weight: weight.map(GpuTensor::view),
+                    grad_weight: grad_weight.as_ref().map(GpuTensor::view),
+                    from_output,
+                    first_element: 0,
+                },
+                false,
+            )
+            .map_err(|e| self.classify(e))?;
         self.submit(encoder)?;
         Ok(Gradients {
             grad_input,
@@ -607,6 +665,9 @@ impl GpuContext {
     async fn read_words(&self, view: TensorView<'_>, dtype: DType) -> Result<Vec<u8>> {
         self.check_alive()?;
         const WHAT: &str = "buffer to read back";
+        if view.context().is_some_and(|c| c != self.inner.id) {
+            return Err(ActivationError::ForeignTensor { what: WHAT });
+        }
         if view.dtype() != dtype {
             return Err(ActivationError::DtypeMismatch {
                 what: WHAT,
@@ -645,7 +706,7 @@ impl GpuContext {
                 .position(|b| b.size() >= bytes && b.size() <= bytes.max(4096) * 2)
                 .map(|i| pool.swap_remove(i))
         };
-        let staging = catching(&self.inner.device, || {
+        let staging = self.catching(|| {
             let staging = pooled.unwrap_or_else(|| {
                 self.inner.device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("wgpu-activations readback"),
@@ -667,27 +728,27 @@ impl GpuContext {
         })?;
         let slice = staging.slice(..bytes);
         let (sender, receiver) = oneshot_channel();
-        slice.map_async(wgpu::MapMode::Read, move |result| {
-            // The receiver only goes away if this future is dropped; nothing to report then.
-            let _ = sender.send(result);
-        });
+        // In a scope: on a lost device the staging buffer is invalid, and
+        // wgpu reports that here (its default handler would panic).
+        self.catching(|| {
+            slice.map_async(wgpu::MapMode::Read, move |result| {
+                // The receiver only goes away if this future is dropped; nothing to report then.
+                let _ = sender.send(result);
+            })
+        })?;
+        let readback = |error: String| self.classify(ActivationError::Readback(error));
         self.inner
             .device
             .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|error| ActivationError::Readback(error.to_string()))?;
-        self.check_alive()?;
+            .map_err(|error| readback(error.to_string()))?;
         match receiver.receive().await {
             Some(Ok(())) => {}
-            Some(Err(error)) => return Err(ActivationError::Readback(error.to_string())),
-            None => {
-                return Err(ActivationError::Readback(
-                    "the map callback was dropped".into(),
-                ))
-            }
+            Some(Err(error)) => return Err(readback(error.to_string())),
+            None => return Err(readback("the map callback was dropped".into())),
         }
         let data = slice
             .get_mapped_range()
-            .map_err(|error| ActivationError::Readback(error.to_string()))?
+            .map_err(|error| readback(error.to_string()))?
             .to_vec();
         staging.unmap();
         if staging.size() <= STAGING_MAX_BYTES {

@@ -36,7 +36,29 @@ pub enum ActivationError {
         actual: usize,
     },
 
-    /// A shape whose element count does not fit the GPU's 32-bit indexing.
+    /// Two tensors that must have the same shape do not.
+    #[error("{what} has shape {actual:?}, expected {expected:?}")]
+    ShapeMismatch {
+        /// Which argument is off.
+        what: &'static str,
+        /// The shape required.
+        expected: Vec<usize>,
+        /// The shape given.
+        actual: Vec<usize>,
+    },
+
+    /// A shape whose element count overflows the address space.
+    #[error("shape {0:?} has more elements than this machine can address")]
+    ShapeOverflow(Vec<usize>),
+
+    /// A tensor made by another `GpuContext` (another device) was passed.
+    #[error("{what} belongs to another GpuContext (another device); use tensors of this context")]
+    ForeignTensor {
+        /// Which argument.
+        what: &'static str,
+    },
+
+    /// A count that does not fit the GPU's 32-bit indexing or the device's limits.
     #[error("{what} has {len} elements; at most {max} are supported")]
     TooLarge {
         /// Which argument is too large.

@@ -419,6 +419,8 @@ struct Dispatch<'a> {
 
 /// The pipelines and caches of one device.
 pub(crate) struct Kernels {
+    /// The owning context's identity: views of other contexts' tensors are refused.
+    context: u64,
     device: wgpu::Device,
     queue: wgpu::Queue,
     limits: wgpu::Limits,
@@ -509,9 +511,10 @@ fn bound(view: TensorView<'_>, bytes: u64) -> Bound {
 }
 
 impl Kernels {
-    pub(crate) fn new(device: wgpu::Device, queue: wgpu::Queue) -> Self {
+    pub(crate) fn new(device: wgpu::Device, queue: wgpu::Queue, context: u64) -> Self {
         let limits = device.limits();
         Kernels {
+            context,
             arena: Mutex::new(UniformArena::new(&limits)),
             device,
             queue,
@@ -757,6 +760,9 @@ impl Kernels {
         len: usize,
         dtype: DType,
     ) -> Result<()> {
+        if view.context().is_some_and(|c| c != self.context) {
+            return Err(ActivationError::ForeignTensor { what });
+        }
         if view.dtype() != dtype {
             return Err(ActivationError::DtypeMismatch {
                 what,

@@ -10,11 +10,7 @@ pub fn element_count(shape: &[usize]) -> Result<usize> {
     shape
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .ok_or(ActivationError::TooLarge {
-            what: "shape",
-            len: u64::MAX,
-            max: usize::MAX as u64,
-        })
+        .ok_or_else(|| ActivationError::ShapeOverflow(shape.to_vec()))
 }
 
 /// PReLU's view of `shape`: `(channels, inner)`, where `channels` is the size

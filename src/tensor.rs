@@ -54,6 +54,9 @@ pub struct GpuTensor {
     shape: Vec<usize>,
     len: usize,
     dtype: DType,
+    /// The identity of the context that made it: a tensor is only ever
+    /// used with its own context's device.
+    context: u64,
 }
 
 impl GpuTensor {
@@ -62,12 +65,14 @@ impl GpuTensor {
         shape: Vec<usize>,
         len: usize,
         dtype: DType,
+        context: u64,
     ) -> Self {
         GpuTensor {
             buffer,
             shape,
             len,
             dtype,
+            context,
         }
     }
 
@@ -96,8 +101,9 @@ impl GpuTensor {
         &self.buffer
     }
 
-    /// The elements as a [`TensorView`], for the encoding API.
+    /// The elements as a [`TensorView`], for the encoding API. The view
+    /// remembers its context: passing it to another context is an error.
     pub fn view(&self) -> TensorView<'_> {
-        TensorView::with_dtype(&self.buffer, 0, self.len, self.dtype)
+        TensorView::with_dtype(&self.buffer, 0, self.len, self.dtype).of_context(self.context)
     }
 }

@@ -15,14 +15,21 @@ use crate::tensor::DType;
 /// vec4s run the vec4 kernels; other ranges run the one-element-per-thread
 /// kernels. Bytes past `len` elements are never changed.
 ///
-/// The buffer must come from the context's device: wgpu itself may panic on a
-/// buffer of another `wgpu::Instance`.
+/// **The buffer must come from the context's device.** A buffer of another
+/// device of the same `wgpu::Instance` is an error (wgpu checks it), but a
+/// buffer of another `wgpu::Instance` cannot be told apart by wgpu: it is
+/// taken for this device's buffer with the same internal index, silently
+/// reading and writing the wrong memory (or panicking inside wgpu). Views of
+/// [`crate::GpuTensor`]s ([`crate::GpuTensor::view`]) remember their context
+/// and are checked.
 #[derive(Debug, Clone, Copy)]
 pub struct TensorView<'a> {
     buffer: &'a wgpu::Buffer,
     offset: u64,
     len: usize,
     dtype: DType,
+    /// The context of the tensor it views, if it views one.
+    context: Option<u64>,
 }
 
 impl<'a> TensorView<'a> {
@@ -43,7 +50,19 @@ impl<'a> TensorView<'a> {
             offset,
             len,
             dtype,
+            context: None,
         }
+    }
+
+    /// This view, known to belong to the context `context`.
+    pub(crate) fn of_context(mut self, context: u64) -> Self {
+        self.context = Some(context);
+        self
+    }
+
+    /// The context of the tensor it views, if known.
+    pub(crate) fn context(&self) -> Option<u64> {
+        self.context
     }
 
     /// The whole buffer as f32 elements (its size divided by 4).
@@ -88,12 +107,11 @@ impl<'a> TensorView<'a> {
 
     /// The sub-view of `len` elements starting `start` elements in.
     pub(crate) fn sub(&self, start: usize, len: usize) -> TensorView<'a> {
-        TensorView::with_dtype(
-            self.buffer,
-            self.offset + start as u64 * self.dtype.size(),
+        TensorView {
+            offset: self.offset + start as u64 * self.dtype.size(),
             len,
-            self.dtype,
-        )
+            ..*self
+        }
     }
 
     /// Whether the two views share any byte of the same buffer.

@@ -140,7 +140,7 @@ fn length_mismatches() {
     let g = ctx.upload(&[1.0; 5], &[5]).unwrap();
     let err = ctx.backward(&Activation::Relu, &x, &g, None).unwrap_err();
     assert!(
-        matches!(err, ActivationError::LengthMismatch { .. }),
+        matches!(err, ActivationError::ShapeMismatch { .. }),
         "{err}"
     );
     let input = storage(ctx, 8);
@@ -350,4 +350,71 @@ fn lost_device_is_reported() {
     assert!(matches!(err, ActivationError::DeviceLost(_)), "{err}");
     let err = ctx.download(&x).unwrap_err();
     assert!(matches!(err, ActivationError::DeviceLost(_)), "{err}");
+}
+
+#[test]
+fn messages_name_what_is_wrong() {
+    let ctx = gpu_or_skip!();
+    // Same element count, other shape: the message names both shapes.
+    let x = ctx.upload(&[1.0; 6], &[2, 3]).unwrap();
+    let g = ctx.upload(&[1.0; 6], &[3, 2]).unwrap();
+    let err = ctx.backward(&Activation::Relu, &x, &g, None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "grad_output has shape [3, 2], expected [2, 3]"
+    );
+    // A shape whose element count overflows: no "18446744073709551615 elements".
+    let err = ctx.empty(&[usize::MAX, 2]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "shape [{}, 2] has more elements than this machine can address",
+            usize::MAX
+        )
+    );
+    assert!(!err.to_string().contains("at most"), "{err}");
+}
+
+#[test]
+fn tensors_of_another_context_are_refused() {
+    let ctx = gpu_or_skip!();
+    let other = GpuContext::new().unwrap();
+    let theirs = other.upload(&[1.0, -1.0], &[2]).unwrap();
+    let ours = ctx.upload(&[1.0, -1.0], &[2]).unwrap();
+    let foreign = |err: ActivationError| matches!(err, ActivationError::ForeignTensor { .. });
+    assert!(foreign(
+        ctx.forward(&Activation::Relu, &theirs, None).unwrap_err()
+    ));
+    assert!(foreign(
+        ctx.backward(&Activation::Relu, &ours, &theirs, None)
+            .unwrap_err()
+    ));
+    assert!(foreign(ctx.download(&theirs).unwrap_err()));
+    let mut encoder = ctx.create_encoder();
+    let err = ctx
+        .encode_forward(
+            &mut encoder,
+            &Activation::Relu,
+            &[2],
+            &ForwardBuffers {
+                input: ours.view(),
+                output: theirs.view(),
+                weight: None,
+                first_element: 0,
+            },
+        )
+        .unwrap_err();
+    assert!(foreign(err.clone()), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "output belongs to another GpuContext (another device); use tensors of this context"
+    );
+    // Clones are the same context.
+    let clone = ctx.clone();
+    assert_eq!(
+        clone
+            .download(&clone.forward(&Activation::Relu, &ours, None).unwrap())
+            .unwrap(),
+        [1.0, 0.0]
+    );
 }

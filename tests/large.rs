@@ -223,3 +223,41 @@ fn empty_tensors() {
         [0.0, 0.0, 0.0]
     );
 }
+
+#[test]
+fn prelu_weight_grad_past_one_storage_binding() {
+    let ctx = gpu_or_skip!();
+    let max_binding = ctx.limits().max_storage_buffer_binding_size;
+    let elements_past = (max_binding / 4) as usize + 2_000_000;
+    if elements_past > 200_000_000 {
+        eprintln!("skipping: this device's binding limit ({max_binding} bytes) is too large to exceed here");
+        return;
+    }
+    // Channels of an odd inner size, so that the binding pieces start
+    // mid-channel and mid-block.
+    let (n, c) = (2, 3);
+    let inner = elements_past.div_ceil(n * c) | 1;
+    let shape = [n, c, inner];
+    let len: usize = shape.iter().product();
+    assert!(len as u64 * 4 > max_binding);
+    let x: Vec<f32> = (0..len).map(|i| -0.5 - (i % 997) as f32 * 1e-3).collect();
+    let g: Vec<f32> = (0..len).map(|i| 1.0 + (i % 13) as f32 * 0.01).collect();
+    for w in [&[0.1f32, 0.2, 0.3][..], &[0.25][..]] {
+        let first = prelu_weight_grad(ctx, &x, &g, &shape, w);
+        let reference = cpu::prelu_weight_grad(&x, &g, &shape, w, Denormals::Preserve).unwrap();
+        for (gpu, exact) in first.iter().zip(&reference) {
+            let relative = ((gpu - exact) / exact).abs();
+            assert!(
+                relative < 30.0 * f32::EPSILON,
+                "{} weights: GPU {gpu} vs reference {exact}: {relative:e}",
+                w.len()
+            );
+        }
+        let again = prelu_weight_grad(ctx, &x, &g, &shape, w);
+        assert_eq!(
+            first.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            again.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            "same inputs must give the same bits"
+        );
+    }
+}

@@ -1,0 +1,296 @@
+//! Device loss (what a driver reset or a removed GPU looks like, made here
+//! with `device.destroy()`): every public call returns `Err(DeviceLost)`,
+//! never a panic or a hang, for contexts from `new()` and from
+//! `from_device()`, with and without a poll in between, with work in
+//! flight, and with the pipelines and bind groups already cached.
+
+mod common;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use wgpu_activations::{
+    f16, Activation, ActivationError, BackwardBuffers, ForwardBuffers, GpuContext, GpuTensor,
+    TensorView,
+};
+
+/// A fresh context with its own device: `new()`, or a device made as a
+/// renderer would and handed over with `from_device()`.
+fn fresh(from_device: bool) -> Option<GpuContext> {
+    common::gpu()?;
+    if !from_device {
+        return Some(GpuContext::new().expect("a second device"));
+    }
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapter =
+        pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))
+            .ok()?;
+    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+        required_features: adapter.features() & wgpu::Features::SHADER_F16,
+        ..Default::default()
+    }))
+    .ok()?;
+    Some(GpuContext::from_device(device, queue))
+}
+
+/// What a test holds when it destroys the device.
+struct Setup {
+    ctx: GpuContext,
+    x: GpuTensor,
+    g: GpuTensor,
+    w: GpuTensor,
+    y: GpuTensor,
+    out: GpuTensor,
+}
+
+/// A context with tensors uploaded and every op's pipeline and bind group
+/// already used once (so that nothing is created after the loss).
+fn warmed_up(from_device: bool) -> Option<Setup> {
+    let ctx = fresh(from_device)?;
+    let x = ctx.upload(&[1.0, -2.0, 3.0, -4.0], &[4]).unwrap();
+    let g = ctx.upload(&[1.0; 4], &[4]).unwrap();
+    let w = ctx.upload(&[0.25], &[1]).unwrap();
+    let y = ctx.forward(&Activation::Relu, &x, None).unwrap();
+    let out = ctx.empty(&[4]).unwrap();
+    let setup = Setup {
+        ctx,
+        x,
+        g,
+        w,
+        y,
+        out,
+    };
+    for call in calls() {
+        (call.run)(&setup).unwrap_or_else(|e| panic!("{} before the loss: {e}", call.name));
+    }
+    Some(setup)
+}
+
+struct Call {
+    name: &'static str,
+    run: fn(&Setup) -> Result<(), ActivationError>,
+}
+
+fn forward_buffers(s: &Setup) -> ForwardBuffers<'_> {
+    ForwardBuffers {
+        input: s.x.view(),
+        output: s.out.view(),
+        weight: None,
+        first_element: 0,
+    }
+}
+
+fn backward_buffers(s: &Setup) -> BackwardBuffers<'_> {
+    BackwardBuffers {
+        input: s.x.view(),
+        grad_output: s.g.view(),
+        grad_input: s.out.view(),
+        weight: None,
+        grad_weight: None,
+        from_output: false,
+        first_element: 0,
+    }
+}
+
+/// Every public call that touches the device.
+fn calls() -> Vec<Call> {
+    vec![
+        Call {
+            name: "upload",
+            run: |s| s.ctx.upload(&[1.0, 2.0], &[2]).map(drop),
+        },
+        Call {
+            name: "upload_f16",
+            run: |s| s.ctx.upload_f16(&[f16::ONE], &[1]).map(drop),
+        },
+        Call {
+            name: "empty",
+            run: |s| s.ctx.empty(&[8]).map(drop),
+        },
+        Call {
+            name: "forward",
+            run: |s| s.ctx.forward(&Activation::Silu, &s.x, None).map(drop),
+        },
+        Call {
+            name: "forward (prelu)",
+            run: |s| {
+                s.ctx
+                    .forward(&Activation::Prelu, &s.x, Some(&s.w))
+                    .map(drop)
+            },
+        },
+        Call {
+            name: "backward (prelu, weight gradient)",
+            run: |s| {
+                s.ctx
+                    .backward(&Activation::Prelu, &s.x, &s.g, Some(&s.w))
+                    .map(drop)
+            },
+        },
+        Call {
+            name: "backward_from_output",
+            run: |s| {
+                s.ctx
+                    .backward_from_output(&Activation::Relu, &s.y, &s.g)
+                    .map(drop)
+            },
+        },
+        Call {
+            name: "download",
+            run: |s| s.ctx.download(&s.y).map(drop),
+        },
+        Call {
+            name: "read_view",
+            run: |s| {
+                s.ctx
+                    .read_view(TensorView::new(s.y.buffer(), 0, 4))
+                    .map(drop)
+            },
+        },
+        Call {
+            name: "encode_forward",
+            run: |s| {
+                let mut encoder = s.ctx.create_encoder();
+                s.ctx
+                    .encode_forward(&mut encoder, &Activation::Relu, &[4], &forward_buffers(s))
+            },
+        },
+        Call {
+            name: "encode_backward",
+            run: |s| {
+                let mut encoder = s.ctx.create_encoder();
+                s.ctx
+                    .encode_backward(&mut encoder, &Activation::Relu, &[4], &backward_buffers(s))
+            },
+        },
+        Call {
+            name: "encode_forward_in_pass",
+            run: |s| {
+                let mut encoder = s.ctx.create_encoder();
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                s.ctx.encode_forward_in_pass(
+                    &mut pass,
+                    &Activation::Relu,
+                    &[4],
+                    &forward_buffers(s),
+                )
+            },
+        },
+        Call {
+            name: "encode_backward_in_pass",
+            run: |s| {
+                let mut encoder = s.ctx.create_encoder();
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                s.ctx.encode_backward_in_pass(
+                    &mut pass,
+                    &Activation::Relu,
+                    &[4],
+                    &backward_buffers(s),
+                )
+            },
+        },
+        Call {
+            name: "submit",
+            run: |s| s.ctx.submit(s.ctx.create_encoder()).map(drop),
+        },
+    ]
+}
+
+/// Runs every call after the loss: each must be `Err(DeviceLost)`, none may panic.
+fn every_call_reports_the_loss(setup: &Setup, when: &str) {
+    for call in calls() {
+        let result = catch_unwind(AssertUnwindSafe(|| (call.run)(setup)));
+        match result {
+            Ok(Err(ActivationError::DeviceLost(_))) => {}
+            Ok(other) => panic!("{} {when}: {other:?}, expected DeviceLost", call.name),
+            Err(panic) => panic!(
+                "{} {when}: panicked: {:?}",
+                call.name,
+                panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            ),
+        }
+    }
+}
+
+fn check(from_device: bool, poll_first: bool) {
+    let Some(setup) = warmed_up(from_device) else {
+        return;
+    };
+    setup.ctx.device().destroy();
+    if poll_first {
+        let _ = setup.ctx.device().poll(wgpu::PollType::wait_indefinitely());
+    }
+    every_call_reports_the_loss(
+        &setup,
+        &format!("after destroy (from_device: {from_device}, poll first: {poll_first})"),
+    );
+}
+
+#[test]
+fn own_device_destroyed() {
+    check(false, false);
+}
+
+#[test]
+fn own_device_destroyed_then_polled() {
+    check(false, true);
+}
+
+#[test]
+fn callers_device_destroyed() {
+    check(true, false);
+}
+
+#[test]
+fn callers_device_destroyed_then_polled() {
+    check(true, true);
+}
+
+#[test]
+fn destroyed_with_work_in_flight() {
+    for from_device in [false, true] {
+        let Some(setup) = warmed_up(from_device) else {
+            return;
+        };
+        // A few million elements of gelu submitted, then the device destroyed
+        // before they finish.
+        let len = 1 << 22;
+        let big = setup.ctx.upload(&vec![0.5; len], &[len]).unwrap();
+        let y = setup
+            .ctx
+            .forward(
+                &Activation::Gelu {
+                    approximate: wgpu_activations::GeluApproximate::None,
+                },
+                &big,
+                None,
+            )
+            .unwrap();
+        setup.ctx.device().destroy();
+        let read = catch_unwind(AssertUnwindSafe(|| setup.ctx.download(&y)));
+        assert!(
+            matches!(read, Ok(Err(ActivationError::DeviceLost(_)))),
+            "download of work in flight (from_device: {from_device}): {:?}",
+            read.map(|r| r.map(|v| v.len()))
+        );
+        every_call_reports_the_loss(&setup, "with work in flight");
+    }
+}
+
+#[test]
+fn destroyed_before_anything_was_made() {
+    for from_device in [false, true] {
+        let Some(ctx) = fresh(from_device) else {
+            return;
+        };
+        ctx.device().destroy();
+        let upload = catch_unwind(AssertUnwindSafe(|| ctx.upload(&[1.0], &[1])));
+        assert!(
+            matches!(upload, Ok(Err(ActivationError::DeviceLost(_)))),
+            "from_device: {from_device}"
+        );
+    }
+}
