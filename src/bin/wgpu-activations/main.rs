@@ -15,8 +15,10 @@
 
 mod args;
 mod error;
+mod header;
 mod npy;
 mod stream;
+mod text;
 
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::Path;
