@@ -1278,3 +1278,335 @@ fn unwritable_output_leaves_nothing() {
     assert_eq!(fs::read_dir(&sub).unwrap().count(), 0);
     assert_eq!(dir.names(), ["sub", "x.npy"]);
 }
+
+// ------------------------------------------- .npy headers as numpy reads them
+
+/// An .npy file of format `version` (1, 2 or 3) with header text `dict`,
+/// padded as numpy pads it, then `data`. Versions 1 and 2 take the text as
+/// Latin-1 (every character below U+0100), version 3 as UTF-8.
+fn versioned_npy(path: &str, version: u8, dict: &str, data: &[u8]) {
+    let mut header: Vec<u8> = if version == 3 {
+        dict.as_bytes().to_vec()
+    } else {
+        dict.chars()
+            .map(|c| u8::try_from(u32::from(c)).expect("a Latin-1 header"))
+            .collect()
+    };
+    let prefix = if version == 1 { 10 } else { 12 };
+    let unpadded = prefix + header.len() + 1;
+    header.resize(header.len() + unpadded.div_ceil(64) * 64 - unpadded, b' ');
+    header.push(b'\n');
+    let mut bytes = b"\x93NUMPY".to_vec();
+    bytes.extend([version, 0]);
+    if version == 1 {
+        bytes.extend((header.len() as u16).to_le_bytes());
+    } else {
+        bytes.extend((header.len() as u32).to_le_bytes());
+    }
+    bytes.extend(header);
+    bytes.extend(data);
+    fs::write(path, bytes).unwrap();
+}
+
+/// Files numpy 2.4 reads as little-endian float32 or float16 arrays in C
+/// order, whatever their spelling, are read as numpy reads them: same
+/// dtype, same shape, same data.
+#[test]
+fn every_spelling_numpy_reads_is_read() {
+    let _ctx = gpu_or_skip!();
+    let dir = Dir::new();
+    let (xp, yp) = (dir.path("x.npy"), dir.path("y.npy"));
+    let f = "'fortran_order': False";
+    // (header, version, float16, shape); numpy 2.4.6's reading of each.
+    let cases: Vec<(String, u8, bool, Vec<usize>)> = vec![
+        (
+            format!("{{'descr': 'f4', {f}, 'shape': (5,)}}"),
+            1,
+            false,
+            vec![5],
+        ),
+        (
+            format!("{{'descr': '<f', {f}, 'shape': (5,)}}"),
+            1,
+            false,
+            vec![5],
+        ),
+        (
+            format!("{{'descr': '=f4', {f}, 'shape': (5,)}}"),
+            1,
+            false,
+            vec![5],
+        ),
+        (
+            format!("{{'descr': '|f4', {f}, 'shape': (5,)}}"),
+            1,
+            false,
+            vec![5],
+        ),
+        (
+            format!("{{'descr': 'float32', {f}, 'shape': (5,)}}"),
+            1,
+            false,
+            vec![5],
+        ),
+        (
+            format!("{{'descr': u'<f4', {f}, 'shape': (5,)}}"),
+            1,
+            false,
+            vec![5],
+        ),
+        (
+            format!("{{'descr': '()f4', {f}, 'shape': (5,)}}"),
+            1,
+            false,
+            vec![5],
+        ),
+        (
+            format!("{{'descr': 'f +04', {f}, 'shape': (5,)}}"),
+            1,
+            false,
+            vec![5],
+        ),
+        (
+            format!("{{'descr': '<e', {f}, 'shape': (2, 3)}}"),
+            1,
+            true,
+            vec![2, 3],
+        ),
+        (
+            format!("{{'descr': 'half', {f}, 'shape': (2, 3)}}"),
+            2,
+            true,
+            vec![2, 3],
+        ),
+        (
+            format!("{{'descr': '\\x17', {f}, 'shape': (2, 3)}}"),
+            3,
+            true,
+            vec![2, 3],
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': (+5,)}}"),
+            1,
+            false,
+            vec![5],
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': (0x2, 0b11)}}"),
+            1,
+            false,
+            vec![2, 3],
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': (5L,)}}"),
+            1,
+            false,
+            vec![5],
+        ),
+        (
+            format!("# saved by hand\n{{'descr': '<f4', # float32\n {f},\n 'shape': (5,)}}"),
+            1,
+            false,
+            vec![5],
+        ),
+        (
+            format!("{{\"de\" 'scr': '''<f4''',\r\n {f}, 'shape': ((5),)}} # ünïcode ✓"),
+            3,
+            false,
+            vec![5],
+        ),
+        (
+            format!("\x0c  {{'descr': '<f4', {f}, 'shape': (5,)}}"),
+            2,
+            false,
+            vec![5],
+        ),
+    ];
+    for (dict, version, half, shape) in cases {
+        let n: usize = shape.iter().product();
+        let x = data(n, 5);
+        if half {
+            let x16: Vec<f16> = x.iter().map(|&v| f16::from_f32(v)).collect();
+            let bytes: Vec<u8> = x16.iter().flat_map(|v| v.to_le_bytes()).collect();
+            versioned_npy(&xp, version, &dict, &bytes);
+            assert_ok(&run(&["forward", "relu", &xp, &yp]));
+            let y = read_f16(&yp, &shape);
+            let expected: Vec<f16> = x16.iter().map(|v| v.max(f16::ZERO)).collect();
+            assert_eq!(bits16(&y), bits16(&expected), "{dict:?}");
+        } else {
+            let bytes: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
+            versioned_npy(&xp, version, &dict, &bytes);
+            assert_ok(&run(&["forward", "relu", &xp, &yp]));
+            let expected: Vec<f32> = x.iter().map(|v| v.max(0.0)).collect();
+            assert_eq!(bits(&read_f32(&yp, &shape)), bits(&expected), "{dict:?}");
+        }
+    }
+}
+
+/// Files numpy 2.4 refuses, or reads otherwise than the tool would, are
+/// refused with one line, before any output exists.
+#[test]
+fn headers_numpy_refuses_are_refused() {
+    let dir = Dir::new();
+    let (xp, out) = (dir.path("x.npy"), dir.path("out.npy"));
+    let f = "'fortran_order': False";
+    let data = [0u8; 64];
+    let dims65 = format!("({})", "1, ".repeat(65));
+    let long = format!(
+        "{{'descr': '<f4', {f}, 'shape': (5,)}} #{}",
+        "x".repeat(10_000)
+    );
+    // (header, version, what the message says)
+    let cases: Vec<(String, u8, &str)> = vec![
+        // numpy reads float32 (3,), the old reader read float16 (5,).
+        (
+            format!("{{'descr': '<f2', {f}, 'shape': (5,), 'descr': '<f4', 'shape': (3,)}}"),
+            1,
+            "the key 'descr' twice",
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': (3,), 'sha' 'pe': (2,)}}"),
+            1,
+            "the key 'shape' twice",
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': (3,), 'x': 1}}"),
+            1,
+            "the key 'x'",
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': {dims65}}}"),
+            1,
+            "at most 64",
+        ),
+        (long, 2, "max_header_size"),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': (05,)}}"),
+            1,
+            "leading zeros",
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': [5]}}"),
+            1,
+            "not a tuple",
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': (True,)}}"),
+            1,
+            "not a tuple of integers",
+        ),
+        (
+            format!("{{'descr': '\\<f4', {f}, 'shape': (5,)}}"),
+            1,
+            "unsupported dtype",
+        ),
+        (
+            format!("{{'descr': '<f4 ', {f}, 'shape': (5,)}}"),
+            1,
+            "unsupported dtype",
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': (0, 4611686018427387904)}}"),
+            1,
+            "too many elements",
+        ),
+        (
+            format!("{{'descr': '<f2', {f}, 'shape': (4611686018427387904, 0)}}"),
+            1,
+            "too many elements",
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': (5l,)}}"),
+            1,
+            "run into a name",
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': (5L,)}}"),
+            3,
+            "run into a name",
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': (5,)}};"),
+            1,
+            "malformed .npy header",
+        ),
+        (
+            format!("\n  {{'descr': '<f4', {f}, 'shape': (5,)}}"),
+            1,
+            "indented",
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': (5,)}}\0"),
+            1,
+            "NUL",
+        ),
+        (
+            format!("{{'descr': '1f4', {f}, 'shape': (5,)}}"),
+            1,
+            "subarray",
+        ),
+        (
+            format!("{{'descr': ('<f4', ()), {f}, 'shape': (5,)}}"),
+            1,
+            "subarray",
+        ),
+        (
+            format!("{{'descr': b'<f4', {f}, 'shape': (5,)}}"),
+            1,
+            "not a type string",
+        ),
+    ];
+    for (dict, version, needle) in &cases {
+        versioned_npy(&xp, *version, dict, &data);
+        let output = run(&["forward", "relu", &xp, &out]);
+        assert_error(&output, needle);
+        assert_eq!(dir.names(), ["x.npy"], "{dict:?}");
+    }
+    // Format versions other than 1.0, 2.0 and 3.0.
+    versioned_npy(
+        &xp,
+        1,
+        &format!("{{'descr': '<f4', {f}, 'shape': (5,)}}"),
+        &data,
+    );
+    let mut bytes = fs::read(&xp).unwrap();
+    bytes[6] = 4;
+    fs::write(&xp, &bytes).unwrap();
+    assert_error(&run(&["forward", "relu", &xp, &out]), "version 4.0");
+    assert_eq!(dir.names(), ["x.npy"]);
+}
+
+/// A header or a file name holding terminal control sequences (set the
+/// window title, clear the screen, reorder the text) is shown escaped.
+#[test]
+fn error_lines_escape_control_sequences() {
+    let dir = Dir::new();
+    let out = dir.path("out.npy");
+    let evil = "\x1b]0;owned\x07\x1b[2J\x1b[31m\u{9b}1m\u{202e}";
+    let f = "'fortran_order': False";
+    let headers = [
+        format!("{{'descr': '{evil}', {f}, 'shape': (5,)}}"),
+        format!("{{'descr': '<f4', {f}, 'shape': (5,{evil})}}"),
+        format!("{{'descr': '<f4', {f}, 'shape': (5,), '{evil}': 1}}"),
+        format!("{{'descr': '<f4', {f}, 'shape': [{evil}]}}"),
+    ];
+    let is_raw = |c: char| c.is_control() || c == '\u{202e}';
+    for (i, dict) in headers.iter().enumerate() {
+        let xp = dir.path(&format!("x{i}.npy"));
+        versioned_npy(&xp, 3, dict, &[0u8; 20]);
+        let output = run(&["forward", "relu", &xp, &out]);
+        let line = assert_error(&output, "");
+        assert!(!line.chars().any(is_raw), "{line:?}");
+        assert!(
+            line.contains("\\x1b") || line.contains("malformed"),
+            "{line}"
+        );
+    }
+    // In a file name (from the command line, or a directory listing).
+    let named = dir.path(&format!("{evil}.npy"));
+    let output = run(&["forward", "relu", &named, &out]);
+    let line = assert_error(&output, "No such file");
+    assert!(!line.chars().any(is_raw), "{line:?}");
+    assert!(line.contains("\\x1b]0;owned\\x07\\x1b[2J"), "{line}");
+    assert!(!Path::new(&out).exists());
+}
