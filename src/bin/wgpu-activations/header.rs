@@ -1511,7 +1511,7 @@ fn unescape(body: &[char]) -> Result<String, (usize, String)> {
 /// The character of a `\N{NAME}` escape, for the names (and aliases, any
 /// case) of ASCII characters and of Python's whitespace: all a key or type
 /// string of a float32/float16 header may hold.
-fn character_named(name: &str) -> Option<char> {
+pub fn character_named(name: &str) -> Option<char> {
     let upper = name.to_ascii_uppercase();
     NAMES
         .binary_search_by(|(n, _)| n.cmp(&upper.as_str()))
