@@ -1610,3 +1610,141 @@ fn error_lines_escape_control_sequences() {
     assert!(line.contains("\\x1b]0;owned\\x07\\x1b[2J"), "{line}");
     assert!(!Path::new(&out).exists());
 }
+
+// ------------------------------------------------------------------ signals
+
+/// A float32 .npy file of zeros of `shape`, its data a hole in the file:
+/// made at once, whatever its size, and taking no disk space.
+fn sparse_f32(path: &str, shape: &[usize]) {
+    raw_npy(path, &npy_dict("<f4", false, shape), &[]);
+    let file = fs::OpenOptions::new().append(true).open(path).unwrap();
+    let len = file.metadata().unwrap().len();
+    let data: u64 = shape.iter().map(|&d| d as u64).product::<u64>() * 4;
+    file.set_len(len + data).unwrap();
+}
+
+/// A running tool, killed (SIGKILL) if the test ends first.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Interrupted by SIGINT (Ctrl-C), SIGTERM or SIGHUP while streaming a
+/// large input, the tool removes its hidden temporary outputs, leaves the
+/// files at the output paths as they were, and dies of the signal (a shell
+/// reports 130, 143, 129). Both a single output and the two outputs of a
+/// backward pass with --grad-weight.
+#[cfg(unix)]
+#[test]
+fn signals_remove_temporary_outputs() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let _ctx = gpu_or_skip!();
+    let dir = Dir::new();
+    let p = |name: &str| dir.path(name);
+    // 256 MiB of input, 64 channels for prelu.
+    let shape = [1024, 64, 1024];
+    sparse_f32(&p("x.npy"), &shape);
+    sparse_f32(&p("g.npy"), &shape);
+    write_f32(&p("w.npy"), &[0.25; 64], &[64]);
+    fs::write(p("y.npy"), "precious y").unwrap();
+    fs::write(p("gw.npy"), "precious gw").unwrap();
+    let before = dir.names();
+    let temporaries = || -> Vec<String> {
+        dir.names()
+            .into_iter()
+            .filter(|n| n.starts_with(".wgpu-activations-"))
+            .collect()
+    };
+    let (x, g, w, y, gw) = (p("x.npy"), p("g.npy"), p("w.npy"), p("y.npy"), p("gw.npy"));
+    let forward = vec!["forward", "relu", &x, &y];
+    let backward = vec![
+        "backward",
+        "prelu",
+        "--weight",
+        &w,
+        &x,
+        &g,
+        &y,
+        "--grad-weight",
+        &gw,
+    ];
+    for (signal, number) in [("INT", 2), ("TERM", 15), ("HUP", 1)] {
+        for args in [&forward, &backward] {
+            let outputs = if args == &forward { 1 } else { 2 };
+            // Smaller chunks (a slower run) if the run ends before the
+            // signal reaches it.
+            let mut signalled = false;
+            for chunk in ["65536", "8192", "1024"] {
+                let mut command = Command::new(env!("CARGO_BIN_EXE_wgpu-activations"));
+                command
+                    .args(args)
+                    .env(CHUNK_ENV, chunk)
+                    .env_remove(F16_VIA_F32_ENV)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null());
+                if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+                    command.env("XDG_RUNTIME_DIR", runtime_dir());
+                }
+                let mut running = Running(command.spawn().expect("the binary runs"));
+                // Wait until the temporary outputs exist and data is
+                // being written (past the 1 MiB write buffer).
+                let deadline = Instant::now() + Duration::from_secs(120);
+                let streaming = loop {
+                    let temps = temporaries();
+                    let written = temps
+                        .iter()
+                        .filter_map(|t| fs::metadata(p(t)).ok())
+                        .map(|m| m.len())
+                        .max()
+                        .unwrap_or(0);
+                    if temps.len() == outputs && written >= 1 << 20 {
+                        break true;
+                    }
+                    if running.0.try_wait().unwrap().is_some() {
+                        break false;
+                    }
+                    assert!(Instant::now() < deadline, "no temporary output after 120 s");
+                    std::thread::sleep(Duration::from_millis(5));
+                };
+                if streaming {
+                    let pid = running.0.id().to_string();
+                    let kill = Command::new("sh")
+                        .args(["-c", &format!("kill -s {signal} \"$1\""), "sh", &pid])
+                        .status()
+                        .unwrap();
+                    assert!(kill.success());
+                }
+                let deadline = Instant::now() + Duration::from_secs(120);
+                let status = loop {
+                    if let Some(status) = running.0.try_wait().unwrap() {
+                        break status;
+                    }
+                    assert!(Instant::now() < deadline, "SIG{signal} did not end the run");
+                    std::thread::sleep(Duration::from_millis(5));
+                };
+                // Files at the outputs: as they were, or (a run that ended
+                // before the signal) complete.
+                assert_eq!(temporaries(), Vec::<String>::new(), "SIG{signal} {args:?}");
+                if status.success() {
+                    fs::write(&y, "precious y").unwrap();
+                    fs::write(&gw, "precious gw").unwrap();
+                    continue;
+                }
+                assert_eq!(status.signal(), Some(number), "SIG{signal}: {status:?}");
+                assert_eq!(fs::read_to_string(&y).unwrap(), "precious y");
+                assert_eq!(fs::read_to_string(&gw).unwrap(), "precious gw");
+                assert_eq!(dir.names(), before);
+                signalled = true;
+                break;
+            }
+            assert!(signalled, "every run ended before SIG{signal} reached it");
+        }
+    }
+}
