@@ -1,7 +1,7 @@
 //! The .npy header, read as numpy reads it.
 //!
 //! numpy's reader (`numpy.lib.format.read_array`; rules below checked
-//! against numpy 2.4.6 on CPython 3.11.7) takes:
+//! against numpy 2.4.6 on CPython 3.11.7, x86-64 Linux) takes:
 //!
 //! - the magic `\x93NUMPY`, a version (1.0, 2.0 or 3.0), the header length
 //!   (2 bytes little-endian in 1.0, 4 in 2.0 and 3.0), then the header: text
@@ -11,9 +11,10 @@
 //!   leading spaces and tabs): a dict with exactly the keys `descr`,
 //!   `fortran_order` and `shape`; `shape` a tuple of `int`s (not `bool`s),
 //!   at most 64 of them; `fortran_order` a `bool`; `descr` what
-//!   `numpy.dtype` understands. In 1.0 and 2.0 files, where the header does
-//!   not parse, numpy retries after removing the `L` that Python 2 wrote
-//!   after long integers (`(5L,)`);
+//!   `numpy.dtype` understands. Where a 1.0 or 2.0 header does not parse,
+//!   numpy parses it again as rewritten by Python's `tokenize` module, less
+//!   the `L` that Python 2 wrote after long integers (`(5L,)`); the rewrite
+//!   also drops the first line's indentation and a last line of whitespace;
 //! - an array whose non-zero dimensions hold at most 2^63 - 1 bytes (numpy
 //!   cannot create a larger one, even with a zero dimension elsewhere), and
 //!   whose data follows the header in full (bytes after it are ignored).
@@ -21,12 +22,14 @@
 //! This module accepts exactly the files numpy reads as a little-endian
 //! float32 or float16 array (on a little-endian machine), with the same
 //! dtype, shape and data offset, with these exceptions, all refusals:
-//! duplicate keys in the header (numpy silently takes the last one),
-//! Fortran order, and the exotic `descr` forms that numpy reads as float32
-//! through `numpy.dtype`'s constructor language rather than as a type string
-//! (`descr` tuples such as `('<f4', ())`, single-element subarrays such as
-//! `'1f4'` or `'(1,)f4'`, and in 1.0 and 2.0 files a first header line
-//! indented with a form feed, which numpy's Python 2 fallback re-indents).
+//! duplicate keys in the header (numpy silently takes the last one);
+//! Fortran order; `descr` values that numpy reads as float32 through
+//! `numpy.dtype`'s constructor language rather than as a type string:
+//! tuples (`('<f4', ())`), subarrays (`'1f4'`, `'(1,)f4'`, and any subarray
+//! where the shape has a zero); and 1.0 and 2.0 headers that need the Python
+//! 2 rewrite and hold a lone carriage return (which `tokenize` and the
+//! parser see differently). C's `strtol`, which reads the size in `'f 4'`,
+//! is taken in the C or a UTF-8 locale.
 //!
 //! The header is parsed by a small tokenizer and parser for the part of
 //! Python's literal syntax that can describe such an array: dict, tuple and
