@@ -95,7 +95,9 @@ impl Dtype {
 pub struct Layout {
     /// The format version, (1, 0), (2, 0) or (3, 0).
     pub version: (u8, u8),
+    /// The element type.
     pub dtype: Dtype,
+    /// The dimensions, in C order (empty for a 0-d array).
     pub shape: Vec<usize>,
     /// Number of elements (1 for a 0-d array).
     pub len: usize,
