@@ -1279,3 +1279,473 @@ fn unwritable_output_leaves_nothing() {
     assert_eq!(fs::read_dir(&sub).unwrap().count(), 0);
     assert_eq!(dir.names(), ["sub", "x.npy"]);
 }
+
+// ------------------------------------------- .npy headers as numpy reads them
+
+/// An .npy file of format `version` (1, 2 or 3) with header text `dict`,
+/// padded as numpy pads it, then `data`. Versions 1 and 2 take the text as
+/// Latin-1 (every character below U+0100), version 3 as UTF-8.
+fn versioned_npy(path: &str, version: u8, dict: &str, data: &[u8]) {
+    let mut header: Vec<u8> = if version == 3 {
+        dict.as_bytes().to_vec()
+    } else {
+        dict.chars()
+            .map(|c| u8::try_from(u32::from(c)).expect("a Latin-1 header"))
+            .collect()
+    };
+    let prefix = if version == 1 { 10 } else { 12 };
+    let unpadded = prefix + header.len() + 1;
+    header.resize(header.len() + unpadded.div_ceil(64) * 64 - unpadded, b' ');
+    header.push(b'\n');
+    let mut bytes = b"\x93NUMPY".to_vec();
+    bytes.extend([version, 0]);
+    if version == 1 {
+        bytes.extend((header.len() as u16).to_le_bytes());
+    } else {
+        bytes.extend((header.len() as u32).to_le_bytes());
+    }
+    bytes.extend(header);
+    bytes.extend(data);
+    fs::write(path, bytes).unwrap();
+}
+
+/// Files numpy 2.4 reads as little-endian float32 or float16 arrays in C
+/// order, whatever their spelling, are read as numpy reads them: same
+/// dtype, same shape, same data.
+#[test]
+fn every_spelling_numpy_reads_is_read() {
+    let _ctx = gpu_or_skip!();
+    let dir = Dir::new();
+    let (xp, yp) = (dir.path("x.npy"), dir.path("y.npy"));
+    let f = "'fortran_order': False";
+    // (header, version, float16, shape); numpy 2.4.6's reading of each.
+    let cases: Vec<(String, u8, bool, Vec<usize>)> = vec![
+        (
+            format!("{{'descr': 'f4', {f}, 'shape': (5,)}}"),
+            1,
+            false,
+            vec![5],
+        ),
+        (
+            format!("{{'descr': '<f', {f}, 'shape': (5,)}}"),
+            1,
+            false,
+            vec![5],
+        ),
+        (
+            format!("{{'descr': '=f4', {f}, 'shape': (5,)}}"),
+            1,
+            false,
+            vec![5],
+        ),
+        (
+            format!("{{'descr': '|f4', {f}, 'shape': (5,)}}"),
+            1,
+            false,
+            vec![5],
+        ),
+        (
+            format!("{{'descr': 'float32', {f}, 'shape': (5,)}}"),
+            1,
+            false,
+            vec![5],
+        ),
+        (
+            format!("{{'descr': u'<f4', {f}, 'shape': (5,)}}"),
+            1,
+            false,
+            vec![5],
+        ),
+        (
+            format!("{{'descr': '()f4', {f}, 'shape': (5,)}}"),
+            1,
+            false,
+            vec![5],
+        ),
+        (
+            format!("{{'descr': 'f +04', {f}, 'shape': (5,)}}"),
+            1,
+            false,
+            vec![5],
+        ),
+        (
+            format!("{{'descr': '<e', {f}, 'shape': (2, 3)}}"),
+            1,
+            true,
+            vec![2, 3],
+        ),
+        (
+            format!("{{'descr': 'half', {f}, 'shape': (2, 3)}}"),
+            2,
+            true,
+            vec![2, 3],
+        ),
+        (
+            format!("{{'descr': '\\x17', {f}, 'shape': (2, 3)}}"),
+            3,
+            true,
+            vec![2, 3],
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': (+5,)}}"),
+            1,
+            false,
+            vec![5],
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': (0x2, 0b11)}}"),
+            1,
+            false,
+            vec![2, 3],
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': (5L,)}}"),
+            1,
+            false,
+            vec![5],
+        ),
+        (
+            format!("# saved by hand\n{{'descr': '<f4', # float32\n {f},\n 'shape': (5,)}}"),
+            1,
+            false,
+            vec![5],
+        ),
+        (
+            format!("{{\"de\" 'scr': '''<f4''',\r\n {f}, 'shape': ((5),)}} # ünïcode ✓"),
+            3,
+            false,
+            vec![5],
+        ),
+        (
+            format!("\x0c  {{'descr': '<f4', {f}, 'shape': (5,)}}"),
+            2,
+            false,
+            vec![5],
+        ),
+    ];
+    for (dict, version, half, shape) in cases {
+        let n: usize = shape.iter().product();
+        let x = data(n, 5);
+        if half {
+            let x16: Vec<f16> = x.iter().map(|&v| f16::from_f32(v)).collect();
+            let bytes: Vec<u8> = x16.iter().flat_map(|v| v.to_le_bytes()).collect();
+            versioned_npy(&xp, version, &dict, &bytes);
+            assert_ok(&run(&["forward", "relu", &xp, &yp]));
+            let y = read_f16(&yp, &shape);
+            let expected: Vec<f16> = x16.iter().map(|v| v.max(f16::ZERO)).collect();
+            assert_eq!(bits16(&y), bits16(&expected), "{dict:?}");
+        } else {
+            let bytes: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
+            versioned_npy(&xp, version, &dict, &bytes);
+            assert_ok(&run(&["forward", "relu", &xp, &yp]));
+            let expected: Vec<f32> = x.iter().map(|v| v.max(0.0)).collect();
+            assert_eq!(bits(&read_f32(&yp, &shape)), bits(&expected), "{dict:?}");
+        }
+    }
+}
+
+/// Files numpy 2.4 refuses, or reads otherwise than the tool would, are
+/// refused with one line, before any output exists.
+#[test]
+fn headers_numpy_refuses_are_refused() {
+    let dir = Dir::new();
+    let (xp, out) = (dir.path("x.npy"), dir.path("out.npy"));
+    let f = "'fortran_order': False";
+    let data = [0u8; 64];
+    let dims65 = format!("({})", "1, ".repeat(65));
+    let long = format!(
+        "{{'descr': '<f4', {f}, 'shape': (5,)}} #{}",
+        "x".repeat(10_000)
+    );
+    // (header, version, what the message says)
+    let cases: Vec<(String, u8, &str)> = vec![
+        // numpy reads float32 (3,), the old reader read float16 (5,).
+        (
+            format!("{{'descr': '<f2', {f}, 'shape': (5,), 'descr': '<f4', 'shape': (3,)}}"),
+            1,
+            "the key 'descr' twice",
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': (3,), 'sha' 'pe': (2,)}}"),
+            1,
+            "the key 'shape' twice",
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': (3,), 'x': 1}}"),
+            1,
+            "the key 'x'",
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': {dims65}}}"),
+            1,
+            "at most 64",
+        ),
+        (long, 2, "max_header_size"),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': (05,)}}"),
+            1,
+            "leading zeros",
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': [5]}}"),
+            1,
+            "not a tuple",
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': (True,)}}"),
+            1,
+            "not a tuple of integers",
+        ),
+        (
+            format!("{{'descr': '\\<f4', {f}, 'shape': (5,)}}"),
+            1,
+            "unsupported dtype",
+        ),
+        (
+            format!("{{'descr': '<f4 ', {f}, 'shape': (5,)}}"),
+            1,
+            "unsupported dtype",
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': (0, 4611686018427387904)}}"),
+            1,
+            "too many elements",
+        ),
+        (
+            format!("{{'descr': '<f2', {f}, 'shape': (4611686018427387904, 0)}}"),
+            1,
+            "too many elements",
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': (5l,)}}"),
+            1,
+            "run into a name",
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': (5L,)}}"),
+            3,
+            "run into a name",
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': (5,)}};"),
+            1,
+            "malformed .npy header",
+        ),
+        (
+            format!("\n  {{'descr': '<f4', {f}, 'shape': (5,)}}"),
+            1,
+            "indented",
+        ),
+        (
+            format!("{{'descr': '<f4', {f}, 'shape': (5,)}}\0"),
+            1,
+            "NUL",
+        ),
+        (
+            format!("{{'descr': '1f4', {f}, 'shape': (5,)}}"),
+            1,
+            "subarray",
+        ),
+        (
+            format!("{{'descr': ('<f4', ()), {f}, 'shape': (5,)}}"),
+            1,
+            "subarray",
+        ),
+        (
+            format!("{{'descr': b'<f4', {f}, 'shape': (5,)}}"),
+            1,
+            "not a type string",
+        ),
+    ];
+    for (dict, version, needle) in &cases {
+        versioned_npy(&xp, *version, dict, &data);
+        let output = run(&["forward", "relu", &xp, &out]);
+        assert_error(&output, needle);
+        assert_eq!(dir.names(), ["x.npy"], "{dict:?}");
+    }
+    // Format versions other than 1.0, 2.0 and 3.0.
+    versioned_npy(
+        &xp,
+        1,
+        &format!("{{'descr': '<f4', {f}, 'shape': (5,)}}"),
+        &data,
+    );
+    let mut bytes = fs::read(&xp).unwrap();
+    bytes[6] = 4;
+    fs::write(&xp, &bytes).unwrap();
+    assert_error(&run(&["forward", "relu", &xp, &out]), "version 4.0");
+    assert_eq!(dir.names(), ["x.npy"]);
+}
+
+/// A header or a file name holding terminal control sequences (set the
+/// window title, clear the screen, reorder the text) is shown escaped.
+#[test]
+fn error_lines_escape_control_sequences() {
+    let dir = Dir::new();
+    let out = dir.path("out.npy");
+    let evil = "\x1b]0;owned\x07\x1b[2J\x1b[31m\u{9b}1m\u{202e}";
+    let f = "'fortran_order': False";
+    let headers = [
+        format!("{{'descr': '{evil}', {f}, 'shape': (5,)}}"),
+        format!("{{'descr': '<f4', {f}, 'shape': (5,{evil})}}"),
+        format!("{{'descr': '<f4', {f}, 'shape': (5,), '{evil}': 1}}"),
+        format!("{{'descr': '<f4', {f}, 'shape': [{evil}]}}"),
+    ];
+    let is_raw = |c: char| c.is_control() || c == '\u{202e}';
+    for (i, dict) in headers.iter().enumerate() {
+        let xp = dir.path(&format!("x{i}.npy"));
+        versioned_npy(&xp, 3, dict, &[0u8; 20]);
+        let output = run(&["forward", "relu", &xp, &out]);
+        let line = assert_error(&output, "");
+        assert!(!line.chars().any(is_raw), "{line:?}");
+        assert!(
+            line.contains("\\x1b") || line.contains("malformed"),
+            "{line}"
+        );
+    }
+    // In a file name (from the command line, or a directory listing).
+    let named = dir.path(&format!("{evil}.npy"));
+    let output = run(&["forward", "relu", &named, &out]);
+    let line = assert_error(&output, "No such file");
+    assert!(!line.chars().any(is_raw), "{line:?}");
+    assert!(line.contains("\\x1b]0;owned\\x07\\x1b[2J"), "{line}");
+    assert!(!Path::new(&out).exists());
+}
+
+// ------------------------------------------------------------------ signals
+
+/// A float32 .npy file of zeros of `shape`, its data a hole in the file:
+/// made at once, whatever its size, and taking no disk space.
+fn sparse_f32(path: &str, shape: &[usize]) {
+    raw_npy(path, &npy_dict("<f4", false, shape), &[]);
+    let file = fs::OpenOptions::new().append(true).open(path).unwrap();
+    let len = file.metadata().unwrap().len();
+    let data: u64 = shape.iter().map(|&d| d as u64).product::<u64>() * 4;
+    file.set_len(len + data).unwrap();
+}
+
+/// A running tool, killed (SIGKILL) if the test ends first.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Interrupted by SIGINT (Ctrl-C), SIGTERM or SIGHUP while streaming a
+/// large input, the tool removes its hidden temporary outputs, leaves the
+/// files at the output paths as they were, and dies of the signal (a shell
+/// reports 130, 143, 129). Both a single output and the two outputs of a
+/// backward pass with --grad-weight.
+#[cfg(unix)]
+#[test]
+fn signals_remove_temporary_outputs() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let _ctx = gpu_or_skip!();
+    let dir = Dir::new();
+    let p = |name: &str| dir.path(name);
+    // 256 MiB of input, 64 channels for prelu.
+    let shape = [1024, 64, 1024];
+    sparse_f32(&p("x.npy"), &shape);
+    sparse_f32(&p("g.npy"), &shape);
+    write_f32(&p("w.npy"), &[0.25; 64], &[64]);
+    fs::write(p("y.npy"), "precious y").unwrap();
+    fs::write(p("gw.npy"), "precious gw").unwrap();
+    let before = dir.names();
+    let temporaries = || -> Vec<String> {
+        dir.names()
+            .into_iter()
+            .filter(|n| n.starts_with(".wgpu-activations-"))
+            .collect()
+    };
+    let (x, g, w, y, gw) = (p("x.npy"), p("g.npy"), p("w.npy"), p("y.npy"), p("gw.npy"));
+    let forward = vec!["forward", "relu", &x, &y];
+    let backward = vec![
+        "backward",
+        "prelu",
+        "--weight",
+        &w,
+        &x,
+        &g,
+        &y,
+        "--grad-weight",
+        &gw,
+    ];
+    for (signal, number) in [("INT", 2), ("TERM", 15), ("HUP", 1)] {
+        for args in [&forward, &backward] {
+            let outputs = if args == &forward { 1 } else { 2 };
+            // Smaller chunks (a slower run) if the run ends before the
+            // signal reaches it.
+            let mut signalled = false;
+            for chunk in ["65536", "8192", "1024"] {
+                let mut command = Command::new(env!("CARGO_BIN_EXE_wgpu-activations"));
+                command
+                    .args(args)
+                    .env(CHUNK_ENV, chunk)
+                    .env_remove(F16_VIA_F32_ENV)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null());
+                if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+                    command.env("XDG_RUNTIME_DIR", runtime_dir());
+                }
+                let mut running = Running(command.spawn().expect("the binary runs"));
+                // Wait until the temporary outputs exist and data is
+                // being written (past the 1 MiB write buffer).
+                let deadline = Instant::now() + Duration::from_secs(120);
+                let streaming = loop {
+                    let temps = temporaries();
+                    let written = temps
+                        .iter()
+                        .filter_map(|t| fs::metadata(p(t)).ok())
+                        .map(|m| m.len())
+                        .max()
+                        .unwrap_or(0);
+                    if temps.len() == outputs && written >= 1 << 20 {
+                        break true;
+                    }
+                    if running.0.try_wait().unwrap().is_some() {
+                        break false;
+                    }
+                    assert!(Instant::now() < deadline, "no temporary output after 120 s");
+                    std::thread::sleep(Duration::from_millis(5));
+                };
+                if streaming {
+                    let pid = running.0.id().to_string();
+                    let kill = Command::new("sh")
+                        .args(["-c", &format!("kill -s {signal} \"$1\""), "sh", &pid])
+                        .status()
+                        .unwrap();
+                    assert!(kill.success());
+                }
+                let deadline = Instant::now() + Duration::from_secs(120);
+                let status = loop {
+                    if let Some(status) = running.0.try_wait().unwrap() {
+                        break status;
+                    }
+                    assert!(Instant::now() < deadline, "SIG{signal} did not end the run");
+                    std::thread::sleep(Duration::from_millis(5));
+                };
+                // Files at the outputs: as they were, or (a run that ended
+                // before the signal) complete.
+                assert_eq!(temporaries(), Vec::<String>::new(), "SIG{signal} {args:?}");
+                if status.success() {
+                    fs::write(&y, "precious y").unwrap();
+                    fs::write(&gw, "precious gw").unwrap();
+                    continue;
+                }
+                assert_eq!(status.signal(), Some(number), "SIG{signal}: {status:?}");
+                assert_eq!(fs::read_to_string(&y).unwrap(), "precious y");
+                assert_eq!(fs::read_to_string(&gw).unwrap(), "precious gw");
+                assert_eq!(dir.names(), before);
+                signalled = true;
+                break;
+            }
+            assert!(signalled, "every run ended before SIG{signal} reached it");
+        }
+    }
+}

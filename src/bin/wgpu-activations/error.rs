@@ -2,6 +2,8 @@
 
 use wgpu_activations::ActivationError;
 
+use crate::text::escape_unprintable;
+
 /// What went wrong, and how the process exits because of it.
 #[derive(Debug)]
 pub struct CliError {
@@ -29,15 +31,18 @@ impl CliError {
         }
     }
 
-    /// The message on one line: wgpu's errors span several.
+    /// The message on one line (wgpu's errors span several), safe to print.
     pub fn one_line(&self) -> String {
         one_line(&self.message)
     }
 }
 
-/// `text` with every run of whitespace (newlines included) made one space.
+/// `text` with every run of whitespace (newlines included) made one space,
+/// and every other character a terminal would act on, or would not show,
+/// escaped: file names and file contents in messages cannot send control
+/// sequences to the terminal.
 pub fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    escape_unprintable(&text.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 /// A library error, with what it was about.

@@ -14,9 +14,12 @@
 //! was).
 
 mod args;
+mod cleanup;
 mod error;
+mod header;
 mod npy;
 mod stream;
+mod text;
 
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::Path;
@@ -24,11 +27,11 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tempfile::NamedTempFile;
 use wgpu_activations::tensor::prelu_channels;
 use wgpu_activations::{describe_adapter, AdapterOptions, GpuContext};
 
 use crate::args::Mode;
+use crate::cleanup::TempFile;
 use crate::error::{one_line, CliError, Result};
 use crate::npy::{header_bytes, io_message, parent_dir, NpyFile};
 
@@ -219,10 +222,10 @@ fn show_adapters(name: Option<String>) -> Result<()> {
 }
 
 /// An output file being written: a temporary file beside it, renamed into
-/// place by [`Output::commit`]; dropped, it is deleted.
+/// place by [`Output::commit`]; dropped, it is deleted (on a signal too).
 struct Output {
     path: String,
-    file: BufWriter<NamedTempFile>,
+    file: BufWriter<TempFile>,
 }
 
 impl Output {
@@ -244,7 +247,7 @@ impl Output {
             use std::os::unix::fs::PermissionsExt;
             builder.permissions(std::fs::Permissions::from_mode(0o666));
         }
-        let file = builder.tempfile_in(dir).map_err(|e| {
+        let file = TempFile::new_in(&builder, dir).map_err(|e| {
             CliError::run(format!(
                 "{path}: cannot create a file in {}: {}",
                 dir.display(),
@@ -280,7 +283,7 @@ impl Output {
 /// An output written in full, not yet in place; dropped, it is deleted.
 struct Flushed {
     path: String,
-    file: NamedTempFile,
+    file: TempFile,
 }
 
 impl Flushed {
@@ -288,8 +291,8 @@ impl Flushed {
     fn commit(self) -> Result<()> {
         let path = self.path;
         self.file
-            .persist(&path)
-            .map_err(|e| CliError::run(format!("{path}: {}", io_message(&e.error))))?;
+            .persist(Path::new(&path))
+            .map_err(|e| CliError::run(format!("{path}: {}", io_message(&e))))?;
         Ok(())
     }
 }
@@ -445,6 +448,7 @@ fn run_op(mode: Mode, tokens: &[String], adapter: Option<String>, verbose: bool)
             .map_err(|e| gw_output.write_error(&e))?;
         // Both written in full before either replaces a file.
         let (output, gw_output) = (output.flush()?, gw_output.flush()?);
+        let _renaming = cleanup::renaming(); // a signal waits for both
         output.commit()?;
         gw_output.commit()?;
     } else {
