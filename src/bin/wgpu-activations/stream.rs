@@ -975,13 +975,13 @@ mod tests {
     /// Streams relu (backward with `grad`) over `len` elements from `input`
     /// in chunks of 16 into `out`, on another thread: a deadlock fails the
     /// test instead of hanging it.
-    fn stream_relu(
+    fn stream_relu<W: Write + Send + 'static>(
         ctx: &'static GpuContext,
         len: usize,
         input: Source,
         grad: Option<Source>,
-        mut out: FailAfter,
-    ) -> (Result<Outcome>, FailAfter) {
+        mut out: W,
+    ) -> (Result<Outcome>, W) {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let shape = [len];
@@ -1005,6 +1005,52 @@ mod tests {
 
     fn values(len: usize) -> Vec<f32> {
         (0..len).map(|i| i as f32 - 500.0).collect()
+    }
+
+    /// A writer that destroys `device` at its first write: the GPU is lost
+    /// with chunks in flight and more to come.
+    struct DestroyOnWrite {
+        device: wgpu::Device,
+        written: usize,
+    }
+
+    impl Write for DestroyOnWrite {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.written == 0 {
+                self.device.destroy();
+            }
+            self.written += buf.len();
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_device_lost_mid_stream_is_one_error_line() {
+        if gpu().is_none() {
+            return;
+        }
+        // A device of its own: this test destroys it.
+        let ctx: &'static GpuContext = Box::leak(Box::new(GpuContext::new().unwrap()));
+        let x = values(10_000);
+        let out = DestroyOnWrite {
+            device: ctx.device().clone(),
+            written: 0,
+        };
+        let (result, out) = stream_relu(ctx, x.len(), source("x.npy", &x), None, out);
+        let error = result.err().expect("a lost device fails the stream");
+        assert!(
+            error.message.contains("device lost") && !error.message.contains('\n'),
+            "{}",
+            error.message
+        );
+        assert!(
+            out.written < x.len() * 4,
+            "the stream went on after the loss"
+        );
     }
 
     #[test]
