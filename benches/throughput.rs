@@ -1,14 +1,25 @@
-//! Memory throughput of the kernels against the copy baselines, on one adapter
-//! in one run: every op's forward over 2^24 f32 (defaults; PReLU with one
-//! weight), relu backward, relu forward on f16, the identity kernel (same
-//! structure, no arithmetic) and `copy_buffer_to_buffer`. A bench, not a test:
-//! run with `cargo bench --bench throughput`. Environment: `BENCH_LOG2_LEN`
-//! (default 24), `BENCH_REPEATS` (default 15), plus `WGPU_BACKEND` /
+//! Memory throughput of the kernels against the identity kernel (the same
+//! kernel with no arithmetic) and `copy_buffer_to_buffer`, on one adapter in
+//! one run, over 2^24 f32:
+//!
+//! - every op's forward (defaults) on typical activations (pre-activations
+//!   roughly normal, |x| mostly below 8) and on a wide range (uniform over
+//!   [-500, 500), where the exponential tails take their careful paths);
+//! - every op's backward against relu backward (the kernel that moves the
+//!   same three tensors with no arithmetic);
+//! - every op's forward on f16 storage against the f16 identity kernel;
+//! - PReLU with one weight per channel against relu.
+//!
+//! A bench, not a test: `cargo bench --bench throughput`. Environment:
+//! `BENCH_LOG2_LEN` (default 24), `BENCH_REPEATS` (default 7), `BENCH_OPS`
+//! (comma-separated op names; default every op), plus `WGPU_BACKEND` /
 //! `WGPU_ADAPTER_NAME` to choose the adapter.
 
 use std::time::{Duration, Instant};
 
-use wgpu_activations::{f16, Activation, BackwardBuffers, ForwardBuffers, GpuContext, GpuTensor};
+use wgpu_activations::{
+    f16, Activation, BackwardBuffers, DType, ForwardBuffers, GpuContext, GpuTensor,
+};
 
 /// Dispatches per timed submission: enough work to dwarf the submit overhead.
 const OPS_PER_SUBMISSION: usize = 8;
@@ -44,6 +55,30 @@ fn time_op(ctx: &GpuContext, repeats: u32, record: &dyn Fn(&mut wgpu::CommandEnc
     times[times.len() / 2]
 }
 
+/// The op's median time and its throughput against `baseline`'s, timed in
+/// alternation (baseline, op, baseline, op, ...) so that the machine's load
+/// weighs on both alike: the median of the per-round ratios.
+fn time_against(
+    ctx: &GpuContext,
+    repeats: u32,
+    baseline: &dyn Fn(&mut wgpu::CommandEncoder),
+    op: &dyn Fn(&mut wgpu::CommandEncoder),
+    bytes: u64,
+    baseline_bytes: u64,
+) -> (Duration, f64) {
+    let mut times = Vec::new();
+    let mut ratios = Vec::new();
+    for _ in 0..repeats {
+        let base = time_op(ctx, 1, baseline);
+        let time = time_op(ctx, 1, op);
+        times.push(time);
+        ratios.push(gigabytes_per_second(bytes, time) / gigabytes_per_second(baseline_bytes, base));
+    }
+    times.sort();
+    ratios.sort_by(|a, b| a.total_cmp(b));
+    (times[times.len() / 2], ratios[ratios.len() / 2])
+}
+
 fn gigabytes_per_second(bytes: u64, time: Duration) -> f64 {
     bytes as f64 / time.as_secs_f64() / 1e9
 }
@@ -51,16 +86,16 @@ fn gigabytes_per_second(bytes: u64, time: Duration) -> f64 {
 fn forward<'a>(
     ctx: &'a GpuContext,
     op: Activation,
+    shape: &'a [usize],
     input: &'a GpuTensor,
     output: &'a GpuTensor,
     weight: Option<&'a GpuTensor>,
 ) -> impl Fn(&mut wgpu::CommandEncoder) + 'a {
-    let shape = input.shape().to_vec();
     move |encoder: &mut wgpu::CommandEncoder| {
         ctx.encode_forward(
             encoder,
             &op,
-            &shape,
+            shape,
             &ForwardBuffers {
                 input: input.view(),
                 output: output.view(),
@@ -78,6 +113,7 @@ fn backward<'a>(
     input: &'a GpuTensor,
     grad_output: &'a GpuTensor,
     grad_input: &'a GpuTensor,
+    weight: Option<&'a GpuTensor>,
 ) -> impl Fn(&mut wgpu::CommandEncoder) + 'a {
     let shape = input.shape().to_vec();
     move |encoder: &mut wgpu::CommandEncoder| {
@@ -89,7 +125,7 @@ fn backward<'a>(
                 input: input.view(),
                 grad_output: grad_output.view(),
                 grad_input: grad_input.view(),
-                weight: None,
+                weight: weight.map(GpuTensor::view),
                 grad_weight: None,
                 from_output: false,
                 first_element: 0,
@@ -99,86 +135,211 @@ fn backward<'a>(
     }
 }
 
+/// Deterministic, roughly normal values (standard deviation 2): the sum of
+/// four hashed uniforms, as typical pre-activations are.
+fn typical(len: usize) -> Vec<f32> {
+    (0..len)
+        .map(|i| {
+            let mut sum = 0.0;
+            for k in 0..4u32 {
+                let h = (i as u32 ^ k.wrapping_mul(0x9e37_79b9))
+                    .wrapping_mul(0x85eb_ca6b)
+                    .rotate_left(13)
+                    .wrapping_mul(0xc2b2_ae35);
+                sum += (h >> 8) as f32 / 16_777_216.0 - 0.5;
+            }
+            sum * 3.46
+        })
+        .collect()
+}
+
+struct Row {
+    name: String,
+    time: Duration,
+    bytes: u64,
+    ratio: f64,
+}
+
 fn main() {
-    // `cargo bench` passes `--bench`; nothing else to parse.
     let ctx = GpuContext::new().unwrap_or_else(|e| {
         eprintln!("error: {e}");
         std::process::exit(1);
     });
     let log2_len = env_or("BENCH_LOG2_LEN", 24);
-    let repeats = env_or("BENCH_REPEATS", 15).max(1);
+    let repeats = env_or("BENCH_REPEATS", 7).max(1);
+    let wanted: Option<Vec<String>> = std::env::var("BENCH_OPS")
+        .ok()
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
+    let ops: Vec<Activation> = Activation::all_defaults()
+        .into_iter()
+        .filter(|op| {
+            wanted
+                .as_ref()
+                .is_none_or(|w| w.iter().any(|n| n == op.name()))
+        })
+        .collect();
     let len = 1usize << log2_len;
-    let data: Vec<f32> = (0..len).map(|i| (i % 1000) as f32 - 500.0).collect();
-    let input = ctx.upload(&data, &[len]).expect("upload");
-    let output = ctx.empty(&[len]).expect("allocate");
-    // Each element is read once and written once.
-    let bytes = 2 * 4 * len as u64;
+    let shape = [len];
+    let two = 2 * 4 * len as u64;
+    let three = 3 * 4 * len as u64;
 
     println!("adapter: {}", ctx.adapter_description());
-    println!("elements: 2^{log2_len} f32 ({} MiB per buffer), median of {repeats} x {OPS_PER_SUBMISSION} ops", (len * 4) >> 20);
+    println!(
+        "elements: 2^{log2_len} f32 ({} MiB per buffer), median of {repeats} x {OPS_PER_SUBMISSION} ops",
+        (len * 4) >> 20
+    );
+
+    let typical_data = typical(len);
+    let wide_data: Vec<f32> = (0..len).map(|i| (i % 1000) as f32 - 500.0).collect();
+    let x = ctx.upload(&typical_data, &shape).expect("upload");
+    let x_wide = ctx.upload(&wide_data, &shape).expect("upload");
+    let g = ctx
+        .upload(
+            &typical(len).iter().rev().copied().collect::<Vec<_>>(),
+            &shape,
+        )
+        .expect("upload");
+    let out = ctx.empty(&shape).expect("allocate");
+    let weight = ctx.upload(&[0.25], &[1]).expect("upload");
 
     let copy = time_op(&ctx, repeats, &|encoder: &mut wgpu::CommandEncoder| {
-        encoder.copy_buffer_to_buffer(input.buffer(), 0, output.buffer(), 0, len as u64 * 4);
+        encoder.copy_buffer_to_buffer(x.buffer(), 0, out.buffer(), 0, len as u64 * 4);
     });
     let identity = time_op(
         &ctx,
         repeats,
-        &forward(&ctx, Activation::Identity, &input, &output, None),
+        &forward(&ctx, Activation::Identity, &shape, &x, &out, None),
     );
-    // (name, time per op, bytes moved per op)
-    let mut rows: Vec<(String, Duration, u64)> = vec![
-        ("copy_buffer_to_buffer".into(), copy, bytes),
-        ("identity kernel".into(), identity, bytes),
-    ];
-    let weight = ctx.upload(&[0.25], &[1]).expect("upload");
-    for info in Activation::OPS {
-        let op = info.default;
-        let weight = op.uses_weight().then_some(&weight);
-        let time = time_op(&ctx, repeats, &forward(&ctx, op, &input, &output, weight));
-        rows.push((format!("{op} forward"), time, bytes));
-    }
-    // Backward reads x and grad_output and writes grad_input.
-    let grad_input = ctx.empty(&[len]).expect("allocate");
-    let time = time_op(
+    let relu_backward = time_op(
         &ctx,
         repeats,
-        &backward(&ctx, Activation::Relu, &input, &output, &grad_input),
+        &backward(&ctx, Activation::Relu, &x, &g, &out, None),
     );
-    rows.push(("relu backward".into(), time, 3 * 4 * len as u64));
-    let half: Vec<f16> = data.iter().map(|&v| f16::from_f32(v)).collect();
-    match ctx.upload_f16(&half, &[len]) {
-        Ok(input_f16) => {
-            let output_f16 = ctx
-                .empty_with_dtype(&[len], input_f16.dtype())
-                .expect("allocate");
-            let time = time_op(
-                &ctx,
-                repeats,
-                &forward(&ctx, Activation::Relu, &input_f16, &output_f16, None),
+    println!(
+        "\ncopy_buffer_to_buffer: {:.2} GB/s; identity kernel: {:.2} GB/s; relu backward: {:.2} GB/s",
+        gigabytes_per_second(two, copy),
+        gigabytes_per_second(two, identity),
+        gigabytes_per_second(three, relu_backward)
+    );
+
+    let mut rows: Vec<(String, Vec<Row>)> = Vec::new();
+    let mut forward_rows = Vec::new();
+    let mut wide_rows = Vec::new();
+    let mut backward_rows = Vec::new();
+    let identity_kernel = forward(&ctx, Activation::Identity, &shape, &x, &out, None);
+    let relu_backward_kernel = backward(&ctx, Activation::Relu, &x, &g, &out, None);
+    let row = |name: String,
+               baseline: &dyn Fn(&mut wgpu::CommandEncoder),
+               op: &dyn Fn(&mut wgpu::CommandEncoder),
+               bytes| {
+        let (time, ratio) = time_against(&ctx, repeats, baseline, op, bytes, bytes);
+        Row {
+            name,
+            time,
+            bytes,
+            ratio,
+        }
+    };
+    for &op in &ops {
+        let w = op.uses_weight().then_some(&weight);
+        forward_rows.push(row(
+            op.to_string(),
+            &identity_kernel,
+            &forward(&ctx, op, &shape, &x, &out, w),
+            two,
+        ));
+        wide_rows.push(row(
+            op.to_string(),
+            &identity_kernel,
+            &forward(&ctx, op, &shape, &x_wide, &out, w),
+            two,
+        ));
+        backward_rows.push(row(
+            op.to_string(),
+            &relu_backward_kernel,
+            &backward(&ctx, op, &x, &g, &out, w),
+            three,
+        ));
+    }
+    rows.push((
+        "forward, typical values, vs the identity kernel".into(),
+        forward_rows,
+    ));
+    rows.push((
+        "forward, wide values (uniform [-500, 500)), vs the identity kernel".into(),
+        wide_rows,
+    ));
+    rows.push((
+        "backward, typical values, vs relu backward".into(),
+        backward_rows,
+    ));
+
+    // f16 storage, against the f16 identity kernel.
+    let half: Vec<f16> = typical_data.iter().map(|&v| f16::from_f32(v)).collect();
+    match ctx.upload_f16(&half, &shape) {
+        Ok(x16) => {
+            let out16 = ctx.empty_with_dtype(&shape, DType::F16).expect("allocate");
+            let w16 = ctx
+                .upload_f16(&[f16::from_f32(0.25)], &[1])
+                .expect("upload");
+            let bytes = 2 * 2 * len as u64;
+            let identity16_kernel = forward(&ctx, Activation::Identity, &shape, &x16, &out16, None);
+            let identity16 = time_op(&ctx, repeats, &identity16_kernel);
+            let f16_rows = ops
+                .iter()
+                .map(|&op| {
+                    let w = op.uses_weight().then_some(&w16);
+                    row(
+                        op.to_string(),
+                        &identity16_kernel,
+                        &forward(&ctx, op, &shape, &x16, &out16, w),
+                        bytes,
+                    )
+                })
+                .collect();
+            println!(
+                "f16 identity kernel: {:.2} GB/s ({:.2}x the f32 identity kernel's GB/s)",
+                gigabytes_per_second(bytes, identity16),
+                gigabytes_per_second(bytes, identity16) / gigabytes_per_second(two, identity)
             );
-            rows.push(("relu forward, f16".into(), time, 2 * 2 * len as u64));
+            rows.push((
+                "forward, f16 storage, vs the f16 identity kernel".into(),
+                f16_rows,
+            ));
         }
         Err(error) => println!("f16 skipped: {error}"),
     }
-    println!(
-        "{:<56} {:>10} {:>10} {:>14}",
-        "", "time", "GB/s", "vs identity"
+
+    // PReLU with a weight per channel: [16, 64, len / 1024] (NCHW-like).
+    let channel_shape = [16, 64, len / 1024];
+    let weights: Vec<f32> = (0..64).map(|c| 0.01 * c as f32).collect();
+    let channel_weight = ctx.upload(&weights, &[64]).expect("upload");
+    let relu = forward(&ctx, Activation::Relu, &channel_shape, &x, &out, None);
+    let prelu = forward(
+        &ctx,
+        Activation::Prelu,
+        &channel_shape,
+        &x,
+        &out,
+        Some(&channel_weight),
     );
-    for (name, time, moved) in &rows {
-        println!(
-            "{name:<56} {:>8.3}ms {:>10.2} {:>13.2}x",
-            time.as_secs_f64() * 1e3,
-            gigabytes_per_second(*moved, *time),
-            gigabytes_per_second(*moved, *time) / gigabytes_per_second(bytes, identity)
-        );
+    rows.push((
+        format!("prelu, 64 channels of {channel_shape:?}, vs relu"),
+        vec![row("prelu (64 weights)".into(), &relu, &prelu, two)],
+    ));
+
+    for (title, table) in rows {
+        println!("\n### {title}\n");
+        println!("| op | time per op | GB/s | throughput ratio (median of alternating rounds) |");
+        println!("|---|---:|---:|---:|");
+        for row in table {
+            println!(
+                "| {} | {:.3} ms | {:.2} | {:.2}x |",
+                row.name,
+                row.time.as_secs_f64() * 1e3,
+                gigabytes_per_second(row.bytes, row.time),
+                row.ratio
+            );
+        }
     }
-    let relu = rows
-        .iter()
-        .find(|row| row.0 == "relu forward")
-        .map_or(identity, |row| row.1);
-    let ratio = identity.as_secs_f64() / relu.as_secs_f64();
-    println!(
-        "relu forward / identity kernel throughput: {ratio:.3} (target >= 0.9): {}",
-        if ratio >= 0.9 { "met" } else { "NOT met" }
-    );
 }

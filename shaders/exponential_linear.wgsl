@@ -18,15 +18,18 @@ const WA_SELU_SCALE: f32 = 1.0507009873554805;
 fn wa_exponential_linear(x: f32, alpha: f32, scale: f32, input_scale: f32, alpha_input_scale: f32) -> f32 {
     let negative = select(x, 0.0, x > 0.0);
     let t = input_scale * negative;
-    // Near 0, alpha * expm1(t) = (alpha * input_scale) * x * (expm1(t) / t):
-    // no division and no underflow of t for a large celu alpha.
-    let near = (alpha_input_scale * scale) * negative * wa_expm1_ratio(t);
-    // alpha * (exp(t) - 1) as c exp(t) - c: exp(t) alone may overflow where
-    // the product does not (celu with a small negative alpha).
-    let c = alpha * scale;
-    let far = wa_mul_exp(c, 1.0, t) - c;
-    let value = select(select(far, near, wa_abs(t) <= 1.0), scale * x, x > 0.0);
-    return wa_keep_nan(x, value);
+    var value: f32;
+    if (wa_abs(t) <= 1.0) {
+        // Near 0, alpha * expm1(t) = (alpha * input_scale) * x * (expm1(t) / t):
+        // no division and no underflow of t for a large celu alpha.
+        value = (alpha_input_scale * scale) * negative * wa_expm1_ratio(t);
+    } else {
+        // alpha * (exp(t) - 1) as c exp(t) - c: exp(t) alone may overflow where
+        // the product does not (celu with a small negative alpha).
+        let c = alpha * scale;
+        value = wa_mul_exp(c, 1.0, t) - c;
+    }
+    return wa_keep_nan(x, select(value, scale * x, x > 0.0));
 }
 
 fn wa_exponential_linear_backward(

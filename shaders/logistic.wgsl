@@ -16,27 +16,35 @@ fn wa_vanishing(x: f32) -> bool {
 }
 
 // `value`, but c * exp(t) where t < WA_TAIL, and exactly 0 where t is
-// vanishing (the forward limits: x exp(x) -> 0 as x -> -inf).
+// vanishing (the forward limits: x exp(x) -> 0 as x -> -inf). The tail is
+// only computed where some element needs it.
 fn wa_with_tail(value: f32, c: f32, t: f32) -> f32 {
-    let tail = select(wa_mul_exp(c, 1.0, t), 0.0, wa_vanishing(t));
-    return select(value, tail, t < WA_TAIL);
+    var result = value;
+    if (t < WA_TAIL) {
+        result = select(wa_mul_exp(c, 1.0, t), 0.0, wa_vanishing(t));
+    }
+    return result;
 }
 
 // g * d * exp(t) for t < WA_TAIL (the gradient's tail), else `value`; where t
 // is vanishing, g times a derivative too small for any float (see
 // `wa_times_vanishing`), x being the op's input.
 fn wa_with_gradient_tail(value: f32, g: f32, d: f32, t: f32, x: f32) -> f32 {
-    let tail = select(wa_mul_exp(g, d, t), wa_times_vanishing(g, d, x), wa_vanishing(t));
-    return select(value, tail, t < WA_TAIL);
+    var result = value;
+    if (t < WA_TAIL) {
+        result = select(wa_mul_exp(g, d, t), wa_times_vanishing(g, d, x), wa_vanishing(t));
+    }
+    return result;
 }
 
 fn sigmoid(x: f32) -> f32 {
     return wa_keep_nan(x, wa_sigmoid(x));
 }
 
-// s(x) s(-x) -> exp(-|x|) in both tails.
+// s(x) s(-x) (from one exp) -> exp(-|x|) in both tails.
 fn sigmoid_backward(x: f32, grad_output: f32) -> f32 {
-    let body = (grad_output * wa_sigmoid(x)) * wa_sigmoid(-x);
+    let pair = wa_sigmoid_pair(x);
+    let body = (grad_output * pair.s) * pair.complement;
     return wa_keep_nan(x, wa_with_gradient_tail(body, grad_output, 1.0, -wa_abs(x), x));
 }
 
@@ -63,8 +71,9 @@ fn silu(x: f32) -> f32 {
 
 // s (1 + x (1 - s)) = s + x s (1 - s) -> (1 + x) exp(x) in the tail.
 fn silu_backward(x: f32, grad_output: f32) -> f32 {
-    let s = wa_sigmoid(x);
-    let spread = s * wa_sigmoid(-x);
+    let pair = wa_sigmoid_pair(x);
+    let s = pair.s;
+    let spread = s * pair.complement;
     let body = grad_output * (s + select(x * spread, 0.0, spread == 0.0));
     return wa_keep_nan(x, wa_with_gradient_tail(body, grad_output, 1.0 + x, x, x));
 }
@@ -89,21 +98,30 @@ fn softplus_backward(x: f32, grad_output: f32, beta: f32, threshold: f32) -> f32
 // with e = exp(x), tanh(log(1 + e)) = e (e + 2) / (e (e + 2) + 2); for x > 0
 // the same in n = exp(-x): (1 + 2n) / (1 + 2n + 2n^2), whose complement is
 // 2n^2 / (1 + 2n + 2n^2).
+// Also sigmoid(x), from the same exp(-|x|).
 struct WaMishTerms {
     t: f32,
     one_minus_t: f32,
+    sigmoid: f32,
 }
 
 fn wa_mish_terms(x: f32) -> WaMishTerms {
     let positive = x > 0.0;
     let e = wa_exp(-wa_abs(x));
     let ne = e * (e + 2.0);
-    let t_negative = ne / (ne + 2.0);
-    let c_negative = 2.0 / (ne + 2.0);
-    let d = 1.0 + 2.0 * e + 2.0 * e * e;
-    let t_positive = (1.0 + 2.0 * e) / d;
-    let c_positive = 2.0 * e * e / d;
-    return WaMishTerms(select(t_negative, t_positive, positive), select(c_negative, c_positive, positive));
+    let inverse_negative = 1.0 / (ne + 2.0);
+    let t_negative = ne * inverse_negative;
+    let c_negative = 2.0 * inverse_negative;
+    let inverse_positive = 1.0 / (1.0 + 2.0 * e + 2.0 * e * e);
+    let t_positive = (1.0 + 2.0 * e) * inverse_positive;
+    let c_positive = 2.0 * e * e * inverse_positive;
+    let inverse = 1.0 / (1.0 + e);
+    let sigmoid = select(e * inverse, inverse, x >= 0.0);
+    return WaMishTerms(
+        select(t_negative, t_positive, positive),
+        select(c_negative, c_positive, positive),
+        sigmoid,
+    );
 }
 
 // x tanh(log1p(exp(x))) -> x exp(x) in the tail.
@@ -116,7 +134,7 @@ fn mish(x: f32) -> f32 {
 // -> (1 + x) exp(x) in the tail.
 fn mish_backward(x: f32, grad_output: f32) -> f32 {
     let terms = wa_mish_terms(x);
-    let slope = x * wa_sigmoid(x) * (terms.one_minus_t * (1.0 + terms.t));
+    let slope = x * terms.sigmoid * (terms.one_minus_t * (1.0 + terms.t));
     let finite_slope = select(slope, 0.0, (terms.one_minus_t == 0.0) | (terms.t == 0.0));
     let body = grad_output * (terms.t + finite_slope);
     return wa_keep_nan(x, wa_with_gradient_tail(body, grad_output, 1.0 + x, x, x));
@@ -137,14 +155,24 @@ fn tanh_backward_from_output(y: f32, grad_output: f32) -> f32 {
     return wa_keep_nan(y, grad_output * ((1.0 - y) * (1.0 + y)));
 }
 
+// 1 / y for y >= 1: a plain division, and the mantissa-only one past 2^60,
+// where some drivers' reciprocal estimate loses bits.
+fn wa_recip_large(y: f32) -> f32 {
+    var result = 1.0 / y;
+    if (y > 1.152921504606847e18) {
+        result = wa_recip(y);
+    }
+    return result;
+}
+
 // x / (1 + |x|), +-1 at +-inf.
 fn softsign(x: f32) -> f32 {
-    let ratio = x * wa_recip(1.0 + wa_abs(x));
+    let ratio = x * wa_recip_large(1.0 + wa_abs(x));
     return wa_keep_nan(x, select(ratio, select(1.0, -1.0, x < 0.0), wa_abs(x) > 1e30));
 }
 
 // (g r) r: g r cannot overflow (r <= 1), r r could underflow.
 fn softsign_backward(x: f32, grad_output: f32) -> f32 {
-    let r = wa_recip(1.0 + wa_abs(x));
+    let r = wa_recip_large(1.0 + wa_abs(x));
     return wa_keep_nan(x, (grad_output * r) * r);
 }

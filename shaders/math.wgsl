@@ -62,36 +62,106 @@ fn wa_recip(y: f32) -> f32 {
     return ldexp(1.0 / parts.fract, -parts.exp);
 }
 
-// exp(x) to a few ulps for every x: x = k ln2 + r with |r| <= ln2 / 2 (ln2
-// split in two so k * WA_LN2_HI is exact), exp(r) from the builtin (accurate on
-// a small argument), then scaled by 2^k. WGSL only promises the builtin to
-// 3 + 2|x| ulps, which is 180 ulps at x = -88. Exact 0 below -104 and inf
-// above ln(f32::MAX), where WGSL leaves exp and ldexp open.
+// exp(x) in three steps: x = k ln2 + r with |r| <= ln2 / 2 (Cody and Waite:
+// ln2 split in two so that k * WA_LN2_HI is exact and x - k * WA_LN2_HI
+// loses nothing), exp(r) by its degree-7 Taylor polynomial (truncation below
+// 6e-9 relative), and 2^k from the exponent bits. |x| <= 87 keeps k within
+// [-126, 126], so the scaling is one exact product and every result is a
+// normal number; beyond, and for NaN, `wa_exp_far` takes over. WGSL's own
+// exp is only promised to 3 + 2|x| ulps (180 ulps at x = -88); this one is
+// within a few ulps everywhere, and needs no frexp or ldexp.
 const WA_LOG2E: f32 = 1.4426950408889634;
 const WA_LN2_HI: f32 = 0.693145751953125;
 const WA_LN2_LO: f32 = 1.4286068203094172e-06;
 const WA_EXP_UNDERFLOW: f32 = -104.0;
 const WA_EXP_OVERFLOW: f32 = 88.72283;
+// Where wa_exp's fast path ends.
+const WA_EXP_FAST: f32 = 87.0;
+
+// exp(r) for |r| <= ln2 / 2.
+fn wa_exp_reduced(r: f32) -> f32 {
+    var p = 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    return p * r + 1.0;
+}
+
+// 2^k for an integer-valued k in [-126, 127].
+fn wa_pow2(k: f32) -> f32 {
+    return bitcast<f32>(u32(i32(k) + 127) << 23u);
+}
 
 fn wa_exp(x: f32) -> f32 {
+    var result: f32;
+    if (wa_abs(x) <= WA_EXP_FAST) {
+        let k = round(x * WA_LOG2E);
+        let r = (x - k * WA_LN2_HI) - k * WA_LN2_LO;
+        result = wa_exp_reduced(r) * wa_pow2(k);
+    } else {
+        result = wa_exp_far(x);
+    }
+    return result;
+}
+
+// exp(hi + lo) where hi + lo is not rounded: the reduction subtracts k ln2
+// from hi (exactly, for hi near k ln2) before adding lo, so an argument whose
+// rounding would cost |hi + lo| * eps relative (exp(-z^2) at z = 9: 81 eps)
+// keeps its bits. For |hi + lo| <= 87; beyond, the rounded sum's exp.
+fn wa_exp_sum(hi: f32, lo: f32) -> f32 {
+    let sum = hi + lo;
+    var result: f32;
+    if (wa_abs(sum) <= WA_EXP_FAST) {
+        let k = round(sum * WA_LOG2E);
+        let r = ((hi - k * WA_LN2_HI) + lo) - k * WA_LN2_LO;
+        result = wa_exp_reduced(r) * wa_pow2(k);
+    } else {
+        result = wa_exp_far(sum);
+    }
+    return result;
+}
+
+// exp(x) for every x (the far range of wa_exp): the same reduction, scaled by
+// 2^k in two ldexp steps that stay inside the normal range, so subnormal
+// results keep what bits they have. Exact 0 below -104 and inf above
+// ln(f32::MAX), where WGSL leaves exp and ldexp open; NaN for NaN.
+fn wa_exp_far(x: f32) -> f32 {
     let inside = select(x, 0.0, wa_is_nan(x) | (x < WA_EXP_UNDERFLOW) | (x > WA_EXP_OVERFLOW));
     let k = round(inside * WA_LOG2E);
     let r = (inside - k * WA_LN2_HI) - k * WA_LN2_LO;
     let ki = i32(k);
-    // 2^k in two steps keeps each ldexp exponent inside the normal range.
     let half_k = ki / 2;
-    let scaled = ldexp(ldexp(exp(r), half_k), ki - half_k);
+    let scaled = ldexp(ldexp(wa_exp_reduced(r), half_k), ki - half_k);
     let limited = select(scaled, 0.0, x < WA_EXP_UNDERFLOW);
     return wa_keep_nan(x, select(limited, wa_infinity(), x > WA_EXP_OVERFLOW));
 }
 
 // a * b * exp(x) without overflow or underflow on the way (a gradient of
-// 1e38 times exp(-100) is a normal number): with a = ma 2^ea, b = mb 2^eb
-// (frexp) and exp(x) = exp(r) 2^k, the mantissas multiply in [1/8, 2) and the
+// 1e38 times exp(-100) is a normal number). The plain product where every
+// step stays a normal number (three roundings); otherwise `wa_mul_exp_far`.
+fn wa_mul_exp(a: f32, b: f32, x: f32) -> f32 {
+    let ab = a * b;
+    let product = ab * wa_exp(x);
+    let magnitude = wa_abs(ab);
+    let size = wa_abs(product);
+    let plain = (wa_abs(x) <= WA_EXP_FAST) & (magnitude >= WA_MIN_NORMAL) & (magnitude <= WA_MAX_FINITE)
+        & (size >= WA_MIN_NORMAL) & (size <= WA_MAX_FINITE);
+    var result = product;
+    if (!plain) {
+        result = wa_mul_exp_far(a, b, x);
+    }
+    return result;
+}
+
+// a * b * exp(x) for every a, b and x: with a = ma 2^ea, b = mb 2^eb (frexp)
+// and exp(x) = exp(r) 2^k, the mantissas multiply in [1/8, 2) and the
 // exponents are applied at the end, in two ldexp steps of the same sign.
 // Subnormal factors are scaled by 2^64 first (frexp is unreliable on them on
 // some drivers); infinite or NaN factors and |x| > 300 are taken apart below.
-fn wa_mul_exp(a: f32, b: f32, x: f32) -> f32 {
+fn wa_mul_exp_far(a: f32, b: f32, x: f32) -> f32 {
     let finite_factors = (wa_abs(a) <= WA_MAX_FINITE) & (wa_abs(b) <= WA_MAX_FINITE);
     let in_range = finite_factors & (wa_abs(x) <= 300.0);
     let a_tiny = wa_abs(a) < WA_MIN_NORMAL;
@@ -103,7 +173,7 @@ fn wa_mul_exp(a: f32, b: f32, x: f32) -> f32 {
     let r = (bounded - k * WA_LN2_HI) - k * WA_LN2_LO;
     let fa = frexp(select(1.0, a_scaled, in_range));
     let fb = frexp(select(1.0, b_scaled, in_range));
-    let mantissa = fa.fract * fb.fract * exp(r);
+    let mantissa = fa.fract * fb.fract * wa_exp_reduced(r);
     let unscale = select(0, -64, a_tiny) + select(0, -64, b_tiny);
     let total_raw = fa.exp + fb.exp + i32(k) + unscale;
     let total = select(total_raw, 256, total_raw > 256);
@@ -112,7 +182,7 @@ fn wa_mul_exp(a: f32, b: f32, x: f32) -> f32 {
     // An infinite factor times exp(x) > 0 keeps its sign (and 0 * inf is NaN);
     // past |x| = 300, exp(x) alone decides between 0 and inf.
     let finite_x = wa_abs(x) <= WA_MAX_FINITE;
-    let plain = select((a * b) * wa_exp(x), a * b, !finite_factors & finite_x);
+    let plain = select((a * b) * wa_exp_far(x), a * b, !finite_factors & finite_x);
     // (0 times exp(x) is 0 for every finite x, however large; 0 * inf is NaN.)
     let zero_factor = (a == 0.0) | (b == 0.0);
     let huge = select(wa_infinity(), 0.0, zero_factor & finite_x);
@@ -141,7 +211,13 @@ fn wa_expm1_ratio(x: f32) -> f32 {
 // exp(x) - 1 without cancellation: x * wa_expm1_ratio(x) on [-1, 1],
 // exp(x) - 1 outside, where |result| >= 0.63.
 fn wa_expm1(x: f32) -> f32 {
-    return select(wa_exp(x) - 1.0, x * wa_expm1_ratio(x), wa_abs(x) <= 1.0);
+    var result: f32;
+    if (wa_abs(x) <= 1.0) {
+        result = x * wa_expm1_ratio(x);
+    } else {
+        result = wa_exp(x) - 1.0;
+    }
+    return result;
 }
 
 // log(1 + e) for e in [0, 1]: 2 atanh(s) with s = e / (2 + e) <= 1/3, as an
@@ -167,6 +243,21 @@ fn wa_log1p_unit(e: f32) -> f32 {
 fn wa_sigmoid(x: f32) -> f32 {
     let e = wa_exp(-wa_abs(x));
     return select(e, 1.0, x >= 0.0) / (1.0 + e);
+}
+
+// sigmoid(x) and sigmoid(-x) = 1 - sigmoid(x) from one exp(-|x|): e / (1 + e)
+// and 1 / (1 + e), the larger for the sign of x.
+struct WaSigmoidPair {
+    s: f32,
+    complement: f32,
+}
+
+fn wa_sigmoid_pair(x: f32) -> WaSigmoidPair {
+    let e = wa_exp(-wa_abs(x));
+    let inverse = 1.0 / (1.0 + e);
+    let small = e * inverse;
+    let positive = x >= 0.0;
+    return WaSigmoidPair(select(small, inverse, positive), select(inverse, small, positive));
 }
 
 // log(1 + exp(t)) = max(t, 0) + log1p(exp(-|t|)): no overflow, no cancellation.

@@ -1063,6 +1063,8 @@ impl Kernels {
         };
         let kernel_args = op.kernel_args();
         let (channels, inner) = dispatch.prelu;
+        let (inner_magic, inner_shifts) = shaders::division_magic(inner);
+        let (channels_magic, channels_shifts) = shaders::division_magic(channels);
         let chunk = self.chunk_elements(dtype);
         let per_thread = layout.elements_per_thread();
         let max_dim = self.limits.max_compute_workgroups_per_dimension;
@@ -1091,8 +1093,10 @@ impl Kernels {
                     p3: kernel_args.scalars[3],
                     seed_lo: kernel_args.seed as u32,
                     seed_hi: (kernel_args.seed >> 32) as u32,
+                    inner_magic,
+                    channels_magic,
+                    shifts: inner_shifts | (channels_shifts << 16),
                     pad0: 0,
-                    pad1: 0,
                 };
                 let uniform = lock(&self.arena).slot(
                     &self.device,

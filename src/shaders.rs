@@ -86,8 +86,12 @@ uniform_struct! {
         /// RReLU (training): the 64-bit seed, low word first.
         seed_lo: u32,
         seed_hi: u32,
+        /// PReLU: `division_magic(inner)` and `division_magic(channels)`, their
+        /// shifts packed as `inner's | channels' << 16`.
+        inner_magic: u32,
+        channels_magic: u32,
+        shifts: u32,
         pad0: u32,
-        pad1: u32,
     }
 }
 
@@ -252,23 +256,71 @@ fn kernel_arguments(op: &Activation) -> Vec<String> {
         .collect()
 }
 
-/// PReLU's weight binding and the element's channel weight.
+/// PReLU's weight binding and the elements' channel weights. The channel of
+/// element i is (i / inner) % channels: no integer division per element
+/// (which some drivers emulate slowly): the thread's first element is
+/// divided by multiplication with precomputed magic numbers
+/// ([`division_magic`]), and the next lanes step through the channels.
 fn weight_snippet(layout: StorageLayout) -> String {
     let lanes = match layout {
-        StorageLayout::Vec4(_) => "Value(load_weight(channel_of(index.x)), load_weight(channel_of(index.y)), \
-                                   load_weight(channel_of(index.z)), load_weight(channel_of(index.w)))",
-        StorageLayout::Scalar(_) => "load_weight(channel_of(index))",
+        StorageLayout::Vec4(_) => {
+            "    let w0 = load_weight(position.channel);\n    \
+             position = next_element(position);\n    \
+             let w1 = load_weight(position.channel);\n    \
+             position = next_element(position);\n    \
+             let w2 = load_weight(position.channel);\n    \
+             position = next_element(position);\n    \
+             return Value(w0, w1, w2, load_weight(position.channel));\n"
+        }
+        StorageLayout::Scalar(_) => "    return load_weight(position.channel);\n",
+    };
+    let first = match layout {
+        StorageLayout::Vec4(_) => "index.x",
+        StorageLayout::Scalar(_) => "index",
     };
     format!(
         "@group(0) @binding(4) var<storage, read> weight: array<{scalar}>;\n\
          fn load_weight(c: u32) -> f32 {{\n    return f32(weight[c]);\n}}\n\
-         // The channel of element i: (i / inner) % channels.\n\
-         fn channel_of(i: u32) -> u32 {{\n    return (i / params.inner) % params.channels;\n}}\n\
+         // The high 32 bits of a * b.\n\
+         fn mul_high(a: u32, b: u32) -> u32 {{\n    \
+             let a0 = a & 0xffffu;\n    let a1 = a >> 16u;\n    \
+             let b0 = b & 0xffffu;\n    let b1 = b >> 16u;\n    \
+             let low_high = a0 * b1;\n    let high_low = a1 * b0;\n    \
+             let middle = ((a0 * b0) >> 16u) + (low_high & 0xffffu) + (high_low & 0xffffu);\n    \
+             return a1 * b1 + (low_high >> 16u) + (high_low >> 16u) + (middle >> 16u);\n}}\n\
+         // n / d from d's magic number and shifts (Granlund and Montgomery).\n\
+         fn divide(n: u32, magic: u32, shifts: u32) -> u32 {{\n    \
+             let t = mul_high(magic, n);\n    \
+             return (t + ((n - t) >> (shifts & 0xffu))) >> (shifts >> 8u);\n}}\n\
+         struct Position {{\n    within: u32,\n    channel: u32,\n}}\n\
+         // The next element's place: past the block's end, the next channel.\n\
+         fn next_element(p: Position) -> Position {{\n    \
+             let within = p.within + 1u;\n    \
+             let wrap = within == params.inner;\n    \
+             let next = select(p.channel + 1u, 0u, p.channel + 1u == params.channels);\n    \
+             return Position(select(within, 0u, wrap), select(p.channel, next, wrap));\n}}\n\
          fn channel_weights(index: Index) -> Value {{\n    \
              if (params.channels <= 1u) {{\n        return Value(load_weight(0u));\n    }}\n    \
-             return {lanes};\n}}\n",
+             let block = divide({first}, params.inner_magic, params.shifts & 0xffffu);\n    \
+             let channel = block - divide(block, params.channels_magic, params.shifts >> 16u) * params.channels;\n    \
+             var position = Position({first} - block * params.inner, channel);\n\
+         {lanes}}}\n",
         scalar = layout.dtype().wgsl()
     )
+}
+
+/// The magic number and shifts that divide by `d` with a multiplication:
+/// `n / d == (t + ((n - t) >> shift1)) >> shift2` with `t` the high 32 bits
+/// of `magic * n`, for every 32-bit `n` (Granlund and Montgomery, "Division
+/// by invariant integers using multiplication", 1994, figure 4.1). Shifts
+/// packed as `shift1 | shift2 << 8`.
+pub(crate) fn division_magic(d: u32) -> (u32, u32) {
+    if d <= 1 {
+        return (0, 0);
+    }
+    let l = 32 - (d - 1).leading_zeros();
+    let magic = ((1u64 << 32) * ((1u64 << l) - u64::from(d)) / u64::from(d) + 1) as u32;
+    (magic, 1 | ((l - 1) << 8))
 }
 
 /// The complete WGSL of `op`'s elementwise kernel module on `layout`
@@ -455,6 +507,40 @@ mod tests {
             .collect();
         assert_eq!(members, rust);
         assert_eq!(size, std::mem::size_of::<ReduceParams>());
+    }
+
+    /// The shader's division by magic numbers, in Rust.
+    fn divide(n: u32, (magic, shifts): (u32, u32)) -> u32 {
+        let t = ((u64::from(magic) * u64::from(n)) >> 32) as u32;
+        (t + ((n - t) >> (shifts & 0xff))) >> (shifts >> 8)
+    }
+
+    #[test]
+    fn division_by_magic_numbers_is_exact() {
+        let mut divisors: Vec<u32> = (1..=4100).collect();
+        divisors.extend([7919, 65535, 65536, 65537, 1_000_000, 16_777_217]);
+        divisors.extend([
+            (1 << 31) - 1,
+            1 << 31,
+            (1 << 31) + 1,
+            u32::MAX - 1,
+            u32::MAX,
+        ]);
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for d in divisors {
+            let magic = division_magic(d);
+            let mut numerators = vec![0, 1, d - 1, d, d.wrapping_add(1), u32::MAX, u32::MAX - 1];
+            numerators.extend((1..40u32).map(|k| d.wrapping_mul(k).wrapping_sub(1)));
+            for _ in 0..64 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                numerators.push(state as u32);
+            }
+            for n in numerators {
+                assert_eq!(divide(n, magic), n / d, "{n} / {d}");
+            }
+        }
     }
 
     #[test]
