@@ -30,12 +30,13 @@ fn backward_reduce(
 }
 
 // The gradient of one element from its output y, its gradient g and the
-// row's sum. Where g - total overflows although both are finite (gradients
-// near f32's limit), y g - y total is taken instead: y <= 1 keeps each
-// product finite.
+// row's sum. log_softmax's exp(y) total is one product without underflow on
+// the way (exp(-120) is 0 in f32, but exp(-120) 1e20 is not). Where g - total
+// overflows although both are finite (gradients near f32's limit), y g -
+// y total is taken instead: y <= 1 keeps each product finite.
 fn backward_output(y: f32, g: f32, total: f32) -> f32 {
     if (LOG_OUTPUT) {
-        return g - wa_exp(y) * total;
+        return g - wa_mul_exp(total, 1.0, y);
     }
     let difference = select(g - total, total - g, NEGATE);
     let split = select(y * g - y * total, y * total - y * g, NEGATE);

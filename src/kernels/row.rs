@@ -129,9 +129,10 @@ fn pow2_ceil(v: u64) -> u64 {
 /// `threads_per_row` lanes each, as many as a subgroup holds (so that their
 /// reductions need no barrier) while each has at least 4 elements, and more
 /// where a row needs them to fit `PER_THREAD_MAX` per lane; rows longer than
-/// a workgroup holds are chunked over 256 lanes. Strided rows get up to 32
-/// rows per workgroup (neighbouring lanes read neighbouring addresses), fewer
-/// where that lets a row fit one chunk.
+/// a workgroup holds are chunked over 256 lanes. Strided rows get as few
+/// lanes each as fit them (the fewest reduction steps), and so as many rows
+/// per workgroup, but at least 32 rows (or `inner`, if fewer) where that
+/// still fits, so that neighbouring lanes read neighbouring addresses.
 fn choose_config(geometry: &RowGeometry, subgroup_min: u32) -> RowConfig {
     let n = geometry.n as u64;
     let lanes = u64::from(WORKGROUP_SIZE);
@@ -152,6 +153,10 @@ fn choose_config(geometry: &RowGeometry, subgroup_min: u32) -> RowConfig {
         return config(lanes / threads, pow2_ceil(n.div_ceil(threads)), true);
     }
     let widest = pow2_ceil(geometry.inner as u64).min(32);
+    let fewest = pow2_ceil(n.div_ceil(most));
+    if fewest <= lanes && lanes / fewest >= widest {
+        return config(lanes / fewest, pow2_ceil(n.div_ceil(fewest)), false);
+    }
     let mut rows = widest;
     while rows >= (widest / 4).max(1) {
         let threads = lanes / rows;
@@ -667,7 +672,12 @@ mod tests {
         let c = choose_config(&geometry(64, 3, 1024), 8);
         assert_eq!(
             (c.rows_per_group, c.threads_per_row, c.per_thread),
-            (32, 8, 1)
+            (256, 1, 4)
+        );
+        let c = choose_config(&geometry(1, 129, 3), 8);
+        assert_eq!(
+            (c.rows_per_group, c.threads_per_row, c.per_thread),
+            (16, 16, 16)
         );
         let c = choose_config(&geometry(2, 100_000, 3), 8);
         assert_eq!(

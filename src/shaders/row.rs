@@ -24,8 +24,9 @@ const SUBGROUP_LANES: &str = include_str!("../../shaders/softmax_subgroups.wgsl"
 const WORKGROUP_LANES: &str = include_str!("../../shaders/softmax_workgroup.wgsl");
 
 /// The library helpers the template calls.
-const HELPERS: [&str; 6] = [
+const HELPERS: [&str; 7] = [
     "wa_exp",
+    "wa_mul_exp",
     "wa_log1p_unit",
     "wa_is_nan",
     "wa_infinity",
