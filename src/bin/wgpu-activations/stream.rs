@@ -811,9 +811,16 @@ impl Gpu<'_> {
         let read = |buffer: &wgpu::Buffer, values: usize| -> Result<Vec<u8>> {
             let bytes = {
                 let mapped = (values * element).div_ceil(4) as u64 * 4;
-                let view = buffer
-                    .get_mapped_range(..mapped)
-                    .map_err(|e| CliError::run(format!("{context}: reading back: {e}")))?;
+                let view = buffer.get_mapped_range(..mapped).map_err(|e| {
+                    // A device destroyed or lost after the map completed
+                    // fails here: say so (the library's probe), not "view error".
+                    match self.ctx.submit(self.ctx.create_encoder()) {
+                        Err(lost @ wgpu_activations::ActivationError::DeviceLost(_)) => {
+                            gpu(&context, lost)
+                        }
+                        _ => CliError::run(format!("{context}: reading back: {e}")),
+                    }
+                })?;
                 view[..values * element].to_vec()
             };
             buffer.unmap();
