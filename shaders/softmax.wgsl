@@ -53,7 +53,13 @@
 @group(0) @binding(3) var<storage, read_write> dst: array<Stored>;
 @group(0) @binding(4) var<storage, read_write> scratch: array<vec4<f32>>;
 
-var<workgroup> exchange_memory: array<vec2<f32>, WORKGROUP_SIZE>;
+// Two buffers used in turn, so that one barrier per exchange is enough: a
+// lane writes one buffer while slower lanes may still read the other, and
+// the barrier of the next exchange separates the reads of a buffer from its
+// next writes. Every lane makes the same exchanges, so `exchange_turn` is
+// the same in all of them.
+var<workgroup> exchange_memory: array<array<vec2<f32>, WORKGROUP_SIZE>, 2>;
+var<private> exchange_turn: u32 = 0u;
 
 const CHUNK: u32 = THREADS_PER_ROW * PER_THREAD;
 
@@ -75,11 +81,13 @@ fn hide(v: f32) -> f32 {
 }
 
 // The exact rounding error of s = a + b (Knuth's two-sum); 0 where s is
-// infinite or NaN (it would be NaN).
+// infinite or NaN, or where an intermediate overflows (|s - a| just past
+// f32's largest value: the error is then below an ulp of s, which is what
+// is lost).
 fn two_sum_error(a: f32, b: f32, s: f32) -> f32 {
     let bb = hide(hide(s) - a);
     let error = (a - hide(s - bb)) + (b - bb);
-    return select(0.0, error, is_finite(s));
+    return select(0.0, error, is_finite(s) & is_finite(error));
 }
 
 // (a.x + a.y) + (b.x + b.y) as a new pair: the sum of the high words and its
@@ -116,13 +124,13 @@ fn log_pair(s: vec2<f32>) -> f32 {
     return kf * LN2_HI + (wa_log1p_unit(beyond) + kf * LN2_LO);
 }
 
-// Lane `lane ^ mask`'s value, through workgroup memory (two barriers).
+// Lane `lane ^ mask`'s value, through workgroup memory (one barrier).
 fn exchange_through_memory(v: vec2<f32>, lane: u32, mask: u32) -> vec2<f32> {
-    exchange_memory[lane] = v;
+    let turn = exchange_turn;
+    exchange_turn = 1u - turn;
+    exchange_memory[turn][lane] = v;
     workgroupBarrier();
-    let other = exchange_memory[lane ^ mask];
-    workgroupBarrier();
-    return other;
+    return exchange_memory[turn][lane ^ mask];
 }
 
 // The reductions over the THREADS_PER_ROW (or `levels`) lanes of a row: at

@@ -40,7 +40,9 @@ fn forward_output(x: f32, e: f32, s: Stats) -> f32 {
     if (LOG_OUTPUT) {
         let d = x - s.max;
         let exact = (d - s.log_total) + shift_error(x, s.max, d);
-        y = select(exact, -s.log_total, x == s.max);
+        // 0 - log(sum), not -log(sum): +0 where the sum is 1, as PyTorch's
+        // (x - max) - log(sum) (hidden: a compiler may fold 0 - v to -v).
+        y = select(exact, hide(0.0) - s.log_total, x == s.max);
     } else {
         y = e / s.total;
     }
