@@ -58,6 +58,11 @@
 //! # assert!(shader.contains("fn gelu("));
 //! ```
 //!
+//! **Softmax and its family** ([`row`]): softmax, log_softmax, softmin and
+//! softmax2d along any dimension, forward and backward from the output
+//! ([`RowActivation`], [`GpuContext::row_forward`],
+//! [`GpuContext::encode_row_forward`], ...).
+//!
 //! The crate is built on wgpu 30, re-exported as [`wgpu`]: share a device
 //! with it by using the same version (`wgpu_activations::wgpu` names it).
 

@@ -153,7 +153,7 @@ pub(crate) const ANY_RANK: Ranks = Ranks {
 ///
 /// A GPU may flush subnormal numbers; [`RowTolerance::accepts`] compares
 /// with one reference, and the tests accept a result that matches the
-/// reference computed with [`Denormals::FlushToZero`] as well.
+/// reference computed with [`crate::cpu::Denormals::FlushToZero`] as well.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RowTolerance {
     /// Units in the last place around the reference (interval).
