@@ -26,6 +26,8 @@ use crate::shape::element_count;
 use crate::tensor::{DType, GpuTensor};
 use crate::view::TensorView;
 
+mod row;
+
 /// A GPU device ready to run activations. Clones share everything (device,
 /// queue, pipelines, caches).
 #[derive(Clone)]
@@ -162,8 +164,9 @@ impl GpuContext {
     }
 
     /// Creates a device on the adapter `options` choose. The device gets
-    /// the adapter's real limits (not WebGPU's 128 MiB defaults) and
-    /// `SHADER_F16` when the adapter has it.
+    /// the adapter's real limits (not WebGPU's 128 MiB defaults), and
+    /// `SHADER_F16` and `SUBGROUP` (the row ops' reductions) when the adapter
+    /// has them.
     pub async fn with_options_async(options: &AdapterOptions) -> Result<Self> {
         let instance = options.instance();
         let adapter = Self::choose_adapter(&instance, options).await?;
@@ -171,7 +174,8 @@ impl GpuContext {
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("wgpu-activations"),
-                required_features: adapter.features() & wgpu::Features::SHADER_F16,
+                required_features: adapter.features()
+                    & (wgpu::Features::SHADER_F16 | wgpu::Features::SUBGROUP),
                 required_limits: adapter.limits(),
                 experimental_features: wgpu::ExperimentalFeatures::default(),
                 memory_hints: wgpu::MemoryHints::Performance,

@@ -190,6 +190,40 @@ pub enum ActivationError {
         other: &'static str,
     },
 
+    /// A row op was given without a parameter it requires (`dim`: PyTorch has no default).
+    #[error("{op} needs {name} (PyTorch's {op} has no default for it)")]
+    MissingParameter {
+        /// The op (PyTorch name).
+        op: &'static str,
+        /// The missing parameter.
+        name: &'static str,
+    },
+
+    /// A row op's `dim` is not a dimension of the input.
+    #[error(
+        "{op}: dim {dim} is out of range for a tensor of shape {shape:?} (expected {})",
+        dim_range(shape.len())
+    )]
+    DimOutOfRange {
+        /// The op (PyTorch name).
+        op: &'static str,
+        /// The dimension given.
+        dim: i64,
+        /// The input's shape.
+        shape: Vec<usize>,
+    },
+
+    /// The input has a number of dimensions the op does not take (softmax2d: 3 or 4).
+    #[error("{op} expects {expected}; got shape {shape:?}")]
+    UnsupportedRank {
+        /// The op (PyTorch name).
+        op: &'static str,
+        /// The input's shape.
+        shape: Vec<usize>,
+        /// The ranks it takes, in words.
+        expected: &'static str,
+    },
+
     /// The device was lost (driver reset, `destroy`, ...); create a new context.
     #[error("GPU device lost: {0}")]
     DeviceLost(String),
@@ -205,6 +239,13 @@ pub enum ActivationError {
     /// The device ran out of memory.
     #[error("GPU out of memory: {0}")]
     OutOfMemory(String),
+}
+
+/// The dimensions valid for a tensor of `rank` dimensions, as PyTorch wraps
+/// them (a 0-D tensor counts as 1-D): `-2 to 1`.
+fn dim_range(rank: usize) -> String {
+    let rank = rank.max(1) as i64;
+    format!("{} to {}", -rank, rank - 1)
 }
 
 /// Shorthand for results of this crate.

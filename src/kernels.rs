@@ -27,6 +27,8 @@ use crate::shape::{element_count, prelu_channels};
 use crate::tensor::DType;
 use crate::view::TensorView;
 
+pub(crate) mod row;
+
 /// Largest element count a single op takes (first element plus length):
 /// indices are 32-bit in the shaders.
 pub const MAX_ELEMENTS: u64 = (u32::MAX - 3) as u64;
@@ -155,6 +157,7 @@ struct PipelineKey {
 enum LayoutKind {
     Elementwise { direction: Direction, weight: bool },
     WeightGrad,
+    Row(row::RowLayout),
 }
 
 /// The two pipelines of the PReLU weight gradient.
@@ -434,6 +437,8 @@ pub(crate) struct Kernels {
     /// passes that share it).
     chunk_sums: Mutex<Option<wgpu::Buffer>>,
     placeholder: Mutex<Option<wgpu::Buffer>>,
+    /// The row ops' pipelines and scratch ([`row`]).
+    row: row::RowCaches,
 }
 
 /// Locks a cache; a panic elsewhere cannot leave a cache half-written, so a
@@ -475,10 +480,14 @@ impl LayoutKind {
         match self {
             LayoutKind::Elementwise { .. } => std::mem::size_of::<ElementwiseParams>(),
             LayoutKind::WeightGrad => std::mem::size_of::<ReduceParams>(),
+            LayoutKind::Row(kind) => kind.uniform_size(),
         }
     }
 
     fn entries(self) -> Vec<wgpu::BindGroupLayoutEntry> {
+        if let LayoutKind::Row(kind) = self {
+            return kind.entries();
+        }
         let mut entries = vec![uniform_entry(self.uniform_size())];
         match self {
             LayoutKind::Elementwise { direction, weight } => {
@@ -497,6 +506,7 @@ impl LayoutKind {
                 entries.push(storage_entry(3, false));
                 entries.push(storage_entry(4, false));
             }
+            LayoutKind::Row(_) => {}
         }
         entries
     }
@@ -526,6 +536,7 @@ impl Kernels {
             bind_groups: Mutex::default(),
             chunk_sums: Mutex::default(),
             placeholder: Mutex::default(),
+            row: row::RowCaches::default(),
         }
     }
 

@@ -58,6 +58,11 @@
 //! # assert!(shader.contains("fn gelu("));
 //! ```
 //!
+//! **Softmax and its family** ([`row`]): softmax, log_softmax, softmin and
+//! softmax2d along any dimension, forward and backward from the output
+//! ([`RowActivation`], [`GpuContext::row_forward`],
+//! [`GpuContext::encode_row_forward`], ...).
+//!
 //! The crate is built on wgpu 30, re-exported as [`wgpu`]: share a device
 //! with it by using the same version (`wgpu_activations::wgpu` names it).
 
@@ -69,6 +74,7 @@ mod context;
 pub mod cpu;
 pub mod error;
 mod kernels;
+pub mod row;
 mod shaders;
 mod shape;
 pub mod tensor;
@@ -82,6 +88,8 @@ pub use activation::{Activation, GeluApproximate};
 pub use context::{describe_adapter, AdapterOptions, GpuContext, Gradients};
 pub use error::{ActivationError, Result};
 pub use half::f16;
+pub use kernels::row::{RowBackwardBuffers, RowForwardBuffers};
 pub use kernels::{BackwardBuffers, ForwardBuffers};
+pub use row::{RowActivation, RowTolerance};
 pub use tensor::{DType, GpuTensor};
 pub use view::TensorView;

@@ -397,6 +397,8 @@ fn strip_enable(source: &str) -> String {
         .to_string()
 }
 
+pub(crate) mod row;
+
 #[cfg(test)]
 mod tests {
     use super::*;

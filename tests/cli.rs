@@ -308,7 +308,12 @@ fn list_shows_every_op_with_its_parameters_and_defaults() {
             _ => lines.push(line.to_string()),
         }
     }
-    assert_eq!(lines.len(), Activation::OPS.len(), "{stdout}");
+    // The row ops (softmax and its family) follow, with `--dim DIM`.
+    assert_eq!(
+        lines.len(),
+        Activation::OPS.len() + wgpu_activations::RowActivation::OPS.len(),
+        "{stdout}"
+    );
     for (info, line) in Activation::OPS.iter().zip(&lines) {
         assert!(line.starts_with(&format!("{} ", info.name)), "{line}");
         for p in info.parameters {
@@ -1748,4 +1753,220 @@ fn signals_remove_temporary_outputs() {
             assert!(signalled, "every run ended before SIG{signal} reached it");
         }
     }
+}
+
+// ------------------------------------------------------------- row ops
+// softmax, log_softmax, softmin and softmax2d: `--dim`, the backward's
+// first file the forward's output, pieces of whole rows.
+
+use wgpu_activations::RowActivation;
+
+/// The library's row op forward (`backward`: from `y` and `g`) in one piece.
+fn library_row(
+    ctx: &GpuContext,
+    op: &RowActivation,
+    shape: &[usize],
+    x: &[f32],
+    g: Option<&[f32]>,
+) -> Vec<f32> {
+    let x = ctx.upload(x, shape).unwrap();
+    let out = match g {
+        None => ctx.row_forward(op, &x).unwrap(),
+        Some(g) => ctx
+            .row_backward(op, &x, &ctx.upload(g, shape).unwrap())
+            .unwrap(),
+    };
+    ctx.download(&out).unwrap()
+}
+
+#[test]
+fn row_ops_forward_and_backward_equal_the_library_in_any_pieces() {
+    let Some(ctx) = common::gpu() else { return };
+    let dir = Dir::new();
+    let shape = [4usize, 3, 5, 2];
+    let len: usize = shape.iter().product();
+    let x: Vec<f32> = data(len, 1);
+    let g: Vec<f32> = data(len, 2).iter().map(|v| v / 4.0).collect();
+    let (xp, gp, yp, gxp) = (
+        dir.path("x.npy"),
+        dir.path("g.npy"),
+        dir.path("y.npy"),
+        dir.path("gx.npy"),
+    );
+    write_f32(&xp, &x, &shape);
+    write_f32(&gp, &g, &shape);
+    for (name, dim) in [
+        ("softmax", "1"),
+        ("log_softmax", "-1"),
+        ("softmin", "0"),
+        ("softmax", "-2"),
+        ("softmax2d", ""),
+    ] {
+        let op = if dim.is_empty() {
+            RowActivation::parse(name, &[]).unwrap()
+        } else {
+            RowActivation::parse(name, &[("dim", dim)]).unwrap()
+        };
+        let y_lib = library_row(ctx, &op, &shape, &x, None);
+        // The backward takes the forward's output.
+        let gx_lib = library_row(ctx, &op, &shape, &y_lib, Some(&g));
+        let dim_args: Vec<&str> = if dim.is_empty() {
+            vec![]
+        } else {
+            vec!["--dim", dim]
+        };
+        // One piece, and pieces of 7 elements (a block of whole rows is
+        // larger: one block per piece) and of 61 (several blocks).
+        for chunk in [None, Some("7"), Some("61")] {
+            let env: Vec<(&str, &str)> = chunk.iter().map(|c| (CHUNK_ENV, *c)).collect();
+            let mut args = vec!["forward", name];
+            args.extend(&dim_args);
+            args.extend([xp.as_str(), yp.as_str()]);
+            assert_ok(&run_with(&args, &env));
+            let y = read_f32(&yp, &shape);
+            assert_eq!(bits(&y), bits(&y_lib), "{op} forward, chunk {chunk:?}");
+            let mut args = vec!["backward", name];
+            args.extend(&dim_args);
+            args.extend([yp.as_str(), gp.as_str(), gxp.as_str()]);
+            assert_ok(&run_with(&args, &env));
+            let gx = read_f32(&gxp, &shape);
+            assert_eq!(bits(&gx), bits(&gx_lib), "{op} backward, chunk {chunk:?}");
+        }
+        // Against the CPU twin, within the op's tolerance.
+        let y = read_f32(&yp, &shape);
+        let reference =
+            cpu::softmax::row_forward_reference(&op, &x, &shape, Denormals::Preserve).unwrap();
+        let tolerance = op.forward_tolerance();
+        assert!(
+            (0..len).all(|i| tolerance.accepts(y[i], reference[i], 0.0)),
+            "{op}"
+        );
+    }
+}
+
+#[test]
+fn row_ops_on_float16_files() {
+    let Some(ctx) = common::gpu() else { return };
+    let dir = Dir::new();
+    let shape = [2usize, 3, 4, 5];
+    let len: usize = shape.iter().product();
+    let x: Vec<f16> = data(len, 3)
+        .iter()
+        .map(|&v| f16::from_f32(v / 2.0))
+        .collect();
+    let (xp, yp) = (dir.path("x.npy"), dir.path("y.npy"));
+    write_f16(&xp, &x, &shape);
+    let op = RowActivation::Softmax2d;
+    let tolerance = op.forward_tolerance_for(DType::F16);
+    let reference =
+        cpu::softmax::row_forward_reference(&op, &x, &shape, Denormals::Preserve).unwrap();
+    // On the GPU in f16 (where the adapter has it), and as f32.
+    let mut runs = vec![vec![]];
+    if has_f16(ctx) {
+        runs.push(vec![(F16_VIA_F32_ENV, "1")]);
+    }
+    for env in runs {
+        assert_ok(&run_with(&["forward", "softmax2d", &xp, &yp], &env));
+        let y = read_f16(&yp, &shape);
+        assert!(
+            (0..len).all(|i| tolerance.accepts(y[i], reference[i], 0.0)),
+            "{env:?}"
+        );
+    }
+}
+
+#[test]
+fn row_ops_on_empty_dimensions_write_empty_arrays() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = Dir::new();
+    let (xp, yp) = (dir.path("x.npy"), dir.path("y.npy"));
+    write_f32(&xp, &[], &[3, 0]);
+    assert_ok(&run(&["forward", "log_softmax", "--dim", "1", &xp, &yp]));
+    assert_eq!(read_f32(&yp, &[3, 0]), Vec::<f32>::new());
+}
+
+#[test]
+fn row_op_errors_are_one_line_without_output() {
+    let dir = Dir::new();
+    let (xp, gp, out) = (dir.path("x.npy"), dir.path("g.npy"), dir.path("out.npy"));
+    write_f32(&xp, &data(12, 1), &[4, 3]);
+    write_f32(&gp, &data(12, 2), &[4, 3]);
+    let s = |args: &[&str]| args.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            s(&["forward", "softmax", &xp, &out]),
+            "softmax needs --dim DIM",
+        ),
+        (
+            s(&["forward", "softmax", "--dim", "2", &xp, &out]),
+            "dim 2 is out of range for a tensor of shape [4, 3] (expected -2 to 1)",
+        ),
+        (
+            s(&["forward", "log_softmax", "--dim", "-3", &xp, &out]),
+            "dim -3 is out of range",
+        ),
+        (
+            s(&["forward", "softmax", "--dim", "one", &xp, &out]),
+            "cannot read dim = 'one' as an integer",
+        ),
+        (
+            s(&["forward", "softmax", "--dim", "1", "--dim", "0", &xp, &out]),
+            "--dim is given twice",
+        ),
+        (
+            s(&["forward", "softmax", "--axis", "1", &xp, &out]),
+            "softmax has no parameter --axis; its parameters: --dim",
+        ),
+        (
+            s(&["forward", "softmax2d", "--dim", "1", &xp, &out]),
+            "softmax2d takes no parameters",
+        ),
+        (
+            s(&["forward", "softmax2d", &xp, &out]),
+            "softmax2d expects a 3-D (C, H, W) or 4-D (N, C, H, W) input; got shape [4, 3]",
+        ),
+        (
+            s(&[
+                "forward", "softmax", "--dim", "1", "--weight", &gp, &xp, &out,
+            ]),
+            "takes no weight",
+        ),
+        (
+            s(&["backward", "softmin", "--dim", "0", &xp, &gp]),
+            "missing GRAD_INPUT.npy (OUTPUT.npy is the forward's output",
+        ),
+        (
+            s(&["forward", "Softmax", "--dim", "1", &xp, &out]),
+            "did you mean 'softmax'",
+        ),
+        (
+            s(&["forward", "log-softmax", "--dim", "1", &xp, &out]),
+            "did you mean 'log_softmax'",
+        ),
+    ];
+    for (args, needle) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = run(&args);
+        assert_error(&output, needle);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(!Path::new(&out).exists(), "{args:?} left an output");
+    }
+    // The help says what the backward's first file is.
+    let help = run(&["backward", "--help"]);
+    assert!(
+        text(&help.stdout).contains("forward's OUTPUT as the first file"),
+        "{}",
+        text(&help.stdout)
+    );
+    let list = text(&run(&["list"]).stdout);
+    for info in RowActivation::OPS {
+        assert!(
+            list.lines()
+                .any(|l| l.starts_with(&format!("{} ", info.name)) && l.contains(info.summary)),
+            "{list}"
+        );
+    }
+    assert!(list.contains("softmax      --dim DIM"), "{list}");
 }

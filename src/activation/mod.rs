@@ -76,6 +76,8 @@ pub enum ParameterValue {
     Integer(u64),
     /// One of a fixed set of names (`approximate`: `none` or `tanh`).
     Choice(&'static str),
+    /// A signed integer (`dim` of the row ops, negative counting from the end).
+    SignedInteger(i64),
 }
 
 impl ParameterValue {
@@ -98,6 +100,7 @@ impl std::fmt::Display for ParameterValue {
             ParameterValue::Flag(v) => write!(f, "{v}"),
             ParameterValue::Integer(v) => write!(f, "{v}"),
             ParameterValue::Choice(v) => write!(f, "'{v}'"),
+            ParameterValue::SignedInteger(v) => write!(f, "{v}"),
         }
     }
 }
@@ -113,6 +116,8 @@ pub enum ParameterKind {
     Integer,
     /// One of these names.
     Choice(&'static [&'static str]),
+    /// An integer from -2^63 to 2^63 - 1.
+    SignedInteger,
 }
 
 impl ParameterKind {
@@ -126,6 +131,7 @@ impl ParameterKind {
                 let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
                 quoted.join(" or ")
             }
+            ParameterKind::SignedInteger => "an integer".into(),
         }
     }
 
@@ -144,6 +150,7 @@ impl ParameterKind {
                 .iter()
                 .find(|n| **n == text)
                 .map(|n| ParameterValue::Choice(n)),
+            ParameterKind::SignedInteger => text.parse().ok().map(ParameterValue::SignedInteger),
         }
     }
 }
@@ -197,6 +204,19 @@ impl ParameterType for u64 {
     }
 }
 
+impl ParameterType for i64 {
+    const KIND: ParameterKind = ParameterKind::SignedInteger;
+    fn to_value(self) -> ParameterValue {
+        ParameterValue::SignedInteger(self)
+    }
+    fn from_value(value: ParameterValue) -> Option<Self> {
+        match value {
+            ParameterValue::SignedInteger(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
 impl ParameterType for GeluApproximate {
     const KIND: ParameterKind = ParameterKind::Choice(&["none", "tanh"]);
     fn to_value(self) -> ParameterValue {
@@ -225,6 +245,15 @@ pub struct Parameter {
 }
 
 impl Parameter {
+    /// A parameter of kind `T::KIND` (for the row ops' table, [`crate::row`]).
+    pub(crate) const fn new<T: ParameterType>(name: &'static str, doc: &'static str) -> Self {
+        Parameter {
+            name,
+            kind: T::KIND,
+            doc,
+        }
+    }
+
     /// What it is, in a few words.
     pub fn description(&self) -> &'static str {
         self.doc.trim()

@@ -19,6 +19,7 @@ pub mod gelu;
 pub mod logistic;
 pub mod rectifier;
 pub mod shrink;
+pub mod softmax;
 
 use half::f16;
 

@@ -79,6 +79,9 @@ pub fn parameter_value(kind: ParameterKind) -> BoxedStrategy<ParameterValue> {
         ParameterKind::Choice(names) => proptest::sample::select(names)
             .prop_map(ParameterValue::Choice)
             .boxed(),
+        ParameterKind::SignedInteger => {
+            any::<i64>().prop_map(ParameterValue::SignedInteger).boxed()
+        }
     }
 }
 

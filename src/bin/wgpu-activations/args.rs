@@ -4,7 +4,7 @@
 //! clap: PyTorch's argument names in kebab case (or snake case), values as
 //! `--name VALUE` or `--name=VALUE`; `--training` alone means true.
 
-use wgpu_activations::{Activation, ActivationError};
+use wgpu_activations::{Activation, ActivationError, RowActivation};
 
 use crate::error::{CliError, Result};
 
@@ -29,12 +29,22 @@ impl Mode {
             Mode::Backward => &["INPUT.npy", "GRAD_OUTPUT.npy", "GRAD_INPUT.npy"],
         }
     }
+
+    /// The files of a row op: its backward takes the forward's output.
+    fn row_files(self) -> &'static [&'static str] {
+        match self {
+            Mode::Forward => self.files(),
+            Mode::Backward => &["OUTPUT.npy", "GRAD_OUTPUT.npy", "GRAD_INPUT.npy"],
+        }
+    }
 }
 
 /// The parsed arguments of one `forward` or `backward` run.
 #[derive(Debug, Default)]
 pub struct OpArgs {
     pub op: Option<Activation>,
+    /// A row op (softmax and its family) instead of `op`.
+    pub row_op: Option<RowActivation>,
     /// The files, in the order of [`Mode::files`].
     pub files: Vec<String>,
     pub weight: Option<String>,
@@ -144,6 +154,9 @@ pub fn parse(mode: Mode, tokens: &[String]) -> Result<OpArgs> {
             mode.files().join(" ")
         )));
     };
+    if let Some(info) = RowActivation::info_by_name(&op_name) {
+        return parse_row_op(mode, info.name, &parameters, positional.collect(), args);
+    }
     let op = op_from_name(&op_name)?;
     // The op's parameters, checked by name here (to name the flags in the
     // message), then parsed and validated by the library.
@@ -213,6 +226,79 @@ pub fn parse(mode: Mode, tokens: &[String]) -> Result<OpArgs> {
     Ok(args)
 }
 
+/// The rest of the arguments of a row op: its parameters (`--dim`) and
+/// files; no weight.
+fn parse_row_op(
+    mode: Mode,
+    name: &str,
+    parameters: &[(String, String)],
+    files: Vec<String>,
+    mut args: OpArgs,
+) -> Result<OpArgs> {
+    let info = RowActivation::info_by_name(name).expect("a row op");
+    let flags: Vec<String> = info.parameters.iter().map(|p| flag(p.name)).collect();
+    let mut pairs: Vec<(String, &str)> = Vec::new();
+    for (flag_name, value) in parameters {
+        let key = snake(flag_name);
+        if !info.parameters.iter().any(|p| p.name == key) {
+            let known = if flags.is_empty() {
+                format!("{name} takes no parameters")
+            } else {
+                format!("its parameters: {}", flags.join(", "))
+            };
+            return Err(CliError::usage(format!(
+                "{name} has no parameter --{flag_name}; {known}"
+            )));
+        }
+        if pairs.iter().any(|(k, _)| *k == key) {
+            return Err(CliError::usage(format!("--{flag_name} is given twice")));
+        }
+        pairs.push((key, value));
+    }
+    if let Some(required) = info
+        .parameters
+        .iter()
+        .find(|p| !pairs.iter().any(|(k, _)| *k == p.name))
+    {
+        return Err(CliError::usage(format!(
+            "{name} needs {} DIM (the dimension to normalize along; negative counts from the end)",
+            flag(required.name)
+        )));
+    }
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let op = RowActivation::parse(name, &pairs).map_err(|e| CliError::usage(e.to_string()))?;
+    if args.weight.is_some() || args.grad_weight.is_some() {
+        return Err(CliError::usage(format!(
+            "--weight and --grad-weight are only for prelu; {name} takes no weight"
+        )));
+    }
+    let wanted = mode.row_files();
+    if files.len() < wanted.len() {
+        let hint = if mode == Mode::Backward {
+            " (OUTPUT.npy is the forward's output: the gradient is computed from it)"
+        } else {
+            ""
+        };
+        return Err(CliError::usage(format!(
+            "{} {name} needs {} after the op; missing {}{hint}",
+            mode.name(),
+            wanted.join(" "),
+            wanted[files.len()..].join(" ")
+        )));
+    }
+    if files.len() > wanted.len() {
+        return Err(CliError::usage(format!(
+            "unexpected argument '{}': {} {name} takes {}",
+            files[wanted.len()],
+            mode.name(),
+            wanted.join(" ")
+        )));
+    }
+    args.files = files;
+    args.row_op = Some(op);
+    Ok(args)
+}
+
 fn set_once(slot: &mut Option<String>, flag: &str, value: String) -> Result<()> {
     if slot.is_some() {
         return Err(CliError::usage(format!("{flag} is given twice")));
@@ -227,10 +313,14 @@ fn op_from_name(name: &str) -> Result<Activation> {
         Ok(op) => Ok(op),
         Err(ActivationError::UnknownOp(_)) => {
             let normalized = name.to_lowercase().replace('-', "_");
-            let hint = Activation::OPS
+            let names = Activation::OPS
                 .iter()
-                .find(|op| op.name == normalized || op.name.replace('_', "") == normalized)
-                .map(|op| format!("; did you mean '{}'?", op.name))
+                .map(|op| op.name)
+                .chain(RowActivation::OPS.iter().map(|op| op.name));
+            let hint = names
+                .into_iter()
+                .find(|op| *op == normalized || op.replace('_', "") == normalized)
+                .map(|op| format!("; did you mean '{op}'?"))
                 .unwrap_or_else(|| " (`wgpu-activations list` shows the ops)".into());
             Err(CliError::usage(format!("unknown op '{name}'{hint}")))
         }
@@ -271,6 +361,14 @@ pub fn op_table() -> String {
             }
             (info.name.to_string(), parameters.join(" "), info.summary)
         })
+        .chain(RowActivation::OPS.iter().map(|info| {
+            let parameters: Vec<String> = info
+                .parameters
+                .iter()
+                .map(|p| format!("{} DIM", flag(p.name)))
+                .collect();
+            (info.name.to_string(), parameters.join(" "), info.summary)
+        }))
         .collect();
     let name_width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
     // Aligned, but one long list (rrelu's) does not push every formula

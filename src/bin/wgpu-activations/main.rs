@@ -45,6 +45,11 @@ defaults. Parameters use PyTorch's argument names in kebab case: `--negative-slo
 channel: dimension 1 of the input) and, in backward, writes the weight's gradient with \
 `--grad-weight GW.npy`.
 
+softmax, log_softmax and softmin take `--dim DIM` (required; negative counts from the end), \
+softmax2d none (dim -3 of a 3-D or 4-D input). Their backward takes the forward's OUTPUT, not \
+its input, as its first file (the gradient is computed from it, as in PyTorch): \
+`wgpu-activations backward log_softmax --dim -1 y.npy g.npy gx.npy`.
+
 Arrays: .npy files of float32 (<f4) or float16 (<f2), C order, any shape; outputs keep the \
 shape and dtype. Files of any size are streamed through the GPU in chunks.
 
@@ -99,7 +104,9 @@ enum Command {
                           GRAD_INPUT.npy [--grad-weight GW.npy]",
         after_help = "The ops and their parameters: `wgpu-activations list`.\n\
                       Example: wgpu-activations backward prelu --weight w.npy x.npy gy.npy gx.npy \
-                      --grad-weight gw.npy"
+                      --grad-weight gw.npy\n\
+                      softmax, log_softmax, softmin and softmax2d take the forward's OUTPUT as \
+                      the first file: wgpu-activations backward softmax --dim 1 y.npy gy.npy gx.npy"
     )]
     Backward {
         /// The op, its parameters (`--weight W.npy` for prelu), the files, and
@@ -308,14 +315,20 @@ fn run_op(mode: Mode, tokens: &[String], adapter: Option<String>, verbose: bool)
         return Ok(());
     }
     let verbose = verbose || parsed.verbose;
-    let Some(op) = parsed.op else {
-        return Err(CliError::usage("missing OP"));
+    let op: stream::Op = match (parsed.op, parsed.row_op) {
+        (Some(op), _) => op.into(),
+        (None, Some(row)) => stream::Op::Row(row),
+        (None, None) => return Err(CliError::usage("missing OP")),
     };
     let files = &parsed.files;
 
     // Everything about the inputs is checked before any output is created
     // and before the GPU is touched.
     let input = NpyFile::open(&files[0])?;
+    if let stream::Op::Row(row) = op {
+        row.geometry(&input.shape)
+            .map_err(|e| CliError::usage(format!("{}: {e}", input.path)))?;
+    }
     let grad_output = match mode {
         Mode::Forward => None,
         Mode::Backward => {

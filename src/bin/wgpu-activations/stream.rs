@@ -8,7 +8,10 @@
 //! Each chunk is recorded with the library's encoding API over the slot's
 //! buffers, with `first_element` set where the position in the whole tensor
 //! matters (RReLU's random slopes), and with a shape that keeps PReLU's
-//! channels those of the whole tensor (see [`Planner`]).
+//! channels those of the whole tensor (see [`Planner`]). A row op (softmax
+//! and its family) is cut into pieces of whole rows: whole slices
+//! `x[o, ...]` of the dimensions from `dim` on, which hold every row they
+//! touch.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -20,7 +23,8 @@ use indicatif::ProgressBar;
 use wgpu_activations::tensor::prelu_channels;
 use wgpu_activations::tensor::MAX_ELEMENTS;
 use wgpu_activations::{
-    f16, Activation, BackwardBuffers, DType, ForwardBuffers, GpuContext, TensorView,
+    f16, Activation, BackwardBuffers, DType, ForwardBuffers, GpuContext, RowActivation,
+    RowBackwardBuffers, RowForwardBuffers, TensorView,
 };
 
 use crate::error::{gpu, CliError, Result};
@@ -44,9 +48,31 @@ pub struct Source {
     pub file: File,
 }
 
+/// The op of a stream.
+#[derive(Debug, Clone, Copy)]
+pub enum Op {
+    /// An elementwise op.
+    Elementwise(Activation),
+    /// A row op (softmax and its family): its backward's input is the
+    /// forward's output.
+    Row(RowActivation),
+}
+
+impl Op {
+    fn uses_weight(&self) -> bool {
+        matches!(self, Op::Elementwise(op) if op.uses_weight())
+    }
+}
+
+impl From<Activation> for Op {
+    fn from(op: Activation) -> Self {
+        Op::Elementwise(op)
+    }
+}
+
 /// What to run over which files.
 pub struct Job<'a> {
-    pub op: Activation,
+    pub op: Op,
     /// The file's element type.
     pub dtype: Dtype,
     pub shape: &'a [usize],
@@ -78,6 +104,10 @@ enum Layout {
     Shared,
     /// One weight per channel; `period = channels * inner` elements.
     PerChannel { channels: u64, inner: u64 },
+    /// A row op along the middle of `[outer, n, inner]`: pieces of whole
+    /// blocks of `n * inner` elements, recorded with shape `[blocks, n,
+    /// inner]` along dimension 1.
+    Rows { n: u64, inner: u64 },
 }
 
 /// One chunk: elements `start..start + count` of the whole tensor.
@@ -128,6 +158,10 @@ impl Planner {
             Layout::PerChannel { channels, inner } if channels * inner > self.chunk => {
                 (count, (self.chunk / inner).max(1))
             }
+            Layout::Rows { n, inner } => {
+                let block = (n * inner).max(1);
+                (((self.chunk / block).max(1) * block).min(self.n), 0)
+            }
             _ => (count, 0),
         }
     }
@@ -159,6 +193,18 @@ impl Iterator for Planner {
                     start,
                     count,
                     shape: vec![count as usize],
+                    first_element: 0,
+                    gather: None,
+                }
+            }
+            Layout::Rows { n, inner } => {
+                // `n` is a multiple of the block (a non-empty tensor).
+                let block = n * inner;
+                let count = ((self.chunk / block).max(1) * block).min(left);
+                Piece {
+                    start,
+                    count,
+                    shape: vec![(count / block) as usize, n as usize, inner as usize],
                     first_element: 0,
                     gather: None,
                 }
@@ -294,7 +340,10 @@ fn run_chunked(
     let chunk = requested.unwrap_or(CHUNK_BYTES / element).min(most).max(1);
 
     let weight_len = job.weight.map_or(0, |w| w.len() as u64 / job.dtype.size());
-    let indexed = matches!(job.op, Activation::Rrelu { training: true, .. });
+    let indexed = matches!(
+        job.op,
+        Op::Elementwise(Activation::Rrelu { training: true, .. })
+    );
     if indexed && n > MAX_ELEMENTS {
         // Each element's random slope comes from its 32-bit index: refused
         // now rather than after streaming the first 2^32 elements.
@@ -303,7 +352,26 @@ fn run_chunked(
             job.input.name
         )));
     }
-    let layout = if !job.op.uses_weight() {
+    let layout = if let Op::Row(row) = job.op {
+        let geometry = row
+            .geometry(job.shape)
+            .map_err(|e| CliError::usage(e.to_string()))?;
+        let block = (geometry.n * geometry.inner) as u64;
+        // A piece holds whole blocks: one block may be larger than a chunk,
+        // but must fit the device's buffers (the library splits it into
+        // storage bindings).
+        let largest = limits.max_buffer_size / element;
+        if block > largest {
+            return Err(CliError::run(format!(
+                "{}: {row} couples {block} elements (a whole slice from dim on, shape {:?}),                  more than the GPU's largest buffer holds ({largest}): the file cannot be                  streamed in pieces of whole rows",
+                job.input.name, job.shape
+            )));
+        }
+        Layout::Rows {
+            n: geometry.n as u64,
+            inner: geometry.inner as u64,
+        }
+    } else if !job.op.uses_weight() {
         Layout::Plain { indexed }
     } else if weight_len == 1 {
         Layout::Shared
@@ -538,7 +606,7 @@ fn read_chunks(
 /// The GPU side of a stream.
 struct Gpu<'a> {
     ctx: &'a GpuContext,
-    op: Activation,
+    op: Op,
     dtype: DType,
     convert: bool,
     whole_weight: Option<&'a wgpu::Buffer>,
@@ -619,10 +687,29 @@ impl Gpu<'_> {
                 };
                 let grad_weight_len = weight.map_or(0, |w| w.len());
                 let mut encoder = ctx.create_encoder();
-                match &slot.grad_output {
-                    None => ctx.encode_forward(
+                match (self.op, &slot.grad_output) {
+                    (Op::Row(op), None) => ctx.encode_row_forward(
                         &mut encoder,
-                        &self.op,
+                        &op.along(1),
+                        &piece.shape,
+                        &RowForwardBuffers {
+                            input: view(&slot.input, count),
+                            output: view(&slot.output, count),
+                        },
+                    ),
+                    (Op::Row(op), Some(grad_output)) => ctx.encode_row_backward(
+                        &mut encoder,
+                        &op.along(1),
+                        &piece.shape,
+                        &RowBackwardBuffers {
+                            output: view(&slot.input, count),
+                            grad_output: view(grad_output, count),
+                            grad_input: view(&slot.output, count),
+                        },
+                    ),
+                    (Op::Elementwise(op), None) => ctx.encode_forward(
+                        &mut encoder,
+                        &op,
                         &piece.shape,
                         &ForwardBuffers {
                             input: view(&slot.input, count),
@@ -631,9 +718,9 @@ impl Gpu<'_> {
                             first_element: piece.first_element,
                         },
                     ),
-                    Some(grad_output) => ctx.encode_backward(
+                    (Op::Elementwise(op), Some(grad_output)) => ctx.encode_backward(
                         &mut encoder,
-                        &self.op,
+                        &op,
                         &piece.shape,
                         &BackwardBuffers {
                             input: view(&slot.input, count),
@@ -724,9 +811,16 @@ impl Gpu<'_> {
         let read = |buffer: &wgpu::Buffer, values: usize| -> Result<Vec<u8>> {
             let bytes = {
                 let mapped = (values * element).div_ceil(4) as u64 * 4;
-                let view = buffer
-                    .get_mapped_range(..mapped)
-                    .map_err(|e| CliError::run(format!("{context}: reading back: {e}")))?;
+                let view = buffer.get_mapped_range(..mapped).map_err(|e| {
+                    // A device destroyed or lost after the map completed
+                    // fails here: say so (the library's probe), not "view error".
+                    match self.ctx.submit(self.ctx.create_encoder()) {
+                        Err(lost @ wgpu_activations::ActivationError::DeviceLost(_)) => {
+                            gpu(&context, lost)
+                        }
+                        _ => CliError::run(format!("{context}: reading back: {e}")),
+                    }
+                })?;
                 view[..values * element].to_vec()
             };
             buffer.unmap();
@@ -920,6 +1014,23 @@ mod tests {
         assert_eq!(p[3].gather, Some((1, 1)));
     }
 
+    #[test]
+    fn row_pieces_hold_whole_blocks() {
+        let layout = Layout::Rows { n: 3, inner: 5 };
+        for chunk in [1u64, 7, 15, 16, 40, 1000] {
+            let planner = Planner::new(60, chunk, layout);
+            let (capacity, _) = planner.capacity();
+            let mut at = 0;
+            for p in planner {
+                assert_eq!(p.start, at);
+                assert!(p.count > 0 && p.count % 15 == 0 && p.count <= capacity);
+                assert_eq!(p.shape, vec![(p.count / 15) as usize, 3, 5]);
+                at += p.count;
+            }
+            assert_eq!(at, 60, "chunk {chunk}");
+        }
+    }
+
     // ------------------------------------------ errors in the middle of a stream
 
     /// The device of the streaming tests; `None` (skipped) without an
@@ -986,7 +1097,7 @@ mod tests {
         std::thread::spawn(move || {
             let shape = [len];
             let job = Job {
-                op: Activation::Relu,
+                op: Activation::Relu.into(),
                 dtype: Dtype::F32,
                 shape: &shape,
                 len,
@@ -1128,7 +1239,9 @@ mod tests {
         let Some(ctx) = gpu() else { return };
         let len = MAX_ELEMENTS as usize + 1;
         let job = Job {
-            op: Activation::parse("rrelu", &[("training", "true")]).unwrap(),
+            op: Activation::parse("rrelu", &[("training", "true")])
+                .unwrap()
+                .into(),
             dtype: Dtype::F32,
             shape: &[len],
             len,

@@ -1,0 +1,233 @@
+//! The row ops against the identity kernel, on one adapter in one run:
+//! softmax and log_softmax forward and backward over the shapes
+//! (attention rows (2^17, 128), (4096, 4096), vocabulary rows (8, 131072),
+//! and the channels of (64, 512, 32, 32), dim 1), each against the identity
+//! kernel over the same bytes: its forward (x read, y written) for the
+//! forwards, its backward (two tensors read, one written) for the
+//! backwards. Also softmax on a device without subgroup operations (the
+//! workgroup-memory reductions). A bench, not a test: `cargo bench --bench
+//! softmax`. Environment: `BENCH_REPEATS` (default 9), `WGPU_BACKEND` /
+//! `WGPU_ADAPTER_NAME` to choose the adapter.
+
+use std::time::{Duration, Instant};
+
+use wgpu_activations::{
+    Activation, BackwardBuffers, ForwardBuffers, GpuContext, GpuTensor, RowActivation,
+    RowBackwardBuffers, RowForwardBuffers,
+};
+
+/// Ops per timed submission.
+const OPS_PER_SUBMISSION: usize = 4;
+
+/// Median wall time of one op, from `repeats` submissions of
+/// `OPS_PER_SUBMISSION` ops (after one untimed warm-up submission).
+fn time_op(ctx: &GpuContext, repeats: u32, record: &dyn Fn(&mut wgpu::CommandEncoder)) -> Duration {
+    let run = || {
+        let mut encoder = ctx.create_encoder();
+        for _ in 0..OPS_PER_SUBMISSION {
+            record(&mut encoder);
+        }
+        ctx.submit(encoder).expect("submit");
+        ctx.device()
+            .poll(wgpu::PollType::wait_indefinitely())
+            .expect("poll");
+    };
+    run();
+    let mut times: Vec<Duration> = (0..repeats)
+        .map(|_| {
+            let start = Instant::now();
+            run();
+            start.elapsed() / OPS_PER_SUBMISSION as u32
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// The tensors of one shape.
+struct Tensors {
+    shape: Vec<usize>,
+    x: GpuTensor,
+    g: GpuTensor,
+    y: GpuTensor,
+    gx: GpuTensor,
+}
+
+impl Tensors {
+    fn new(ctx: &GpuContext, shape: &[usize]) -> Tensors {
+        let len: usize = shape.iter().product();
+        let x: Vec<f32> = (0..len)
+            .map(|i| ((i.wrapping_mul(2_654_435_761) >> 7) % 2001) as f32 / 100.0 - 10.0)
+            .collect();
+        let g: Vec<f32> = x.iter().map(|v| v.sin()).collect();
+        Tensors {
+            shape: shape.to_vec(),
+            x: ctx.upload(&x, shape).expect("upload"),
+            g: ctx.upload(&g, shape).expect("upload"),
+            y: ctx.empty(shape).expect("allocate"),
+            gx: ctx.empty(shape).expect("allocate"),
+        }
+    }
+}
+
+fn identity_forward(ctx: &GpuContext, t: &Tensors, encoder: &mut wgpu::CommandEncoder) {
+    ctx.encode_forward(
+        encoder,
+        &Activation::Identity,
+        &t.shape,
+        &ForwardBuffers {
+            input: t.x.view(),
+            output: t.y.view(),
+            weight: None,
+            first_element: 0,
+        },
+    )
+    .expect("encode");
+}
+
+fn identity_backward(ctx: &GpuContext, t: &Tensors, encoder: &mut wgpu::CommandEncoder) {
+    ctx.encode_backward(
+        encoder,
+        &Activation::Identity,
+        &t.shape,
+        &BackwardBuffers {
+            input: t.x.view(),
+            grad_output: t.g.view(),
+            grad_input: t.gx.view(),
+            weight: None,
+            grad_weight: None,
+            from_output: false,
+            first_element: 0,
+        },
+    )
+    .expect("encode");
+}
+
+fn row_forward(
+    ctx: &GpuContext,
+    op: &RowActivation,
+    t: &Tensors,
+    encoder: &mut wgpu::CommandEncoder,
+) {
+    ctx.encode_row_forward(
+        encoder,
+        op,
+        &t.shape,
+        &RowForwardBuffers {
+            input: t.x.view(),
+            output: t.y.view(),
+        },
+    )
+    .expect("encode");
+}
+
+fn row_backward(
+    ctx: &GpuContext,
+    op: &RowActivation,
+    t: &Tensors,
+    encoder: &mut wgpu::CommandEncoder,
+) {
+    // y holds the forward's output (recorded once before timing).
+    ctx.encode_row_backward(
+        encoder,
+        op,
+        &t.shape,
+        &RowBackwardBuffers {
+            output: t.y.view(),
+            grad_output: t.g.view(),
+            grad_input: t.gx.view(),
+        },
+    )
+    .expect("encode");
+}
+
+/// A context on the same adapter without subgroup operations.
+fn without_subgroups() -> Option<GpuContext> {
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapter =
+        pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))
+            .ok()?;
+    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+        required_features: adapter.features() & wgpu::Features::SHADER_F16,
+        required_limits: adapter.limits(),
+        ..Default::default()
+    }))
+    .ok()?;
+    Some(GpuContext::from_device(device, queue))
+}
+
+fn main() {
+    let ctx = GpuContext::new().unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    });
+    let repeats = std::env::var("BENCH_REPEATS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(9u32)
+        .max(1);
+    println!("adapter: {}", ctx.adapter_description());
+    println!(
+        "subgroups: {}; median of {repeats} submissions of {OPS_PER_SUBMISSION} ops; f32",
+        if ctx.device().features().contains(wgpu::Features::SUBGROUP) {
+            "yes"
+        } else {
+            "no"
+        }
+    );
+    println!(
+        "{:<44} {:>11} {:>11} {:>9} {:>7}",
+        "op, shape (dim)", "time", "identity", "ratio", "target"
+    );
+    let shapes: [(&[usize], i64, f64); 4] = [
+        (&[1 << 17, 128], -1, 1.5),
+        (&[4096, 4096], -1, 1.5),
+        (&[8, 131_072], -1, 2.2),
+        (&[64, 512, 32, 32], 1, 1.5),
+    ];
+    let row = |name: String, time: Duration, identity: Duration, target: f64| {
+        let ratio = time.as_secs_f64() / identity.as_secs_f64();
+        println!(
+            "{name:<44} {:>9.3}ms {:>9.3}ms {ratio:>8.2}x {target:>6.1}x {}",
+            time.as_secs_f64() * 1e3,
+            identity.as_secs_f64() * 1e3,
+            if ratio <= target { "met" } else { "NOT met" }
+        );
+    };
+    for (shape, dim, forward_target) in shapes {
+        let t = Tensors::new(&ctx, shape);
+        let identity = time_op(&ctx, repeats, &|e| identity_forward(&ctx, &t, e));
+        let identity3 = time_op(&ctx, repeats, &|e| identity_backward(&ctx, &t, e));
+        for op in [
+            RowActivation::Softmax { dim },
+            RowActivation::LogSoftmax { dim },
+        ] {
+            let forward = time_op(&ctx, repeats, &|e| row_forward(&ctx, &op, &t, e));
+            row(
+                format!("{op} forward {shape:?}"),
+                forward,
+                identity,
+                forward_target,
+            );
+            let mut encoder = ctx.create_encoder();
+            row_forward(&ctx, &op, &t, &mut encoder);
+            ctx.submit(encoder).expect("submit");
+            let backward = time_op(&ctx, repeats, &|e| row_backward(&ctx, &op, &t, e));
+            row(format!("{op} backward {shape:?}"), backward, identity3, 2.0);
+        }
+    }
+    if let Some(plain) = without_subgroups() {
+        let shape: &[usize] = &[1 << 17, 128];
+        let t = Tensors::new(&plain, shape);
+        let identity = time_op(&plain, repeats, &|e| identity_forward(&plain, &t, e));
+        let op = RowActivation::Softmax { dim: -1 };
+        let forward = time_op(&plain, repeats, &|e| row_forward(&plain, &op, &t, e));
+        row(
+            format!("{op} forward {shape:?}, no subgroups"),
+            forward,
+            identity,
+            1.5,
+        );
+    }
+}

@@ -1,0 +1,280 @@
+//! How the row kernels' WGSL is put together (private): the parameter
+//! block `RowParams`, the workgroup size and its log, the library helpers
+//! the template calls, the scalar storage prelude of the element type, the
+//! row layout's constants, the op's constants, the lanes' ids and exchange
+//! (`shaders/softmax_subgroups.wgsl` or `shaders/softmax_workgroup.wgsl`),
+//! the template `shaders/softmax.wgsl` and the direction's passes
+//! (`shaders/softmax_forward.wgsl` or `shaders/softmax_backward.wgsl`). Parameters travel in a uniform
+//! buffer: the text depends on the op, direction, element type, layout and
+//! subgroup size, never on the shape.
+
+use super::{preamble, strip_enable, StorageLayout, WORKGROUP_SIZE};
+use crate::row::RowKernel;
+use crate::tensor::DType;
+
+/// `shaders/softmax.wgsl`.
+const TEMPLATE: &str = include_str!("../../shaders/softmax.wgsl");
+/// `shaders/softmax_forward.wgsl`.
+const FORWARD: &str = include_str!("../../shaders/softmax_forward.wgsl");
+/// `shaders/softmax_backward.wgsl`.
+const BACKWARD: &str = include_str!("../../shaders/softmax_backward.wgsl");
+/// `shaders/softmax_subgroups.wgsl`.
+const SUBGROUP_LANES: &str = include_str!("../../shaders/softmax_subgroups.wgsl");
+/// `shaders/softmax_workgroup.wgsl`.
+const WORKGROUP_LANES: &str = include_str!("../../shaders/softmax_workgroup.wgsl");
+
+/// The library helpers the template calls.
+const HELPERS: [&str; 7] = [
+    "wa_exp",
+    "wa_mul_exp",
+    "wa_log1p_unit",
+    "wa_is_nan",
+    "wa_infinity",
+    "wa_nan",
+    "wa_narrow_f16",
+];
+
+uniform_struct! {
+    /// The row kernels' parameter block: one dispatch over one bound window.
+    RowParams as "RowParams" {
+        /// The row length (size of the dimension).
+        n: u32,
+        /// The distance between a row's consecutive elements.
+        inner: u32,
+        /// Global index of the dispatch's first row.
+        row_first: u32,
+        /// Rows of the dispatch.
+        row_count: u32,
+        /// The first chunk of each row the dispatch handles.
+        chunk_first: u32,
+        /// Chunks of each row the dispatch handles.
+        chunk_count: u32,
+        /// Chunks per row of the whole op (the partials' stride).
+        total_chunks: u32,
+        /// Global index of the first element of the bound window.
+        window: u32,
+        /// Index in `scratch` of row 0's statistics.
+        stats_base: u32,
+        /// 0, unknown to the driver's compiler (see `hide` in the template).
+        zero: u32,
+        pad1: u32,
+        pad2: u32,
+    }
+}
+
+/// How a row kernel's workgroup of `WORKGROUP_SIZE` lanes covers rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct RowConfig {
+    /// Rows per workgroup.
+    pub rows_per_group: u32,
+    /// Lanes per row (`WORKGROUP_SIZE / rows_per_group`).
+    pub threads_per_row: u32,
+    /// Elements each lane holds (a chunk is `threads_per_row * per_thread`).
+    pub per_thread: u32,
+    /// The lanes of a row are adjacent (contiguous rows); otherwise the rows
+    /// of a group are (strided rows).
+    pub row_major: bool,
+}
+
+impl RowConfig {
+    /// Elements of a row one workgroup covers.
+    pub fn chunk(&self) -> u64 {
+        u64::from(self.threads_per_row) * u64::from(self.per_thread)
+    }
+}
+
+/// Which entry point of a row module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum RowPass {
+    /// A row in one chunk: read, reduce, write.
+    Fused,
+    /// Each chunk's statistics.
+    Partials,
+    /// Each row's statistics from its chunks'.
+    Combine,
+    /// The output from the row's statistics.
+    Normalize,
+}
+
+impl RowPass {
+    pub fn entry_point(self) -> &'static str {
+        match self {
+            RowPass::Fused => "fused",
+            RowPass::Partials => "partials",
+            RowPass::Combine => "combine",
+            RowPass::Normalize => "normalize",
+        }
+    }
+}
+
+/// Everything the text of a row module depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct RowModuleKey {
+    pub kernel: RowKernel,
+    pub backward: bool,
+    pub dtype: DType,
+    pub config: RowConfig,
+    /// The adapter's smallest subgroup size (a power of two), or 0 without
+    /// subgroup operations.
+    pub subgroup_min: u32,
+}
+
+fn log2(v: u32) -> u32 {
+    v.trailing_zeros()
+}
+
+/// The complete WGSL of a row module (entry points `fused`, `partials`,
+/// `combine`, `normalize`).
+pub(crate) fn row_module(key: &RowModuleKey) -> String {
+    let f16 = key.dtype == DType::F16;
+    let roots: Vec<String> = HELPERS.iter().map(|h| h.to_string()).collect();
+    let config = key.config;
+    let lane_stride = if config.row_major {
+        1
+    } else {
+        config.rows_per_group
+    };
+    let layout = format!(
+        "// Row layout and op.\n\
+         const WORKGROUP_LEVELS: u32 = {workgroup_levels}u;\n\
+         const ROWS_PER_GROUP: u32 = {rows}u;\n\
+         const THREADS_PER_ROW: u32 = {threads}u;\n\
+         const ROW_LEVELS: u32 = {row_levels}u;\n\
+         const PER_THREAD: u32 = {per_thread}u;\n\
+         const LANE_STRIDE: u32 = {lane_stride}u;\n\
+         const NEGATE: bool = {negate};\n\
+         const LOG_OUTPUT: bool = {log};\n",
+        workgroup_levels = log2(WORKGROUP_SIZE),
+        rows = config.rows_per_group,
+        threads = config.threads_per_row,
+        row_levels = log2(config.threads_per_row),
+        per_thread = config.per_thread,
+        negate = key.kernel.negate,
+        log = key.kernel.log,
+    );
+    let lanes = if key.subgroup_min > 0 {
+        format!(
+            "const SUBGROUP_MIN: u32 = {}u;\n{SUBGROUP_LANES}",
+            key.subgroup_min
+        )
+    } else {
+        WORKGROUP_LANES.to_string()
+    };
+    [
+        preamble(key.dtype, RowParams::WGSL),
+        strip_enable(&crate::wgsl::closure_source(&roots, f16)),
+        StorageLayout::Scalar(key.dtype).prelude(),
+        layout,
+        lanes,
+        TEMPLATE.to_string(),
+        if key.backward { BACKWARD } else { FORWARD }.to_string(),
+    ]
+    .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(name: &str, source: &str) -> naga::Module {
+        let module = naga::front::wgsl::parse_str(source)
+            .unwrap_or_else(|e| panic!("{name}: WGSL parse error:\n{}", e.emit_to_string(source)));
+        naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::all(),
+        )
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{name}: validation error:\n{}", e.emit_to_string(source)));
+        module
+    }
+
+    #[test]
+    fn every_row_module_validates_with_naga() {
+        let configs = [
+            RowConfig {
+                rows_per_group: 32,
+                threads_per_row: 8,
+                per_thread: 16,
+                row_major: true,
+            },
+            RowConfig {
+                rows_per_group: 8,
+                threads_per_row: 32,
+                per_thread: 4,
+                row_major: false,
+            },
+            RowConfig {
+                rows_per_group: 256,
+                threads_per_row: 1,
+                per_thread: 1,
+                row_major: true,
+            },
+        ];
+        for info in crate::RowActivation::OPS {
+            let kernel = (info.with_dim)(-1).kernel();
+            for backward in [false, true] {
+                for dtype in [DType::F32, DType::F16] {
+                    for config in configs {
+                        for subgroup_min in [0, 8, 32] {
+                            let key = RowModuleKey {
+                                kernel,
+                                backward,
+                                dtype,
+                                config,
+                                subgroup_min,
+                            };
+                            let module = parse(&format!("{key:?}"), &row_module(&key));
+                            let entries: Vec<&str> = module
+                                .entry_points
+                                .iter()
+                                .map(|e| e.name.as_str())
+                                .collect();
+                            assert_eq!(entries, ["fused", "partials", "combine", "normalize"]);
+                            for entry in &module.entry_points {
+                                assert_eq!(entry.workgroup_size, [WORKGROUP_SIZE, 1, 1]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn row_params_match_their_wgsl_struct() {
+        let key = RowModuleKey {
+            kernel: RowKernel {
+                negate: false,
+                log: false,
+            },
+            backward: false,
+            dtype: DType::F32,
+            config: RowConfig {
+                rows_per_group: 1,
+                threads_per_row: 256,
+                per_thread: 16,
+                row_major: true,
+            },
+            subgroup_min: 0,
+        };
+        let module = parse("row", &row_module(&key));
+        let (_, ty) = module
+            .types
+            .iter()
+            .find(|(_, ty)| ty.name.as_deref() == Some(RowParams::WGSL_NAME))
+            .expect("RowParams");
+        let naga::TypeInner::Struct { members, span } = &ty.inner else {
+            panic!("RowParams is not a struct");
+        };
+        let wgsl: Vec<(String, usize)> = members
+            .iter()
+            .map(|m| (m.name.clone().unwrap(), m.offset as usize))
+            .collect();
+        let rust: Vec<(String, usize)> = RowParams::layout()
+            .into_iter()
+            .map(|(n, o)| (n.to_string(), o))
+            .collect();
+        assert_eq!(wgsl, rust);
+        assert_eq!(*span as usize, std::mem::size_of::<RowParams>());
+    }
+}
