@@ -15,9 +15,9 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
 use wgpu_activations::tensor::prelu_channels;
@@ -29,6 +29,11 @@ use wgpu_activations::{
 
 use crate::error::{gpu, CliError, Result};
 use crate::npy::{io_message, Dtype};
+
+/// How long a chunk's read-back may take after its submission completed.
+const MAP_DEADLINE: Duration = Duration::from_secs(60);
+/// One wait for a map callback between polls.
+const MAP_WAIT: Duration = Duration::from_millis(5);
 
 /// Buffer slots in flight on the GPU.
 const SLOTS: usize = 3;
@@ -786,19 +791,25 @@ impl Gpu<'_> {
             pending.piece.start + pending.piece.count
         );
         let mut mapped = 0;
-        for _ in 0..100 {
+        // The submission is done once the poll returns, but the map callbacks
+        // may be running on another thread's poll (the device is shared):
+        // wait for them on the channel, up to a deadline that only a broken
+        // driver reaches (a lost device calls them with an error).
+        let deadline = Instant::now() + MAP_DEADLINE;
+        while mapped < pending.expected_maps && Instant::now() < deadline {
             device
                 .poll(wgpu::PollType::Wait {
                     submission_index: Some(pending.submission.clone()),
                     timeout: None,
                 })
                 .map_err(|e| CliError::run(format!("{context}: waiting for the GPU: {e}")))?;
-            while let Ok(result) = pending.maps.try_recv() {
-                result.map_err(|e| CliError::run(format!("{context}: reading back: {e}")))?;
-                mapped += 1;
-            }
-            if mapped == pending.expected_maps {
-                break;
+            match pending.maps.recv_timeout(MAP_WAIT) {
+                Ok(result) => {
+                    result.map_err(|e| CliError::run(format!("{context}: reading back: {e}")))?;
+                    mapped += 1;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
             }
         }
         if mapped != pending.expected_maps {
