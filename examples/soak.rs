@@ -176,6 +176,7 @@ fn main() {
                                         input: TensorView::new(input.buffer(), 0, LEN),
                                         output: TensorView::new(output.buffer(), 0, LEN),
                                         weight: None,
+                                        first_element: 0,
                                     },
                                 )
                                 .map_err(err)?;
