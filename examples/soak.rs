@@ -89,23 +89,26 @@ fn check_backward(op: &Activation, x: &[f32], g: &[f32], gpu: &[f32]) -> Result<
     Ok(())
 }
 
-type Seen = Mutex<HashMap<(String, u8), Vec<u32>>>;
+type Seen = Mutex<HashMap<(String, u8, usize), Vec<u32>>>;
 
-/// Checks `result` against the first result seen for (op, kind), checking
-/// that first one against the CPU with `first_check`.
+/// Checks `result` against the first result seen for (op, kind, data set),
+/// checking that first one against the CPU with `first_check`.
 fn agree(
     seen: &Seen,
     op: &Activation,
     kind: u8,
+    data: usize,
     result: &[f32],
     first_check: impl FnOnce() -> Result<(), String>,
 ) -> Result<(), String> {
     let bits: Vec<u32> = result.iter().map(|v| v.to_bits()).collect();
-    let key = (op.to_string(), kind);
+    let key = (op.to_string(), kind, data);
     let mut seen = seen.lock().unwrap();
     match seen.get(&key) {
         Some(first) if *first == bits => Ok(()),
-        Some(_) => Err(format!("{op} (call kind {kind}): bits differ from the first run")),
+        Some(_) => Err(format!(
+            "{op} (call kind {kind}): bits differ from the first run"
+        )),
         None => {
             first_check()?;
             seen.insert(key, bits);
@@ -143,8 +146,10 @@ fn main() {
         for t in 0..threads {
             let (ctx, ops, seen, done, failures) = (&ctx, &ops, &seen, &done, &failures);
             scope.spawn(move || {
-                let x = values(t % 4);
-                let g = values(t % 4 + 5);
+                // Four data sets, shared by threads t, t + 4, ...
+                let data = t % 4;
+                let x = values(data);
+                let g = values(data + 5);
                 // This thread's own buffers for the recording API.
                 let input = ctx.upload(&x, &[LEN]).expect("upload");
                 let output = ctx.empty(&[LEN]).expect("empty");
@@ -157,14 +162,14 @@ fn main() {
                                 let tensor = ctx.upload(&x, &[LEN]).map_err(err)?;
                                 let y = ctx.forward(op, &tensor, None).map_err(err)?;
                                 let y = ctx.download(&y).map_err(err)?;
-                                agree(seen, op, 0, &y, || check_forward(op, &x, &y))
+                                agree(seen, op, 0, data, &y, || check_forward(op, &x, &y))
                             }
                             1 => {
                                 let tx = ctx.upload(&x, &[LEN]).map_err(err)?;
                                 let tg = ctx.upload(&g, &[LEN]).map_err(err)?;
                                 let grads = ctx.backward(op, &tx, &tg, None).map_err(err)?;
                                 let d = ctx.download(&grads.grad_input).map_err(err)?;
-                                agree(seen, op, 1, &d, || check_backward(op, &x, &g, &d))
+                                agree(seen, op, 1, data, &d, || check_backward(op, &x, &g, &d))
                             }
                             _ => {
                                 let mut encoder = ctx.create_encoder();
@@ -182,12 +187,15 @@ fn main() {
                                 .map_err(err)?;
                                 ctx.submit(encoder).map_err(err)?;
                                 let y = ctx.download(&output).map_err(err)?;
-                                agree(seen, op, 0, &y, || check_forward(op, &x, &y))
+                                agree(seen, op, 0, data, &y, || check_forward(op, &x, &y))
                             }
                         }
                     })();
                     if let Err(e) = outcome {
-                        failures.lock().unwrap().push(format!("thread {t}, call {call}: {e}"));
+                        failures
+                            .lock()
+                            .unwrap()
+                            .push(format!("thread {t}, call {call}: {e}"));
                         return;
                     }
                     done.fetch_add(1, Ordering::Relaxed);
