@@ -89,7 +89,7 @@ pub use context::{describe_adapter, AdapterOptions, GpuContext, Gradients};
 pub use error::{ActivationError, Result};
 pub use half::f16;
 pub use kernels::row::{RowBackwardBuffers, RowForwardBuffers};
-pub use kernels::{BackwardBuffers, ForwardBuffers};
+pub use kernels::{BackwardBuffers, BackwardInPlaceBuffers, ForwardBuffers, ForwardInPlaceBuffers};
 pub use row::{RowActivation, RowTolerance};
 pub use tensor::{DType, GpuTensor};
 pub use view::TensorView;
