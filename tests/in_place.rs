@@ -130,7 +130,7 @@ fn words(ctx: &GpuContext, buffer: &wgpu::Buffer) -> Vec<u32> {
 /// Where the ops are recorded.
 enum Recorder<'e> {
     Passes(&'e mut wgpu::CommandEncoder),
-    OnePass(wgpu::ComputePass<'static>),
+    OnePass(Box<wgpu::ComputePass<'static>>),
 }
 
 impl Recorder<'_> {
@@ -237,11 +237,11 @@ fn check_op(
     let mut encoder = ctx.create_encoder();
     {
         let mut recorder = if in_one_pass {
-            Recorder::OnePass(
+            Recorder::OnePass(Box::new(
                 encoder
                     .begin_compute_pass(&Default::default())
                     .forget_lifetime(),
-            )
+            ))
         } else {
             Recorder::Passes(&mut encoder)
         };
