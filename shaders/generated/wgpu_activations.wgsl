@@ -58,11 +58,14 @@ fn wa_recip(y: f32) -> f32 {
     return ldexp(1.0 / parts.fract, -parts.exp);
 }
 
-// exp(x) to a few ulps for every x: x = k ln2 + r with |r| <= ln2 / 2 (ln2
-// split in two so k * WA_LN2_HI is exact), exp(r) from the builtin (accurate on
-// a small argument), then scaled by 2^k. WGSL only promises the builtin to
-// 3 + 2|x| ulps, which is 180 ulps at x = -88. Exact 0 below -104 and inf
-// above ln(f32::MAX), where WGSL leaves exp and ldexp open.
+// exp(x) in three steps: x = k ln2 + r with |r| <= ln2 / 2 (Cody and Waite:
+// ln2 split in two so that k * WA_LN2_HI is exact and x - k * WA_LN2_HI
+// loses nothing), exp(r) by its degree-7 Taylor polynomial (truncation below
+// 6e-9 relative), and 2^k from the exponent bits. |x| <= 87 keeps k within
+// [-126, 126], so the scaling is one exact product and every result is a
+// normal number; beyond, and for NaN, `wa_exp_far` takes over. WGSL's own
+// exp is only promised to 3 + 2|x| ulps (180 ulps at x = -88); this one is
+// within a few ulps everywhere, and needs no frexp or ldexp.
 const WA_LOG2E: f32 = 1.4426950408889634;
 
 const WA_LN2_HI: f32 = 0.693145751953125;
@@ -73,25 +76,93 @@ const WA_EXP_UNDERFLOW: f32 = -104.0;
 
 const WA_EXP_OVERFLOW: f32 = 88.72283;
 
+// Where wa_exp's fast path ends.
+const WA_EXP_FAST: f32 = 87.0;
+
+// exp(r) for |r| <= ln2 / 2.
+fn wa_exp_reduced(r: f32) -> f32 {
+    var p = 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    return p * r + 1.0;
+}
+
+// 2^k for an integer-valued k in [-126, 127].
+fn wa_pow2(k: f32) -> f32 {
+    return bitcast<f32>(u32(i32(k) + 127) << 23u);
+}
+
 fn wa_exp(x: f32) -> f32 {
+    var result: f32;
+    if (wa_abs(x) <= WA_EXP_FAST) {
+        let k = round(x * WA_LOG2E);
+        let r = (x - k * WA_LN2_HI) - k * WA_LN2_LO;
+        result = wa_exp_reduced(r) * wa_pow2(k);
+    } else {
+        result = wa_exp_far(x);
+    }
+    return result;
+}
+
+// exp(hi + lo) where hi + lo is not rounded: the reduction subtracts k ln2
+// from hi (exactly, for hi near k ln2) before adding lo, so an argument whose
+// rounding would cost |hi + lo| * eps relative (exp(-z^2) at z = 9: 81 eps)
+// keeps its bits. For |hi + lo| <= 87; beyond, the rounded sum's exp.
+fn wa_exp_sum(hi: f32, lo: f32) -> f32 {
+    let sum = hi + lo;
+    var result: f32;
+    if (wa_abs(sum) <= WA_EXP_FAST) {
+        let k = round(sum * WA_LOG2E);
+        let r = ((hi - k * WA_LN2_HI) + lo) - k * WA_LN2_LO;
+        result = wa_exp_reduced(r) * wa_pow2(k);
+    } else {
+        result = wa_exp_far(sum);
+    }
+    return result;
+}
+
+// exp(x) for every x (the far range of wa_exp): the same reduction, scaled by
+// 2^k in two ldexp steps that stay inside the normal range, so subnormal
+// results keep what bits they have. Exact 0 below -104 and inf above
+// ln(f32::MAX), where WGSL leaves exp and ldexp open; NaN for NaN.
+fn wa_exp_far(x: f32) -> f32 {
     let inside = select(x, 0.0, wa_is_nan(x) | (x < WA_EXP_UNDERFLOW) | (x > WA_EXP_OVERFLOW));
     let k = round(inside * WA_LOG2E);
     let r = (inside - k * WA_LN2_HI) - k * WA_LN2_LO;
     let ki = i32(k);
-    // 2^k in two steps keeps each ldexp exponent inside the normal range.
     let half_k = ki / 2;
-    let scaled = ldexp(ldexp(exp(r), half_k), ki - half_k);
+    let scaled = ldexp(ldexp(wa_exp_reduced(r), half_k), ki - half_k);
     let limited = select(scaled, 0.0, x < WA_EXP_UNDERFLOW);
     return wa_keep_nan(x, select(limited, wa_infinity(), x > WA_EXP_OVERFLOW));
 }
 
 // a * b * exp(x) without overflow or underflow on the way (a gradient of
-// 1e38 times exp(-100) is a normal number): with a = ma 2^ea, b = mb 2^eb
-// (frexp) and exp(x) = exp(r) 2^k, the mantissas multiply in [1/8, 2) and the
+// 1e38 times exp(-100) is a normal number). The plain product where every
+// step stays a normal number (three roundings); otherwise `wa_mul_exp_far`.
+fn wa_mul_exp(a: f32, b: f32, x: f32) -> f32 {
+    let ab = a * b;
+    let product = ab * wa_exp(x);
+    let magnitude = wa_abs(ab);
+    let size = wa_abs(product);
+    let plain = (wa_abs(x) <= WA_EXP_FAST) & (magnitude >= WA_MIN_NORMAL) & (magnitude <= WA_MAX_FINITE)
+        & (size >= WA_MIN_NORMAL) & (size <= WA_MAX_FINITE);
+    var result = product;
+    if (!plain) {
+        result = wa_mul_exp_far(a, b, x);
+    }
+    return result;
+}
+
+// a * b * exp(x) for every a, b and x: with a = ma 2^ea, b = mb 2^eb (frexp)
+// and exp(x) = exp(r) 2^k, the mantissas multiply in [1/8, 2) and the
 // exponents are applied at the end, in two ldexp steps of the same sign.
 // Subnormal factors are scaled by 2^64 first (frexp is unreliable on them on
 // some drivers); infinite or NaN factors and |x| > 300 are taken apart below.
-fn wa_mul_exp(a: f32, b: f32, x: f32) -> f32 {
+fn wa_mul_exp_far(a: f32, b: f32, x: f32) -> f32 {
     let finite_factors = (wa_abs(a) <= WA_MAX_FINITE) & (wa_abs(b) <= WA_MAX_FINITE);
     let in_range = finite_factors & (wa_abs(x) <= 300.0);
     let a_tiny = wa_abs(a) < WA_MIN_NORMAL;
@@ -103,7 +174,7 @@ fn wa_mul_exp(a: f32, b: f32, x: f32) -> f32 {
     let r = (bounded - k * WA_LN2_HI) - k * WA_LN2_LO;
     let fa = frexp(select(1.0, a_scaled, in_range));
     let fb = frexp(select(1.0, b_scaled, in_range));
-    let mantissa = fa.fract * fb.fract * exp(r);
+    let mantissa = fa.fract * fb.fract * wa_exp_reduced(r);
     let unscale = select(0, -64, a_tiny) + select(0, -64, b_tiny);
     let total_raw = fa.exp + fb.exp + i32(k) + unscale;
     let total = select(total_raw, 256, total_raw > 256);
@@ -112,7 +183,7 @@ fn wa_mul_exp(a: f32, b: f32, x: f32) -> f32 {
     // An infinite factor times exp(x) > 0 keeps its sign (and 0 * inf is NaN);
     // past |x| = 300, exp(x) alone decides between 0 and inf.
     let finite_x = wa_abs(x) <= WA_MAX_FINITE;
-    let plain = select((a * b) * wa_exp(x), a * b, !finite_factors & finite_x);
+    let plain = select((a * b) * wa_exp_far(x), a * b, !finite_factors & finite_x);
     // (0 times exp(x) is 0 for every finite x, however large; 0 * inf is NaN.)
     let zero_factor = (a == 0.0) | (b == 0.0);
     let huge = select(wa_infinity(), 0.0, zero_factor & finite_x);
@@ -141,7 +212,13 @@ fn wa_expm1_ratio(x: f32) -> f32 {
 // exp(x) - 1 without cancellation: x * wa_expm1_ratio(x) on [-1, 1],
 // exp(x) - 1 outside, where |result| >= 0.63.
 fn wa_expm1(x: f32) -> f32 {
-    return select(wa_exp(x) - 1.0, x * wa_expm1_ratio(x), wa_abs(x) <= 1.0);
+    var result: f32;
+    if (wa_abs(x) <= 1.0) {
+        result = x * wa_expm1_ratio(x);
+    } else {
+        result = wa_exp(x) - 1.0;
+    }
+    return result;
 }
 
 // log(1 + e) for e in [0, 1]: 2 atanh(s) with s = e / (2 + e) <= 1/3, as an
@@ -167,6 +244,21 @@ fn wa_log1p_unit(e: f32) -> f32 {
 fn wa_sigmoid(x: f32) -> f32 {
     let e = wa_exp(-wa_abs(x));
     return select(e, 1.0, x >= 0.0) / (1.0 + e);
+}
+
+// sigmoid(x) and sigmoid(-x) = 1 - sigmoid(x) from one exp(-|x|): e / (1 + e)
+// and 1 / (1 + e), the larger for the sign of x.
+struct WaSigmoidPair {
+    s: f32,
+    complement: f32,
+}
+
+fn wa_sigmoid_pair(x: f32) -> WaSigmoidPair {
+    let e = wa_exp(-wa_abs(x));
+    let inverse = 1.0 / (1.0 + e);
+    let small = e * inverse;
+    let positive = x >= 0.0;
+    return WaSigmoidPair(select(small, inverse, positive), select(inverse, small, positive));
 }
 
 // log(1 + exp(t)) = max(t, 0) + log1p(exp(-|t|)): no overflow, no cancellation.
@@ -397,15 +489,18 @@ const WA_SELU_SCALE: f32 = 1.0507009873554805;
 fn wa_exponential_linear(x: f32, alpha: f32, scale: f32, input_scale: f32, alpha_input_scale: f32) -> f32 {
     let negative = select(x, 0.0, x > 0.0);
     let t = input_scale * negative;
-    // Near 0, alpha * expm1(t) = (alpha * input_scale) * x * (expm1(t) / t):
-    // no division and no underflow of t for a large celu alpha.
-    let near = (alpha_input_scale * scale) * negative * wa_expm1_ratio(t);
-    // alpha * (exp(t) - 1) as c exp(t) - c: exp(t) alone may overflow where
-    // the product does not (celu with a small negative alpha).
-    let c = alpha * scale;
-    let far = wa_mul_exp(c, 1.0, t) - c;
-    let value = select(select(far, near, wa_abs(t) <= 1.0), scale * x, x > 0.0);
-    return wa_keep_nan(x, value);
+    var value: f32;
+    if (wa_abs(t) <= 1.0) {
+        // Near 0, alpha * expm1(t) = (alpha * input_scale) * x * (expm1(t) / t):
+        // no division and no underflow of t for a large celu alpha.
+        value = (alpha_input_scale * scale) * negative * wa_expm1_ratio(t);
+    } else {
+        // alpha * (exp(t) - 1) as c exp(t) - c: exp(t) alone may overflow where
+        // the product does not (celu with a small negative alpha).
+        let c = alpha * scale;
+        value = wa_mul_exp(c, 1.0, t) - c;
+    }
+    return wa_keep_nan(x, select(value, scale * x, x > 0.0));
 }
 
 fn wa_exponential_linear_backward(
@@ -468,27 +563,35 @@ fn wa_vanishing(x: f32) -> bool {
 }
 
 // `value`, but c * exp(t) where t < WA_TAIL, and exactly 0 where t is
-// vanishing (the forward limits: x exp(x) -> 0 as x -> -inf).
+// vanishing (the forward limits: x exp(x) -> 0 as x -> -inf). The tail is
+// only computed where some element needs it.
 fn wa_with_tail(value: f32, c: f32, t: f32) -> f32 {
-    let tail = select(wa_mul_exp(c, 1.0, t), 0.0, wa_vanishing(t));
-    return select(value, tail, t < WA_TAIL);
+    var result = value;
+    if (t < WA_TAIL) {
+        result = select(wa_mul_exp(c, 1.0, t), 0.0, wa_vanishing(t));
+    }
+    return result;
 }
 
 // g * d * exp(t) for t < WA_TAIL (the gradient's tail), else `value`; where t
 // is vanishing, g times a derivative too small for any float (see
 // `wa_times_vanishing`), x being the op's input.
 fn wa_with_gradient_tail(value: f32, g: f32, d: f32, t: f32, x: f32) -> f32 {
-    let tail = select(wa_mul_exp(g, d, t), wa_times_vanishing(g, d, x), wa_vanishing(t));
-    return select(value, tail, t < WA_TAIL);
+    var result = value;
+    if (t < WA_TAIL) {
+        result = select(wa_mul_exp(g, d, t), wa_times_vanishing(g, d, x), wa_vanishing(t));
+    }
+    return result;
 }
 
 fn sigmoid(x: f32) -> f32 {
     return wa_keep_nan(x, wa_sigmoid(x));
 }
 
-// s(x) s(-x) -> exp(-|x|) in both tails.
+// s(x) s(-x) (from one exp) -> exp(-|x|) in both tails.
 fn sigmoid_backward(x: f32, grad_output: f32) -> f32 {
-    let body = (grad_output * wa_sigmoid(x)) * wa_sigmoid(-x);
+    let pair = wa_sigmoid_pair(x);
+    let body = (grad_output * pair.s) * pair.complement;
     return wa_keep_nan(x, wa_with_gradient_tail(body, grad_output, 1.0, -wa_abs(x), x));
 }
 
@@ -515,8 +618,9 @@ fn silu(x: f32) -> f32 {
 
 // s (1 + x (1 - s)) = s + x s (1 - s) -> (1 + x) exp(x) in the tail.
 fn silu_backward(x: f32, grad_output: f32) -> f32 {
-    let s = wa_sigmoid(x);
-    let spread = s * wa_sigmoid(-x);
+    let pair = wa_sigmoid_pair(x);
+    let s = pair.s;
+    let spread = s * pair.complement;
     let body = grad_output * (s + select(x * spread, 0.0, spread == 0.0));
     return wa_keep_nan(x, wa_with_gradient_tail(body, grad_output, 1.0 + x, x, x));
 }
@@ -541,21 +645,30 @@ fn softplus_backward(x: f32, grad_output: f32, beta: f32, threshold: f32) -> f32
 // with e = exp(x), tanh(log(1 + e)) = e (e + 2) / (e (e + 2) + 2); for x > 0
 // the same in n = exp(-x): (1 + 2n) / (1 + 2n + 2n^2), whose complement is
 // 2n^2 / (1 + 2n + 2n^2).
+// Also sigmoid(x), from the same exp(-|x|).
 struct WaMishTerms {
     t: f32,
     one_minus_t: f32,
+    sigmoid: f32,
 }
 
 fn wa_mish_terms(x: f32) -> WaMishTerms {
     let positive = x > 0.0;
     let e = wa_exp(-wa_abs(x));
     let ne = e * (e + 2.0);
-    let t_negative = ne / (ne + 2.0);
-    let c_negative = 2.0 / (ne + 2.0);
-    let d = 1.0 + 2.0 * e + 2.0 * e * e;
-    let t_positive = (1.0 + 2.0 * e) / d;
-    let c_positive = 2.0 * e * e / d;
-    return WaMishTerms(select(t_negative, t_positive, positive), select(c_negative, c_positive, positive));
+    let inverse_negative = 1.0 / (ne + 2.0);
+    let t_negative = ne * inverse_negative;
+    let c_negative = 2.0 * inverse_negative;
+    let inverse_positive = 1.0 / (1.0 + 2.0 * e + 2.0 * e * e);
+    let t_positive = (1.0 + 2.0 * e) * inverse_positive;
+    let c_positive = 2.0 * e * e * inverse_positive;
+    let inverse = 1.0 / (1.0 + e);
+    let sigmoid = select(e * inverse, inverse, x >= 0.0);
+    return WaMishTerms(
+        select(t_negative, t_positive, positive),
+        select(c_negative, c_positive, positive),
+        sigmoid,
+    );
 }
 
 // x tanh(log1p(exp(x))) -> x exp(x) in the tail.
@@ -568,7 +681,7 @@ fn mish(x: f32) -> f32 {
 // -> (1 + x) exp(x) in the tail.
 fn mish_backward(x: f32, grad_output: f32) -> f32 {
     let terms = wa_mish_terms(x);
-    let slope = x * wa_sigmoid(x) * (terms.one_minus_t * (1.0 + terms.t));
+    let slope = x * terms.sigmoid * (terms.one_minus_t * (1.0 + terms.t));
     let finite_slope = select(slope, 0.0, (terms.one_minus_t == 0.0) | (terms.t == 0.0));
     let body = grad_output * (terms.t + finite_slope);
     return wa_keep_nan(x, wa_with_gradient_tail(body, grad_output, 1.0 + x, x, x));
@@ -589,15 +702,25 @@ fn tanh_backward_from_output(y: f32, grad_output: f32) -> f32 {
     return wa_keep_nan(y, grad_output * ((1.0 - y) * (1.0 + y)));
 }
 
+// 1 / y for y >= 1: a plain division, and the mantissa-only one past 2^60,
+// where some drivers' reciprocal estimate loses bits.
+fn wa_recip_large(y: f32) -> f32 {
+    var result = 1.0 / y;
+    if (y > 1.152921504606847e18) {
+        result = wa_recip(y);
+    }
+    return result;
+}
+
 // x / (1 + |x|), +-1 at +-inf.
 fn softsign(x: f32) -> f32 {
-    let ratio = x * wa_recip(1.0 + wa_abs(x));
+    let ratio = x * wa_recip_large(1.0 + wa_abs(x));
     return wa_keep_nan(x, select(ratio, select(1.0, -1.0, x < 0.0), wa_abs(x) > 1e30));
 }
 
 // (g r) r: g r cannot overflow (r <= 1), r r could underflow.
 fn softsign_backward(x: f32, grad_output: f32) -> f32 {
-    let r = wa_recip(1.0 + wa_abs(x));
+    let r = wa_recip_large(1.0 + wa_abs(x));
     return wa_keep_nan(x, (grad_output * r) * r);
 }
 
@@ -610,19 +733,6 @@ const WA_FRAC_1_SQRT_2PI: f32 = 0.3989422804014327;
 const WA_SQRT_2_OVER_PI: f32 = 0.7978845608028654;
 
 const WA_GELU_TANH_KAPPA: f32 = 0.044715;
-
-// The top 12 bits of z: h * h is exact, and z^2 = h^2 + (z - h)(z + h).
-fn wa_high_bits(z: f32) -> f32 {
-    return bitcast<f32>(bitcast<u32>(z) & 0xfffff000u);
-}
-
-// exp(-z^2) without the rounding of z^2. Past |z| = 11 the result is below
-// f32's smallest subnormal: exactly 0 (and no inf - inf for infinite z).
-fn wa_exp_neg_square(z: f32) -> f32 {
-    let h = wa_high_bits(z);
-    let value = wa_exp(-(h * h)) * wa_exp(-((z - h) * (z + h)));
-    return select(value, 0.0, wa_abs(z) > 11.0);
-}
 
 // The Chebyshev-fitted exponent of erfc(z) = t exp(-z^2 + P(t)),
 // t = 1 / (1 + z / 2) (Numerical Recipes' erfcc, 1.2e-7 relative).
@@ -639,12 +749,6 @@ fn wa_erfc_exponent(t: f32) -> f32 {
     return p * t - 1.26551223;
 }
 
-// erfc(z) for z >= 0.5 to about 1.2e-7 relative.
-fn wa_erfc_tail(z: f32) -> f32 {
-    let t = 1.0 / (1.0 + 0.5 * z);
-    return t * wa_exp_neg_square(z) * wa_exp(wa_erfc_exponent(t));
-}
-
 // erf(z) for |z| < 0.5: its Taylor series (7 terms, truncation below 1e-9).
 fn wa_erf_small(z: f32) -> f32 {
     let w = z * z;
@@ -658,66 +762,87 @@ fn wa_erf_small(z: f32) -> f32 {
     return WA_FRAC_2_SQRT_PI * z * p;
 }
 
-// Phi(x) = erfc(-x / sqrt 2) / 2, accurate in relative terms in the lower tail.
-fn wa_normal_cdf(x: f32) -> f32 {
-    let z = x * WA_FRAC_1_SQRT_2;
-    let a = wa_abs(z);
-    let tail = 0.5 * wa_erfc_tail(a);
-    let far = select(tail, 1.0 - tail, x > 0.0);
-    let near = 0.5 + 0.5 * wa_erf_small(z);
-    return select(far, near, a < 0.5);
+// The pieces of Phi(x) and phi(x) for |z| >= 0.5, z = x / sqrt 2, with
+// -z^2 split exactly as hi + lo: hi = -h^2, h the top 12 bits of |z| (so
+// h^2 is exact), lo = -(|z| - h)(|z| + h). Then erfc(|z|) = t exp(hi + lo + P(t))
+// and phi(x) = exp(hi + lo) / sqrt(2 pi); the exp of the unrounded sum keeps
+// the bits that exp(-z^2) would lose to the rounding of z^2 (81 eps at z = 9).
+struct WaNormalTail {
+    t: f32,
+    hi: f32,
+    lo: f32,
+    exponent: f32,
 }
 
-// phi(x) = exp(-x^2 / 2) / sqrt(2 pi).
-fn wa_normal_pdf(x: f32) -> f32 {
-    return WA_FRAC_1_SQRT_2PI * wa_exp_neg_square(x * WA_FRAC_1_SQRT_2);
-}
-
-// The lower tail (x < -1/sqrt 2, where wa_erfc_tail applies) as exp(-h^2)
-// times a moderate factor, h the top 12 bits of |x| / sqrt 2:
-// Phi(x) = cdf_factor * exp(-h^2), phi(x) = pdf_factor * exp(-h^2). Multiplying
-// that exp in last (`wa_mul_exp`) keeps results such as 1e5 * gelu'(-13), whose
-// Phi is subnormal, to full precision.
-struct WaLowerTail {
-    cdf_factor: f32,
-    pdf_factor: f32,
-    neg_h2: f32,
-}
-
-fn wa_lower_tail(x: f32) -> WaLowerTail {
-    let z = wa_abs(x) * WA_FRAC_1_SQRT_2;
-    let h = wa_high_bits(z);
-    let rest = wa_exp(-((z - h) * (z + h)));
-    let t = 1.0 / (1.0 + 0.5 * z);
-    return WaLowerTail(0.5 * t * wa_exp(wa_erfc_exponent(t)) * rest, WA_FRAC_1_SQRT_2PI * rest, -(h * h));
-}
-
-// Where the lower tail applies.
-fn wa_in_lower_tail(x: f32) -> bool {
-    return x < -WA_FRAC_1_SQRT_2;
+fn wa_normal_tail(z: f32) -> WaNormalTail {
+    // Past |z| = 16, exp(-z^2) is exactly 0 in f32: clamped there, an
+    // infinite z gives 0 rather than inf - inf.
+    let a = select(wa_abs(z), 16.0, wa_abs(z) > 16.0);
+    let t = 1.0 / (1.0 + 0.5 * a);
+    let h = bitcast<f32>(bitcast<u32>(a) & 0xfffff000u);
+    return WaNormalTail(t, -(h * h), -((a - h) * (a + h)), wa_erfc_exponent(t));
 }
 
 // Below x = -30 both forms and their gradients are below 1e-190 times x:
 // exactly 0 for any f32 gradient (and -inf * 0 would be NaN), so they are
-// written as limits; the tail factors above would underflow there anyway.
+// written as limits.
 fn wa_gelu_vanished(x: f32) -> bool {
     return x < -30.0;
 }
 
+// Where exp(-z^2) is a normal number with room to spare; below, the lower
+// tails are computed as c * exp(hi) in one step (`wa_mul_exp`), so that
+// results that are normal keep their bits where exp(-z^2) alone is subnormal.
+const WA_GELU_TAIL: f32 = -80.0;
+
 fn gelu(x: f32) -> f32 {
-    let lower = wa_lower_tail(x);
-    let tail = wa_mul_exp(x, lower.cdf_factor, lower.neg_h2);
-    let value = select(x * wa_normal_cdf(x), tail, wa_in_lower_tail(x));
+    let z = x * WA_FRAC_1_SQRT_2;
+    var value: f32;
+    if (wa_abs(z) < 0.5) {
+        value = x * (0.5 + 0.5 * wa_erf_small(z));
+    } else {
+        let tail = wa_normal_tail(z);
+        let half_erfc = 0.5 * tail.t * wa_exp_sum(tail.hi, tail.lo + tail.exponent);
+        if (x > 0.0) {
+            value = x * (1.0 - half_erfc);
+        } else {
+            // The lower tail, x Phi(x): relative accuracy all the way down.
+            value = x * half_erfc;
+            if (tail.hi + tail.lo < WA_GELU_TAIL) {
+                let factor = x * 0.5 * tail.t * wa_exp(tail.lo + tail.exponent);
+                value = wa_mul_exp(factor, 1.0, tail.hi);
+            }
+        }
+    }
     return wa_keep_nan(x, select(value, 0.0, wa_gelu_vanished(x)));
 }
 
 // Phi(x) + x phi(x).
 fn gelu_backward(x: f32, grad_output: f32) -> f32 {
-    let pdf = wa_normal_pdf(x);
-    let body = grad_output * (wa_normal_cdf(x) + select(x * pdf, 0.0, pdf == 0.0));
-    let lower = wa_lower_tail(x);
-    let tail = wa_mul_exp(grad_output, lower.cdf_factor + x * lower.pdf_factor, lower.neg_h2);
-    let value = select(body, tail, wa_in_lower_tail(x));
+    let z = x * WA_FRAC_1_SQRT_2;
+    var value: f32;
+    if (wa_abs(z) < 0.5) {
+        let cdf = 0.5 + 0.5 * wa_erf_small(z);
+        let pdf = WA_FRAC_1_SQRT_2PI * wa_exp(-(z * z));
+        value = grad_output * (cdf + x * pdf);
+    } else {
+        let tail = wa_normal_tail(z);
+        let e = wa_exp_sum(tail.hi, tail.lo);
+        let f = wa_exp(tail.exponent);
+        if (x > 0.0) {
+            let pdf = WA_FRAC_1_SQRT_2PI * e;
+            value = grad_output * ((1.0 - 0.5 * tail.t * e * f) + select(x * pdf, 0.0, pdf == 0.0));
+        } else {
+            // Phi(x) + x phi(x) = (t f / 2 + x / sqrt(2 pi)) exp(-z^2).
+            let d = 0.5 * tail.t * f + x * WA_FRAC_1_SQRT_2PI;
+            value = grad_output * (d * e);
+            let size = wa_abs(value);
+            let plain = (tail.hi + tail.lo >= WA_GELU_TAIL) & (size >= WA_MIN_NORMAL) & (size <= WA_MAX_FINITE);
+            if (!plain) {
+                value = wa_mul_exp(grad_output, d * wa_exp(tail.lo), tail.hi);
+            }
+        }
+    }
     let gone = wa_times_vanishing(grad_output, -1.0, x);
     return wa_keep_nan(x, select(value, gone, wa_gelu_vanished(x)));
 }
@@ -730,9 +855,10 @@ fn wa_gelu_tanh_inner(x: f32) -> f32 {
 // x sigmoid(2u) -> x exp(2u) where 2u < -20 (exp(2u) < 2e-9).
 fn gelu_tanh(x: f32) -> f32 {
     let inner = wa_gelu_tanh_inner(x);
-    let body = x * wa_sigmoid(inner);
-    let tail = wa_mul_exp(x, 1.0, inner);
-    let value = select(body, tail, inner < -20.0);
+    var value = x * wa_sigmoid(inner);
+    if (inner < -20.0) {
+        value = wa_mul_exp(x, 1.0, inner);
+    }
     return wa_keep_nan(x, select(value, 0.0, wa_gelu_vanished(x)));
 }
 
@@ -740,15 +866,17 @@ fn gelu_tanh(x: f32) -> f32 {
 // -> (1 + x * growth) exp(2u) in the tail.
 fn gelu_tanh_backward(x: f32, grad_output: f32) -> f32 {
     let inner = wa_gelu_tanh_inner(x);
-    let s = wa_sigmoid(inner);
-    let spread = s * wa_sigmoid(-inner);
+    let pair = wa_sigmoid_pair(inner);
+    let s = pair.s;
+    let spread = s * pair.complement;
     let growth = (2.0 * WA_SQRT_2_OVER_PI) * (1.0 + 3.0 * WA_GELU_TANH_KAPPA * x * x);
     let slope = (x * spread) * growth;
-    let body = grad_output * (s + select(slope, 0.0, spread == 0.0));
-    let d = 1.0 + x * growth;
+    var value = grad_output * (s + select(slope, 0.0, spread == 0.0));
     let gone = wa_times_vanishing(grad_output, -1.0, x);
-    let tail = select(wa_mul_exp(grad_output, d, inner), gone, inner < -1e10);
-    let value = select(body, tail, inner < -20.0);
+    if (inner < -20.0) {
+        let d = 1.0 + x * growth;
+        value = select(wa_mul_exp(grad_output, d, inner), gone, inner < -1e10);
+    }
     return wa_keep_nan(x, select(value, gone, wa_gelu_vanished(x)));
 }
 
