@@ -1,21 +1,29 @@
-// The elementwise kernel: one template for every op, element type and
-// storage layout. `src/shaders.rs` puts it together after the parameter
-// block `Params`, `WORKGROUP_SIZE`, the library functions the op calls and
-// the storage layout's prelude (`Stored`: the element type in memory, a vec4
-// or one element; `Value`: the same in f32; `Index`; `LANES`;
-// `LANE_OFFSETS`; `widen`; `narrow`), and before the op's glue
-// (`apply_forward`, `apply_backward`: calls of the op's WGSL functions with
-// its parameters from `params`).
+// The elementwise kernel: one template for every op, element type, storage
+// layout and placement. `src/shaders.rs` puts it together after the
+// parameter block `Params`, `WORKGROUP_SIZE`, the library functions the op
+// calls and the storage layout's prelude (`Stored`: the element type in
+// memory, a vec4 or one element; `Value`: the same in f32; `Index`; `LANES`;
+// `LANE_OFFSETS`; `widen`; `narrow`), and before the placement's accessors
+// and the op's glue (`apply_forward`, `apply_backward`: calls of the op's
+// WGSL functions with its parameters from `params`).
 //
 // Each thread reads and writes one `Stored`. A vec4 layout is chosen by the
 // host when every bound range is vec4-aligned and holds whole vec4s; the
 // last, partial vec4 is blended so that elements past `params.len` are
 // written back unchanged. `backward` reads the forward's input (or output)
-// from `src` and the gradient of the output from `grad`.
+// from `src`.
+//
+// The placement's accessors say where the other operands are read:
+// `load_input(v)` (the forward's input) and `load_grad(v)` (the gradient of
+// the output). Out of place they read `src` and a third binding `grad`. In
+// place they read `dst` itself, bound once as read_write (binding a buffer
+// both read-only and read-write in one dispatch is invalid): the forward
+// overwrites its input, the backward overwrites `grad_output` with
+// `grad_input`. Each thread reads its `Stored` before writing the same
+// one, so no thread reads what another wrote.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> src: array<Stored>;
-@group(0) @binding(2) var<storage, read> grad: array<Stored>;
 @group(0) @binding(3) var<storage, read_write> dst: array<Stored>;
 
 // Linear thread index over a dispatch folded into a 2-D grid of workgroups.
@@ -50,7 +58,7 @@ fn forward(
         return;
     }
     let index = lane_indices(first) + Index(params.base);
-    store(v, first, apply_forward(widen(src[v]), index));
+    store(v, first, apply_forward(widen(load_input(v)), index));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -65,5 +73,5 @@ fn backward(
         return;
     }
     let index = lane_indices(first) + Index(params.base);
-    store(v, first, apply_backward(widen(src[v]), widen(grad[v]), index));
+    store(v, first, apply_backward(widen(src[v]), widen(load_grad(v)), index));
 }

@@ -5,7 +5,10 @@
 //! Two ways to use it:
 //! - **Recording** into a caller's `wgpu::CommandEncoder` over caller-owned
 //!   buffers with [`GpuContext::encode_forward`] / [`GpuContext::encode_backward`]:
-//!   nothing is submitted, many ops can share one submission.
+//!   nothing is submitted, many ops can share one submission. The
+//!   `*_in_place` entry points overwrite the input (forward) or the
+//!   output's gradient (backward), so that a training step keeps one buffer
+//!   per activation.
 //! - **Convenience**: [`GpuContext::upload`], [`GpuContext::forward`],
 //!   [`GpuContext::backward`], [`GpuContext::download`] submit for you.
 //!
@@ -21,7 +24,10 @@ use half::f16;
 
 use crate::activation::Activation;
 use crate::error::{ActivationError, Result};
-use crate::kernels::{catching, BackwardBuffers, ForwardBuffers, Kernels, Target};
+use crate::kernels::{
+    catching, BackwardBuffers, BackwardInPlaceBuffers, ForwardBuffers, ForwardInPlaceBuffers,
+    Kernels, Target,
+};
 use crate::shape::element_count;
 use crate::tensor::{DType, GpuTensor};
 use crate::view::TensorView;
@@ -423,6 +429,103 @@ impl GpuContext {
         })
     }
 
+    /// Records `op` forward in place into `encoder`: `buffers.data` holds
+    /// `x` and is overwritten with `f(x)`, bit for bit what
+    /// [`GpuContext::encode_forward`] writes to a separate output. Nothing is
+    /// submitted.
+    ///
+    /// The out-of-place entry points refuse an output that is the input's
+    /// range ([`ActivationError::SameRange`]): binding one buffer as
+    /// read-only and read-write storage in one dispatch is invalid in wgpu,
+    /// so the in-place kernels bind it once, read-write. Checked as
+    /// [`GpuContext::encode_forward`]; on error nothing is recorded.
+    pub fn encode_forward_in_place(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        op: &Activation,
+        shape: &[usize],
+        buffers: &ForwardInPlaceBuffers<'_>,
+    ) -> Result<()> {
+        self.alive(|| {
+            self.inner.kernels.encode_forward_in_place(
+                &mut Target::Encoder(encoder),
+                op,
+                shape,
+                buffers,
+                true,
+            )
+        })
+    }
+
+    /// Records `op`'s gradient in place into `encoder`: `buffers.grad_output`
+    /// is overwritten with `grad_output * f'(input)`, bit for bit what
+    /// [`GpuContext::encode_backward`] writes to a separate `grad_input`
+    /// (with `from_output`, from the forward's output, as
+    /// [`GpuContext::backward_from_output`]). For PReLU with `grad_weight`,
+    /// the weight's gradient is recorded first, so it reads `grad_output`
+    /// before it is overwritten. Nothing is submitted.
+    pub fn encode_backward_in_place(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        op: &Activation,
+        shape: &[usize],
+        buffers: &BackwardInPlaceBuffers<'_>,
+    ) -> Result<()> {
+        self.alive(|| {
+            self.inner.kernels.encode_backward_in_place(
+                &mut Target::Encoder(encoder),
+                op,
+                shape,
+                buffers,
+                true,
+            )
+        })
+    }
+
+    /// Records `op` forward in place into the caller's open compute pass
+    /// (see [`GpuContext::encode_forward_in_place`] and
+    /// [`GpuContext::encode_forward_in_pass`]).
+    pub fn encode_forward_in_place_in_pass(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        op: &Activation,
+        shape: &[usize],
+        buffers: &ForwardInPlaceBuffers<'_>,
+    ) -> Result<()> {
+        self.alive(|| {
+            self.inner.kernels.encode_forward_in_place(
+                &mut Target::Pass(pass),
+                op,
+                shape,
+                buffers,
+                true,
+            )
+        })
+    }
+
+    /// Records `op`'s gradient in place into the caller's open compute pass
+    /// (see [`GpuContext::encode_backward_in_place`] and
+    /// [`GpuContext::encode_forward_in_pass`]); wgpu orders PReLU's weight
+    /// gradient, which reads `grad_output`, before the dispatch that
+    /// overwrites it.
+    pub fn encode_backward_in_place_in_pass(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        op: &Activation,
+        shape: &[usize],
+        buffers: &BackwardInPlaceBuffers<'_>,
+    ) -> Result<()> {
+        self.alive(|| {
+            self.inner.kernels.encode_backward_in_place(
+                &mut Target::Pass(pass),
+                op,
+                shape,
+                buffers,
+                true,
+            )
+        })
+    }
+
     /// Runs `f` inside validation and out-of-memory error scopes of this
     /// context's device: what wgpu reports while `f` creates buffers or
     /// records and submits work comes back as
@@ -577,6 +680,110 @@ impl GpuContext {
         Ok(self
             .run_backward(op, output, grad_output, None, true)?
             .grad_input)
+    }
+
+    /// Runs `op` forward in place: `tensor` holds `x` and is overwritten
+    /// with `f(x)` (submitted, not waited for), the same bits as
+    /// [`GpuContext::forward`]. `weight` is PReLU's weight and must be `None`
+    /// for other ops. On error `tensor` is unchanged.
+    pub fn forward_in_place(
+        &self,
+        op: &Activation,
+        tensor: &mut GpuTensor,
+        weight: Option<&GpuTensor>,
+    ) -> Result<()> {
+        self.check_alive()?;
+        let mut encoder = self.create_encoder();
+        self.inner
+            .kernels
+            .encode_forward_in_place(
+                &mut Target::Encoder(&mut encoder),
+                op,
+                tensor.shape(),
+                &ForwardInPlaceBuffers {
+                    data: tensor.view(),
+                    weight: weight.map(GpuTensor::view),
+                    first_element: 0,
+                },
+                false,
+            )
+            .map_err(|e| self.classify(e))?;
+        self.submit(encoder)?;
+        Ok(())
+    }
+
+    /// Runs `op`'s gradient in place: `grad_output` is overwritten with
+    /// `grad_output * f'(input)`, the same bits as
+    /// [`GpuContext::backward`]'s `grad_input`. For PReLU (with `weight`)
+    /// returns the weight's gradient, computed from `grad_output` before it
+    /// is overwritten; `None` for other ops. On error `grad_output` is
+    /// unchanged.
+    pub fn backward_in_place(
+        &self,
+        op: &Activation,
+        input: &GpuTensor,
+        grad_output: &mut GpuTensor,
+        weight: Option<&GpuTensor>,
+    ) -> Result<Option<GpuTensor>> {
+        self.run_backward_in_place(op, input, grad_output, weight, false)
+    }
+
+    /// The gradient for the input computed from the forward's `output`, in
+    /// place: `grad_output` is overwritten with it, the same bits as
+    /// [`GpuContext::backward_from_output`]. With
+    /// [`GpuContext::forward_in_place`] before it, a training step keeps one
+    /// tensor per activation and one for its gradient (for the ops of
+    /// [`Activation::backward_from_output_supported`]).
+    pub fn backward_from_output_in_place(
+        &self,
+        op: &Activation,
+        output: &GpuTensor,
+        grad_output: &mut GpuTensor,
+    ) -> Result<()> {
+        self.run_backward_in_place(op, output, grad_output, None, true)
+            .map(drop)
+    }
+
+    fn run_backward_in_place(
+        &self,
+        op: &Activation,
+        input: &GpuTensor,
+        grad_output: &mut GpuTensor,
+        weight: Option<&GpuTensor>,
+        from_output: bool,
+    ) -> Result<Option<GpuTensor>> {
+        self.check_alive()?;
+        if grad_output.shape() != input.shape() {
+            return Err(ActivationError::ShapeMismatch {
+                what: "grad_output",
+                expected: input.shape().to_vec(),
+                actual: grad_output.shape().to_vec(),
+            });
+        }
+        let grad_weight = match weight {
+            Some(w) if op.uses_weight() => Some(self.empty_with_dtype(w.shape(), w.dtype())?),
+            _ => None,
+        };
+        let mut encoder = self.create_encoder();
+        self.inner
+            .kernels
+            .encode_backward_in_place(
+                &mut Target::Encoder(&mut encoder),
+                op,
+                input.shape(),
+                &BackwardInPlaceBuffers {
+                    input: input.view(),
+                    grad_output: grad_output.view(),
+                    weight: weight.map(GpuTensor::view),
+                    grad_weight: grad_weight.as_ref().map(GpuTensor::view),
+                    from_output,
+                    first_element: 0,
+                },
+                false,
+            )
+            .map_err(|e| self.classify(e))?;
+        self.submit(encoder)?;
+        Ok(grad_weight)
     }
 
     fn run_backward(

@@ -190,6 +190,21 @@ pub enum ActivationError {
         other: &'static str,
     },
 
+    /// An out-of-place entry point was given the same range to read and to
+    /// write: ops that overwrite their input (or the output's gradient) have
+    /// their own entry points, which bind the range once, read-write.
+    #[error(
+        "{written} is the same range as {other}: to overwrite {other} in place, use {in_place}"
+    )]
+    SameRange {
+        /// The range the op writes.
+        written: &'static str,
+        /// The range it reads, the same.
+        other: &'static str,
+        /// The in-place entry points to use instead.
+        in_place: &'static str,
+    },
+
     /// A row op was given without a parameter it requires (`dim`: PyTorch has no default).
     #[error("{op} needs {name} (PyTorch's {op} has no default for it)")]
     MissingParameter {

@@ -48,13 +48,57 @@ const BIND_GROUP_BYTES: u64 = 1 << 30;
 pub struct ForwardBuffers<'a> {
     /// The input `x`.
     pub input: TensorView<'a>,
-    /// Where `f(x)` is written; a different buffer from `input` and `weight`.
+    /// Where `f(x)` is written; a different buffer from `input` and `weight`
+    /// (to overwrite `input`, use [`ForwardInPlaceBuffers`]).
     pub output: TensorView<'a>,
     /// PReLU's weight (1 value or one per channel); `None` for other ops.
     pub weight: Option<TensorView<'a>>,
     /// Index of `input`'s first element in the whole tensor, when a tensor
     /// is processed in pieces (streamed): it keeps PReLU's channels and
     /// RReLU's random slopes those of the whole tensor. 0 otherwise.
+    pub first_element: u64,
+}
+
+/// The buffers of one in-place forward op recorded with
+/// [`crate::GpuContext::encode_forward_in_place`]: `data` holds `x` and is
+/// overwritten with `f(x)`.
+#[derive(Debug, Clone, Copy)]
+pub struct ForwardInPlaceBuffers<'a> {
+    /// The input `x`, overwritten with `f(x)`: bound once, read-write.
+    pub data: TensorView<'a>,
+    /// PReLU's weight (1 value or one per channel), in another buffer than
+    /// `data`; `None` for other ops.
+    pub weight: Option<TensorView<'a>>,
+    /// Index of `data`'s first element in the whole tensor (see
+    /// [`ForwardBuffers::first_element`]). 0 otherwise.
+    pub first_element: u64,
+}
+
+/// The buffers of one in-place backward op recorded with
+/// [`crate::GpuContext::encode_backward_in_place`]: `grad_output` holds the
+/// gradient of the loss with respect to the forward's output and is
+/// overwritten with the gradient with respect to its input.
+#[derive(Debug, Clone, Copy)]
+pub struct BackwardInPlaceBuffers<'a> {
+    /// The forward's input `x`, or its output `y = f(x)` when `from_output`
+    /// is set; in another buffer than `grad_output`.
+    pub input: TensorView<'a>,
+    /// The gradient of the loss with respect to the forward's output,
+    /// overwritten with `grad_output * f'(x)` (bound once, read-write).
+    pub grad_output: TensorView<'a>,
+    /// PReLU's weight; `None` for other ops.
+    pub weight: Option<TensorView<'a>>,
+    /// PReLU only: where the weight's gradient is written (as many values as
+    /// the weight; it must not overlap `weight`). It is computed from
+    /// `grad_output` before `grad_output` is overwritten. `None` skips it.
+    pub grad_weight: Option<TensorView<'a>>,
+    /// `input` holds the forward's output, not its input (see
+    /// [`Activation::backward_from_output_supported`] for the ops that
+    /// allow it): with [`ForwardInPlaceBuffers`] before it, one buffer per
+    /// activation holds `y` and another its gradient.
+    pub from_output: bool,
+    /// Index of `input`'s first element in the whole tensor (see
+    /// [`BackwardBuffers::first_element`]).
     pub first_element: u64,
 }
 
@@ -65,7 +109,8 @@ pub struct BackwardBuffers<'a> {
     pub input: TensorView<'a>,
     /// The gradient of the loss with respect to the forward's output.
     pub grad_output: TensorView<'a>,
-    /// Where `grad_output * f'(x)` is written.
+    /// Where `grad_output * f'(x)` is written; a different buffer from the
+    /// others (to overwrite `grad_output`, use [`BackwardInPlaceBuffers`]).
     pub grad_input: TensorView<'a>,
     /// PReLU's weight; `None` for other ops.
     pub weight: Option<TensorView<'a>>,
@@ -150,12 +195,17 @@ struct PipelineKey {
     layout: StorageLayout,
     direction: Direction,
     from_output: bool,
+    in_place: bool,
 }
 
 /// Cache key of a bind group layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum LayoutKind {
-    Elementwise { direction: Direction, weight: bool },
+    Elementwise {
+        direction: Direction,
+        weight: bool,
+        in_place: bool,
+    },
     WeightGrad,
     Row(row::RowLayout),
 }
@@ -413,6 +463,9 @@ struct Dispatch<'a> {
     op: &'a Activation,
     direction: Direction,
     from_output: bool,
+    /// The result overwrites the forward's input or the output's gradient
+    /// (bound once, read-write).
+    in_place: bool,
     prelu: (u32, u32),
     first_element: u64,
     /// Cache the bind groups (the caller's buffers repeat); the convenience
@@ -427,7 +480,8 @@ pub(crate) struct Kernels {
     device: wgpu::Device,
     queue: wgpu::Queue,
     limits: wgpu::Limits,
-    modules: Mutex<HashMap<(WgslCall, StorageLayout, bool), wgpu::ShaderModule>>,
+    /// Shader modules by op function, layout, from_output and in_place.
+    modules: Mutex<HashMap<(WgslCall, StorageLayout, bool, bool), wgpu::ShaderModule>>,
     layouts: Mutex<HashMap<LayoutKind, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>,
     pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
     weight_grad: Mutex<HashMap<DType, WeightGradPipelines>>,
@@ -490,9 +544,17 @@ impl LayoutKind {
         }
         let mut entries = vec![uniform_entry(self.uniform_size())];
         match self {
-            LayoutKind::Elementwise { direction, weight } => {
-                entries.push(storage_entry(1, true));
-                if direction == Direction::Backward {
+            LayoutKind::Elementwise {
+                direction,
+                weight,
+                in_place,
+            } => {
+                // In place, the forward's input and the output's gradient
+                // are the read-write binding 3.
+                if !in_place || direction == Direction::Backward {
+                    entries.push(storage_entry(1, true));
+                }
+                if !in_place && direction == Direction::Backward {
                     entries.push(storage_entry(2, true));
                 }
                 entries.push(storage_entry(3, false));
@@ -572,16 +634,12 @@ impl Kernels {
             .clone()
     }
 
-    fn module(
-        &self,
-        op: &Activation,
-        layout: StorageLayout,
-        from_output: bool,
-    ) -> wgpu::ShaderModule {
+    fn module(&self, op: &Activation, key: PipelineKey) -> wgpu::ShaderModule {
         lock(&self.modules)
-            .entry((op.wgsl_call(), layout, from_output))
+            .entry((key.call, key.layout, key.from_output, key.in_place))
             .or_insert_with(|| {
-                let source = shaders::elementwise_module(op, layout, from_output);
+                let source =
+                    shaders::elementwise_module(op, key.layout, key.from_output, key.in_place);
                 self.device
                     .create_shader_module(wgpu::ShaderModuleDescriptor {
                         label: Some(op.wgsl_call().function),
@@ -601,13 +659,14 @@ impl Kernels {
         let kind = LayoutKind::Elementwise {
             direction: key.direction,
             weight: op.uses_weight(),
+            in_place: key.in_place,
         };
         if let Some(pipeline) = lock(&self.pipelines).get(&key) {
             return (self.layout(kind).0, pipeline.clone(), false);
         }
         scope.open(&self.device);
         let (bind_group_layout, pipeline_layout) = self.layout(kind);
-        let module = self.module(op, key.layout, key.from_output);
+        let module = self.module(op, key);
         let pipeline = self
             .device
             .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -911,6 +970,23 @@ impl Kernels {
         Ok(())
     }
 
+    /// Refuses an out-of-place op whose written range is exactly the range
+    /// it reads, naming the in-place entry points that do that.
+    fn check_not_same_range(
+        written: (&'static str, &TensorView<'_>),
+        read: (&'static str, &TensorView<'_>),
+        in_place: &'static str,
+    ) -> Result<()> {
+        if written.1.same_range(read.1) {
+            return Err(ActivationError::SameRange {
+                written: written.0,
+                other: read.0,
+                in_place,
+            });
+        }
+        Ok(())
+    }
+
     pub(crate) fn encode_forward(
         &self,
         target: &mut Target<'_, '_>,
@@ -919,32 +995,76 @@ impl Kernels {
         buffers: &ForwardBuffers<'_>,
         cache: bool,
     ) -> Result<()> {
+        self.forward_op(target, op, shape, buffers, false, cache)
+    }
+
+    pub(crate) fn encode_forward_in_place(
+        &self,
+        target: &mut Target<'_, '_>,
+        op: &Activation,
+        shape: &[usize],
+        buffers: &ForwardInPlaceBuffers<'_>,
+        cache: bool,
+    ) -> Result<()> {
+        let buffers = ForwardBuffers {
+            input: buffers.data,
+            output: buffers.data,
+            weight: buffers.weight,
+            first_element: buffers.first_element,
+        };
+        self.forward_op(target, op, shape, &buffers, true, cache)
+    }
+
+    /// A forward op; `in_place`: `buffers.output` is `buffers.input` (the
+    /// in-place entry points' `data`), overwritten.
+    fn forward_op(
+        &self,
+        target: &mut Target<'_, '_>,
+        op: &Activation,
+        shape: &[usize],
+        buffers: &ForwardBuffers<'_>,
+        in_place: bool,
+        cache: bool,
+    ) -> Result<()> {
         op.validate()?;
         let len = element_count(shape)?;
         Self::check_len(len, buffers.first_element)?;
         let dtype = buffers.input.dtype();
         self.check_dtype(dtype)?;
-        self.check_view("input", &buffers.input, len, dtype)?;
-        self.check_view("output", &buffers.output, len, dtype)?;
+        let weight = buffers.weight.as_ref().map(|w| ("weight", w));
+        if in_place {
+            self.check_view("data", &buffers.input, len, dtype)?;
+        } else {
+            self.check_view("input", &buffers.input, len, dtype)?;
+            self.check_view("output", &buffers.output, len, dtype)?;
+        }
         let prelu = self.check_weight(op, shape, buffers.weight.as_ref(), dtype)?;
-        Self::check_distinct(
-            ("output", &buffers.output),
-            &[
-                Some(("input", &buffers.input)),
-                buffers.weight.as_ref().map(|w| ("weight", w)),
-            ],
-        )?;
+        if in_place {
+            Self::check_distinct(("data", &buffers.output), &[weight])?;
+        } else {
+            Self::check_not_same_range(
+                ("output", &buffers.output),
+                ("input", &buffers.input),
+                "GpuContext::encode_forward_in_place (or encode_forward_in_place_in_pass)",
+            )?;
+            Self::check_distinct(
+                ("output", &buffers.output),
+                &[Some(("input", &buffers.input)), weight],
+            )?;
+        }
         self.encode_elementwise(
             target,
             Dispatch {
                 op,
                 direction: Direction::Forward,
                 from_output: false,
+                in_place,
                 prelu,
                 first_element: buffers.first_element,
                 cache,
             },
-            [Some(buffers.input), None],
+            // In place, the input is the written binding.
+            [(!in_place).then_some(buffers.input), None],
             buffers.output,
             buffers.weight,
         )
@@ -956,6 +1076,40 @@ impl Kernels {
         op: &Activation,
         shape: &[usize],
         buffers: &BackwardBuffers<'_>,
+        cache: bool,
+    ) -> Result<()> {
+        self.backward_op(target, op, shape, buffers, false, cache)
+    }
+
+    pub(crate) fn encode_backward_in_place(
+        &self,
+        target: &mut Target<'_, '_>,
+        op: &Activation,
+        shape: &[usize],
+        buffers: &BackwardInPlaceBuffers<'_>,
+        cache: bool,
+    ) -> Result<()> {
+        let buffers = BackwardBuffers {
+            input: buffers.input,
+            grad_output: buffers.grad_output,
+            grad_input: buffers.grad_output,
+            weight: buffers.weight,
+            grad_weight: buffers.grad_weight,
+            from_output: buffers.from_output,
+            first_element: buffers.first_element,
+        };
+        self.backward_op(target, op, shape, &buffers, true, cache)
+    }
+
+    /// A backward op; `in_place`: `buffers.grad_input` is
+    /// `buffers.grad_output`, overwritten.
+    fn backward_op(
+        &self,
+        target: &mut Target<'_, '_>,
+        op: &Activation,
+        shape: &[usize],
+        buffers: &BackwardBuffers<'_>,
+        in_place: bool,
         cache: bool,
     ) -> Result<()> {
         op.validate()?;
@@ -973,16 +1127,31 @@ impl Kernels {
         self.check_dtype(dtype)?;
         self.check_view("input", &buffers.input, len, dtype)?;
         self.check_view("grad_output", &buffers.grad_output, len, dtype)?;
-        self.check_view("grad_input", &buffers.grad_input, len, dtype)?;
+        if !in_place {
+            self.check_view("grad_input", &buffers.grad_input, len, dtype)?;
+        }
         let prelu = self.check_weight(op, shape, buffers.weight.as_ref(), dtype)?;
-        Self::check_distinct(
-            ("grad_input", &buffers.grad_input),
-            &[
-                Some(("input", &buffers.input)),
-                Some(("grad_output", &buffers.grad_output)),
-                buffers.weight.as_ref().map(|w| ("weight", w)),
-            ],
-        )?;
+        let weight = buffers.weight.as_ref().map(|w| ("weight", w));
+        if in_place {
+            Self::check_distinct(
+                ("grad_output", &buffers.grad_output),
+                &[Some(("input", &buffers.input)), weight],
+            )?;
+        } else {
+            Self::check_not_same_range(
+                ("grad_input", &buffers.grad_input),
+                ("grad_output", &buffers.grad_output),
+                "GpuContext::encode_backward_in_place (or encode_backward_in_place_in_pass)",
+            )?;
+            Self::check_distinct(
+                ("grad_input", &buffers.grad_input),
+                &[
+                    Some(("input", &buffers.input)),
+                    Some(("grad_output", &buffers.grad_output)),
+                    weight,
+                ],
+            )?;
+        }
         if let Some(grad_weight) = &buffers.grad_weight {
             let weight = buffers
                 .weight
@@ -999,10 +1168,18 @@ impl Kernels {
                     Some(("grad_output", &buffers.grad_output)),
                 ],
             )?;
-            if grad_weight.overlaps(&buffers.grad_input) {
+            // Out of place the weight gradient is written last; in place
+            // first (it reads grad_output before the kernel overwrites it),
+            // so it must not overwrite the weight that kernel then reads.
+            let (other, view) = if in_place {
+                ("weight", weight)
+            } else {
+                ("grad_input", &buffers.grad_input)
+            };
+            if grad_weight.overlaps(view) {
                 return Err(ActivationError::AliasedBuffers {
                     written: "grad_weight",
-                    other: "grad_input",
+                    other,
                 });
             }
             let (channels, inner) = prelu_channels(shape);
@@ -1016,29 +1193,45 @@ impl Kernels {
                 });
             }
         }
+        let weight_grad = |kernels: &Self, target: &mut Target<'_, '_>| -> Result<()> {
+            match buffers.grad_weight {
+                Some(grad_weight) => kernels.encode_prelu_weight_grad(
+                    target,
+                    shape,
+                    buffers.input,
+                    buffers.grad_output,
+                    grad_weight,
+                    cache,
+                ),
+                None => Ok(()),
+            }
+        };
+        if in_place {
+            // Reads grad_output before the elementwise kernel overwrites it
+            // (wgpu orders the two passes, or the two dispatches of one pass).
+            weight_grad(self, target)?;
+        }
         self.encode_elementwise(
             target,
             Dispatch {
                 op,
                 direction: Direction::Backward,
                 from_output: buffers.from_output,
+                in_place,
                 prelu,
                 first_element: buffers.first_element,
                 cache,
             },
-            [Some(buffers.input), Some(buffers.grad_output)],
+            // In place, the gradient is the written binding.
+            [
+                Some(buffers.input),
+                (!in_place).then_some(buffers.grad_output),
+            ],
             buffers.grad_input,
             buffers.weight,
         )?;
-        if let Some(grad_weight) = buffers.grad_weight {
-            self.encode_prelu_weight_grad(
-                target,
-                shape,
-                buffers.input,
-                buffers.grad_output,
-                grad_weight,
-                cache,
-            )?;
+        if !in_place {
+            weight_grad(self, target)?;
         }
         Ok(())
     }
@@ -1071,6 +1264,7 @@ impl Kernels {
             layout,
             direction: dispatch.direction,
             from_output: dispatch.from_output && dispatch.direction == Direction::Backward,
+            in_place: dispatch.in_place,
         };
         let kernel_args = op.kernel_args();
         let (channels, inner) = dispatch.prelu;
@@ -1122,6 +1316,7 @@ impl Kernels {
                     layout: LayoutKind::Elementwise {
                         direction: dispatch.direction,
                         weight: weight.is_some(),
+                        in_place: dispatch.in_place,
                     },
                     uniform: uniform.buffer.clone(),
                     storage: [

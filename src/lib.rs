@@ -46,6 +46,26 @@
 //! # Ok(()) }
 //! ```
 //!
+//! **In place**: [`GpuContext::forward_in_place`],
+//! [`GpuContext::backward_in_place`] and
+//! [`GpuContext::backward_from_output_in_place`] overwrite a tensor;
+//! [`GpuContext::encode_forward_in_place`] and
+//! [`GpuContext::encode_backward_in_place`] (and their `_in_pass` forms)
+//! record the same over [`ForwardInPlaceBuffers`] /
+//! [`BackwardInPlaceBuffers`]: one buffer per activation, the same bits as
+//! out of place.
+//!
+//! ```no_run
+//! use wgpu_activations::{Activation, GpuContext};
+//!
+//! let ctx = GpuContext::new()?;
+//! let mut h = ctx.upload(&[1.0, -2.0, 3.0], &[3])?;
+//! ctx.forward_in_place(&Activation::Tanh, &mut h, None)?; // h = tanh(x)
+//! let mut g = ctx.upload(&[1.0; 3], &[3])?;
+//! ctx.backward_from_output_in_place(&Activation::Tanh, &h, &mut g)?; // g = dL/dx
+//! # Ok::<(), wgpu_activations::ActivationError>(())
+//! ```
+//!
 //! **The WGSL functions in your own shaders** ([`wgsl`]): `gelu(x)`,
 //! `leaky_relu_vec4(x, 0.2)`, `silu_backward(x, grad_output)`, ... as a
 //! string to concatenate, a naga_oil module (feature `naga-oil`), or the
@@ -89,7 +109,7 @@ pub use context::{describe_adapter, AdapterOptions, GpuContext, Gradients};
 pub use error::{ActivationError, Result};
 pub use half::f16;
 pub use kernels::row::{RowBackwardBuffers, RowForwardBuffers};
-pub use kernels::{BackwardBuffers, ForwardBuffers};
+pub use kernels::{BackwardBuffers, BackwardInPlaceBuffers, ForwardBuffers, ForwardInPlaceBuffers};
 pub use row::{RowActivation, RowTolerance};
 pub use tensor::{DType, GpuTensor};
 pub use view::TensorView;

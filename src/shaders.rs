@@ -323,13 +323,34 @@ pub(crate) fn division_magic(d: u32) -> (u32, u32) {
     (magic, 1 | ((l - 1) << 8))
 }
 
+/// Where the elementwise template reads the forward's input and the
+/// output's gradient: out of place from `src` and a `grad` binding, in place
+/// from `dst`, the read_write binding that the result overwrites.
+fn accessors(in_place: bool) -> &'static str {
+    if in_place {
+        "// In place: the forward's input and the output's gradient are read from\n\
+         // `dst`, which the result overwrites.\n\
+         fn load_input(v: u32) -> Stored {\n    return dst[v];\n}\n\
+         fn load_grad(v: u32) -> Stored {\n    return dst[v];\n}\n"
+    } else {
+        "// Out of place: the forward's input from `src`, the output's gradient\n\
+         // from `grad`.\n\
+         @group(0) @binding(2) var<storage, read> grad: array<Stored>;\n\
+         fn load_input(v: u32) -> Stored {\n    return src[v];\n}\n\
+         fn load_grad(v: u32) -> Stored {\n    return grad[v];\n}\n"
+    }
+}
+
 /// The complete WGSL of `op`'s elementwise kernel module on `layout`
 /// (entry points `forward` and `backward`; with `from_output`, `backward`
-/// takes the forward's output).
+/// takes the forward's output). With `in_place`, the same template with the
+/// in-place accessors: the forward overwrites its input, the backward
+/// overwrites the output's gradient, both bound once as read_write.
 pub(crate) fn elementwise_module(
     op: &Activation,
     layout: StorageLayout,
     from_output: bool,
+    in_place: bool,
 ) -> String {
     let call = op.wgsl_call();
     let suffix = layout.suffix();
@@ -368,6 +389,7 @@ pub(crate) fn elementwise_module(
         parts.push(weight_snippet(layout));
     }
     parts.push(ELEMENTWISE_TEMPLATE.to_string());
+    parts.push(accessors(in_place).to_string());
     parts.push(glue);
     parts.join("\n")
 }
@@ -434,12 +456,17 @@ mod tests {
     fn every_elementwise_module_validates_with_naga() {
         for op in every_kernel_op() {
             for layout in StorageLayout::ALL {
-                for from_output in [false, true] {
+                for (from_output, in_place) in
+                    [(false, false), (true, false), (false, true), (true, true)]
+                {
                     if from_output && !op.backward_from_output_supported() {
                         continue;
                     }
-                    let source = elementwise_module(&op, layout, from_output);
-                    let module = parse(&format!("{op} {layout:?} {from_output}"), &source);
+                    let source = elementwise_module(&op, layout, from_output, in_place);
+                    let module = parse(
+                        &format!("{op} {layout:?} from_output {from_output} in_place {in_place}"),
+                        &source,
+                    );
                     let entries: Vec<&str> = module
                         .entry_points
                         .iter()
@@ -450,6 +477,27 @@ mod tests {
                         assert_eq!(entry.workgroup_size, [WORKGROUP_SIZE, 1, 1], "{op}");
                     }
                 }
+            }
+        }
+    }
+
+    /// The in-place kernels are the template with other accessors: every
+    /// other line is the same, and nothing binds the gradient separately.
+    #[test]
+    fn in_place_modules_differ_only_in_their_accessors() {
+        for op in [Activation::Prelu, Activation::Silu, Activation::Relu] {
+            for layout in StorageLayout::ALL {
+                let out_of_place = elementwise_module(&op, layout, true, false);
+                let in_place = elementwise_module(&op, layout, true, true);
+                assert!(out_of_place.contains(ELEMENTWISE_TEMPLATE));
+                assert!(in_place.contains(ELEMENTWISE_TEMPLATE));
+                assert_eq!(
+                    out_of_place.replace(accessors(false), ""),
+                    in_place.replace(accessors(true), ""),
+                    "{op} {layout:?}"
+                );
+                assert!(!in_place.contains("@binding(2)"), "{op} {layout:?}");
+                assert!(out_of_place.contains("@binding(2)"), "{op} {layout:?}");
             }
         }
     }
@@ -491,7 +539,12 @@ mod tests {
     fn parameter_blocks_match_their_wgsl_structs() {
         let module = parse(
             "elementwise",
-            &elementwise_module(&Activation::Relu, StorageLayout::Vec4(DType::F32), false),
+            &elementwise_module(
+                &Activation::Relu,
+                StorageLayout::Vec4(DType::F32),
+                false,
+                false,
+            ),
         );
         let (members, size) = wgsl_layout(&module, ElementwiseParams::WGSL_NAME);
         let rust: Vec<(String, usize)> = ElementwiseParams::layout()

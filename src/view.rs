@@ -114,6 +114,13 @@ impl<'a> TensorView<'a> {
         }
     }
 
+    /// Whether the two views are the same bytes of the same buffer.
+    pub(crate) fn same_range(&self, other: &TensorView<'_>) -> bool {
+        self.buffer == other.buffer
+            && self.offset == other.offset
+            && self.byte_len() == other.byte_len()
+    }
+
     /// Whether the two views share any byte of the same buffer.
     pub(crate) fn overlaps(&self, other: &TensorView<'_>) -> bool {
         self.buffer == other.buffer

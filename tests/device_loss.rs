@@ -7,10 +7,11 @@
 mod common;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Mutex;
 
 use wgpu_activations::{
-    f16, Activation, ActivationError, BackwardBuffers, ForwardBuffers, GpuContext, GpuTensor,
-    TensorView,
+    f16, Activation, ActivationError, BackwardBuffers, BackwardInPlaceBuffers, ForwardBuffers,
+    ForwardInPlaceBuffers, GpuContext, GpuTensor, TensorView,
 };
 
 /// A fresh context with its own device: `new()`, or a device made as a
@@ -41,6 +42,8 @@ struct Setup {
     w: GpuTensor,
     y: GpuTensor,
     out: GpuTensor,
+    /// Overwritten by the in-place calls.
+    in_place: Mutex<GpuTensor>,
 }
 
 /// A context with tensors uploaded and every op's pipeline and bind group
@@ -52,6 +55,7 @@ fn warmed_up(from_device: bool) -> Option<Setup> {
     let w = ctx.upload(&[0.25], &[1]).unwrap();
     let y = ctx.forward(&Activation::Relu, &x, None).unwrap();
     let out = ctx.empty(&[4]).unwrap();
+    let in_place = Mutex::new(ctx.upload(&[1.0; 4], &[4]).unwrap());
     let setup = Setup {
         ctx,
         x,
@@ -59,6 +63,7 @@ fn warmed_up(from_device: bool) -> Option<Setup> {
         w,
         y,
         out,
+        in_place,
     };
     for call in calls() {
         (call.run)(&setup).unwrap_or_else(|e| panic!("{} before the loss: {e}", call.name));
@@ -136,6 +141,30 @@ fn calls() -> Vec<Call> {
             },
         },
         Call {
+            name: "forward_in_place",
+            run: |s| {
+                let mut t = s.in_place.lock().unwrap();
+                s.ctx.forward_in_place(&Activation::Relu, &mut t, None)
+            },
+        },
+        Call {
+            name: "backward_in_place (prelu, weight gradient)",
+            run: |s| {
+                let mut t = s.in_place.lock().unwrap();
+                s.ctx
+                    .backward_in_place(&Activation::Prelu, &s.x, &mut t, Some(&s.w))
+                    .map(drop)
+            },
+        },
+        Call {
+            name: "backward_from_output_in_place",
+            run: |s| {
+                let mut t = s.in_place.lock().unwrap();
+                s.ctx
+                    .backward_from_output_in_place(&Activation::Relu, &s.y, &mut t)
+            },
+        },
+        Call {
             name: "download",
             run: |s| s.ctx.download(&s.y).map(drop),
         },
@@ -186,6 +215,42 @@ fn calls() -> Vec<Call> {
                     &Activation::Relu,
                     &[4],
                     &backward_buffers(s),
+                )
+            },
+        },
+        Call {
+            name: "encode_forward_in_place",
+            run: |s| {
+                let mut encoder = s.ctx.create_encoder();
+                s.ctx.encode_forward_in_place(
+                    &mut encoder,
+                    &Activation::Relu,
+                    &[4],
+                    &ForwardInPlaceBuffers {
+                        data: s.out.view(),
+                        weight: None,
+                        first_element: 0,
+                    },
+                )
+            },
+        },
+        Call {
+            name: "encode_backward_in_place_in_pass",
+            run: |s| {
+                let mut encoder = s.ctx.create_encoder();
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                s.ctx.encode_backward_in_place_in_pass(
+                    &mut pass,
+                    &Activation::Relu,
+                    &[4],
+                    &BackwardInPlaceBuffers {
+                        input: s.x.view(),
+                        grad_output: s.out.view(),
+                        weight: None,
+                        grad_weight: None,
+                        from_output: false,
+                        first_element: 0,
+                    },
                 )
             },
         },

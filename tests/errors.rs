@@ -274,6 +274,27 @@ fn aliased_input_and_output() {
         "{err}"
     );
 
+    // The exact same range is what the in-place entry points do: the error
+    // names them.
+    let same = TensorView::new(&data, 0, 8);
+    let err = forward_views(ctx, Activation::Relu, &[8], same, same, None).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ActivationError::SameRange {
+                written: "output",
+                other: "input",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "output is the same range as input: to overwrite input in place, use \
+         GpuContext::encode_forward_in_place (or encode_forward_in_place_in_pass)"
+    );
+
     let x = storage(ctx, 8);
     let g = storage(ctx, 8);
     let w = storage(ctx, 1);
