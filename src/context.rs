@@ -744,6 +744,18 @@ impl GpuContext {
             .map(drop)
     }
 
+    /// PReLU's weight gradient tensor (of the weight's shape), when asked for.
+    fn grad_weight_for(
+        &self,
+        op: &Activation,
+        weight: Option<&GpuTensor>,
+    ) -> Result<Option<GpuTensor>> {
+        match weight {
+            Some(w) if op.uses_weight() => Ok(Some(self.empty_with_dtype(w.shape(), w.dtype())?)),
+            _ => Ok(None),
+        }
+    }
+
     fn run_backward_in_place(
         &self,
         op: &Activation,
@@ -753,17 +765,8 @@ impl GpuContext {
         from_output: bool,
     ) -> Result<Option<GpuTensor>> {
         self.check_alive()?;
-        if grad_output.shape() != input.shape() {
-            return Err(ActivationError::ShapeMismatch {
-                what: "grad_output",
-                expected: input.shape().to_vec(),
-                actual: grad_output.shape().to_vec(),
-            });
-        }
-        let grad_weight = match weight {
-            Some(w) if op.uses_weight() => Some(self.empty_with_dtype(w.shape(), w.dtype())?),
-            _ => None,
-        };
+        check_gradient_shape(input, grad_output)?;
+        let grad_weight = self.grad_weight_for(op, weight)?;
         let mut encoder = self.create_encoder();
         self.inner
             .kernels
@@ -794,18 +797,9 @@ impl GpuContext {
         weight: Option<&GpuTensor>,
         from_output: bool,
     ) -> Result<Gradients> {
-        if grad_output.shape() != input.shape() {
-            return Err(ActivationError::ShapeMismatch {
-                what: "grad_output",
-                expected: input.shape().to_vec(),
-                actual: grad_output.shape().to_vec(),
-            });
-        }
+        check_gradient_shape(input, grad_output)?;
         let grad_input = self.empty_with_dtype(input.shape(), input.dtype())?;
-        let grad_weight = match weight {
-            Some(w) if op.uses_weight() => Some(self.empty_with_dtype(w.shape(), w.dtype())?),
-            _ => None,
-        };
+        let grad_weight = self.grad_weight_for(op, weight)?;
         let mut encoder = self.create_encoder();
         self.inner
             .kernels
@@ -985,4 +979,16 @@ impl std::fmt::Debug for GpuContext {
             .field("adapter", &self.adapter_description())
             .finish_non_exhaustive()
     }
+}
+
+/// `grad_output` must have the shape of the tensor it is the gradient of.
+fn check_gradient_shape(input: &GpuTensor, grad_output: &GpuTensor) -> Result<()> {
+    if grad_output.shape() != input.shape() {
+        return Err(ActivationError::ShapeMismatch {
+            what: "grad_output",
+            expected: input.shape().to_vec(),
+            actual: grad_output.shape().to_vec(),
+        });
+    }
+    Ok(())
 }

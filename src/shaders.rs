@@ -421,21 +421,26 @@ fn strip_enable(source: &str) -> String {
 
 pub(crate) mod row;
 
+/// Parses and validates a kernel module with naga, panicking with the
+/// error drawn over the source (the unit tests' check of every kernel).
+#[cfg(test)]
+pub(crate) fn parse_validated(name: &str, source: &str) -> naga::Module {
+    let module = naga::front::wgsl::parse_str(source)
+        .unwrap_or_else(|e| panic!("{name}: WGSL parse error:\n{}", e.emit_to_string(source)));
+    naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::all(),
+    )
+    .validate(&module)
+    .unwrap_or_else(|e| panic!("{name}: validation error:\n{}", e.emit_to_string(source)));
+    module
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse(name: &str, source: &str) -> naga::Module {
-        let module = naga::front::wgsl::parse_str(source)
-            .unwrap_or_else(|e| panic!("{name}: WGSL parse error:\n{}", e.emit_to_string(source)));
-        naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::all(),
-        )
-        .validate(&module)
-        .unwrap_or_else(|e| panic!("{name}: validation error:\n{}", e.emit_to_string(source)));
-        module
-    }
+    use super::parse_validated as parse;
 
     /// Every op with parameters that select each of its WGSL functions.
     fn every_kernel_op() -> Vec<Activation> {

@@ -774,23 +774,35 @@ fn f16_tolerance(f32_tolerance: Tolerance, dtype: DType, selects_only: bool) -> 
     }
 }
 
+/// Writes an op as PyTorch's repr does: `name(p=v, ...)`, or `name` alone
+/// for an op without parameters. Shared by every op family's `Display`.
+pub(crate) fn write_call(
+    f: &mut std::fmt::Formatter<'_>,
+    name: &str,
+    parameters: &[Parameter],
+    value_of: impl Fn(&str) -> Option<ParameterValue>,
+) -> std::fmt::Result {
+    f.write_str(name)?;
+    if parameters.is_empty() {
+        return Ok(());
+    }
+    f.write_str("(")?;
+    for (i, parameter) in parameters.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        if let Some(value) = value_of(parameter.name) {
+            write!(f, "{}={value}", parameter.name)?;
+        }
+    }
+    f.write_str(")")
+}
+
 impl std::fmt::Display for Activation {
     /// PyTorch's repr style: `leaky_relu(negative_slope=0.2)`, `relu`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())?;
-        let parameters = self.info().parameters;
-        if parameters.is_empty() {
-            return Ok(());
-        }
-        f.write_str("(")?;
-        for (i, parameter) in parameters.iter().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            if let Some(value) = self.parameter(parameter.name) {
-                write!(f, "{}={value}", parameter.name)?;
-            }
-        }
-        f.write_str(")")
+        write_call(f, self.name(), self.info().parameters, |name| {
+            self.parameter(name)
+        })
     }
 }

@@ -483,21 +483,9 @@ fn unknown_parameter(info: &RowOpInfo, name: &str) -> ActivationError {
 impl std::fmt::Display for RowActivation {
     /// PyTorch's repr style: `softmax(dim=-1)`, `softmax2d`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())?;
-        let parameters = self.info().parameters;
-        if parameters.is_empty() {
-            return Ok(());
-        }
-        f.write_str("(")?;
-        for (i, parameter) in parameters.iter().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            if let Some(value) = self.parameter(parameter.name) {
-                write!(f, "{}={value}", parameter.name)?;
-            }
-        }
-        f.write_str(")")
+        crate::activation::write_call(f, self.name(), self.info().parameters, |name| {
+            self.parameter(name)
+        })
     }
 }
 

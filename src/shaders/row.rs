@@ -176,17 +176,7 @@ pub(crate) fn row_module(key: &RowModuleKey) -> String {
 mod tests {
     use super::*;
 
-    fn parse(name: &str, source: &str) -> naga::Module {
-        let module = naga::front::wgsl::parse_str(source)
-            .unwrap_or_else(|e| panic!("{name}: WGSL parse error:\n{}", e.emit_to_string(source)));
-        naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::all(),
-        )
-        .validate(&module)
-        .unwrap_or_else(|e| panic!("{name}: validation error:\n{}", e.emit_to_string(source)));
-        module
-    }
+    use crate::shaders::parse_validated as parse;
 
     #[test]
     fn every_row_module_validates_with_naga() {
