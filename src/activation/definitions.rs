@@ -287,8 +287,8 @@ activations! {
         cpu: |x, e| logistic::mish(x, e.dn),
             |x, g, e| times(x, g, logistic::mish_derivative(x, e.dn)),
         from_output: no_from_output(),
-        tolerance: close(6, 2), close(8, 2),
-        accuracy: "tanh of softplus in closed form; the gradient cancels as silu's",
+        tolerance: close(6, 2), close(8, 4),
+        accuracy: "tanh of softplus in closed form; the gradient's terms cancel at its zero (x = -1.19): 4 eps there, from the sweep of every f32",
         selects: false, false,
     },
 
