@@ -77,9 +77,7 @@ impl Findings {
 fn reference(op: &Activation, direction: Direction, x: f64, index: u64, dn: Denormals) -> f32 {
     let value = match direction {
         Direction::Forward => cpu::forward_scalar(op, x, index, f64::from(PRELU_WEIGHT), dn),
-        Direction::Backward => {
-            cpu::backward_scalar(op, x, 1.0, index, f64::from(PRELU_WEIGHT), dn)
-        }
+        Direction::Backward => cpu::backward_scalar(op, x, 1.0, index, f64::from(PRELU_WEIGHT), dn),
     };
     cpu::narrow(value, dn)
 }
@@ -241,7 +239,8 @@ fn main() {
     });
     let op = args.op;
     let device = ctx.device();
-    let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC;
+    let usage =
+        wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC;
     let buffer = |size: u64| {
         device.create_buffer(&wgpu::BufferDescriptor {
             label: None,
@@ -254,8 +253,11 @@ fn main() {
     let ones = buffer(BATCH * 4);
     let output = buffer(BATCH * 4);
     let weight = buffer(16);
-    ctx.queue()
-        .write_buffer(&ones, 0, bytemuck::cast_slice(&vec![1.0f32; BATCH as usize]));
+    ctx.queue().write_buffer(
+        &ones,
+        0,
+        bytemuck::cast_slice(&vec![1.0f32; BATCH as usize]),
+    );
     ctx.queue()
         .write_buffer(&weight, 0, bytemuck::cast_slice(&[PRELU_WEIGHT; 4]));
     let started = Instant::now();
