@@ -339,7 +339,7 @@ impl GatedActivation {
         element_count(shape)?;
         let dim = self.resolve_dim(shape)?;
         let size = shape[dim];
-        if size % 2 != 0 {
+        if !size.is_multiple_of(2) {
             return Err(ActivationError::OddHalves {
                 op: self.name(),
                 dim,
