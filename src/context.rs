@@ -32,6 +32,7 @@ use crate::shape::element_count;
 use crate::tensor::{DType, GpuTensor};
 use crate::view::TensorView;
 
+mod gated;
 mod row;
 
 /// A GPU device ready to run activations. Clones share everything (device,

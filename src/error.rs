@@ -239,6 +239,21 @@ pub enum ActivationError {
         expected: &'static str,
     },
 
+    /// A gated op's dimension cannot be split in two halves: its size is odd.
+    #[error(
+        "{op}: dimension {dim} of shape {shape:?} has size {size}, which is odd: it must split into two halves of equal size"
+    )]
+    OddHalves {
+        /// The op (PyTorch / vLLM name).
+        op: &'static str,
+        /// The dimension split (wrapped: 0 to rank - 1).
+        dim: usize,
+        /// Its size.
+        size: usize,
+        /// The input's shape.
+        shape: Vec<usize>,
+    },
+
     /// The device was lost (driver reset, `destroy`, ...); create a new context.
     #[error("GPU device lost: {0}")]
     DeviceLost(String),

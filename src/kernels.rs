@@ -27,6 +27,7 @@ use crate::shape::{element_count, prelu_channels};
 use crate::tensor::DType;
 use crate::view::TensorView;
 
+pub(crate) mod gated;
 pub(crate) mod row;
 
 /// Largest element count a single op takes (first element plus length):
@@ -208,6 +209,7 @@ enum LayoutKind {
     },
     WeightGrad,
     Row(row::RowLayout),
+    Gated(gated::GatedLayout),
 }
 
 /// The two pipelines of the PReLU weight gradient.
@@ -320,12 +322,12 @@ struct Bound {
 }
 
 /// What a bind group binds: its layout, its uniform page and its storage
-/// ranges (bindings 1 to 4).
+/// ranges (bindings 1 to 5).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct BindGroupKey {
     layout: LayoutKind,
     uniform: wgpu::Buffer,
-    storage: [Option<Bound>; 4],
+    storage: [Option<Bound>; 5],
 }
 
 impl BindGroupKey {
@@ -493,6 +495,8 @@ pub(crate) struct Kernels {
     placeholder: Mutex<Option<wgpu::Buffer>>,
     /// The row ops' pipelines and scratch ([`row`]).
     row: row::RowCaches,
+    /// The gated ops' pipelines ([`gated`]).
+    gated: gated::GatedCaches,
 }
 
 /// Locks a cache; a panic elsewhere cannot leave a cache half-written, so a
@@ -535,11 +539,15 @@ impl LayoutKind {
             LayoutKind::Elementwise { .. } => std::mem::size_of::<ElementwiseParams>(),
             LayoutKind::WeightGrad => std::mem::size_of::<ReduceParams>(),
             LayoutKind::Row(kind) => kind.uniform_size(),
+            LayoutKind::Gated(kind) => kind.uniform_size(),
         }
     }
 
     fn entries(self) -> Vec<wgpu::BindGroupLayoutEntry> {
         if let LayoutKind::Row(kind) = self {
+            return kind.entries();
+        }
+        if let LayoutKind::Gated(kind) = self {
             return kind.entries();
         }
         let mut entries = vec![uniform_entry(self.uniform_size())];
@@ -568,7 +576,7 @@ impl LayoutKind {
                 entries.push(storage_entry(3, false));
                 entries.push(storage_entry(4, false));
             }
-            LayoutKind::Row(_) => {}
+            LayoutKind::Row(_) | LayoutKind::Gated(_) => {}
         }
         entries
     }
@@ -599,6 +607,7 @@ impl Kernels {
             chunk_sums: Mutex::default(),
             placeholder: Mutex::default(),
             row: row::RowCaches::default(),
+            gated: gated::GatedCaches::default(),
         }
     }
 
@@ -1324,6 +1333,7 @@ impl Kernels {
                         grad.map(|v| bound(v.sub(first, count), bound_bytes)),
                         Some(bound(output.sub(first, count), bound_bytes)),
                         weight.map(|w| bound(w, w.word_len())),
+                        None,
                     ],
                 };
                 let (bind_group, new_key) = self.bind_group(
@@ -1461,6 +1471,7 @@ impl Kernels {
                             size: chunk_sums.size(),
                         }),
                         Some(bound(grad_weight, grad_weight.word_len())),
+                        None,
                     ],
                 };
                 let (bind_group, new_key) = self.bind_group(

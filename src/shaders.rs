@@ -160,7 +160,7 @@ impl StorageLayout {
     }
 
     /// The aliases and conversions the templates are written against.
-    fn prelude(self) -> String {
+    pub(crate) fn prelude(self) -> String {
         let dtype = self.dtype();
         let scalar = dtype.wgsl();
         let narrow_scalar = |v: &str| match dtype {
@@ -234,7 +234,7 @@ fn preamble(dtype: DType, params: &str) -> String {
 /// The WGSL expressions of `op`'s kernel arguments after the per-element
 /// ones, from its definition: numbers from `params.p0..p3` in order, the
 /// seed, the element's channel weight, its index.
-fn kernel_arguments(op: &Activation) -> Vec<String> {
+pub(crate) fn kernel_arguments(op: &Activation) -> Vec<String> {
     let mut slot = 0;
     op.wgsl_call()
         .args
@@ -419,6 +419,7 @@ fn strip_enable(source: &str) -> String {
         .to_string()
 }
 
+pub(crate) mod gated;
 pub(crate) mod row;
 
 /// Parses and validates a kernel module with naga, panicking with the

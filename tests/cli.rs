@@ -311,7 +311,9 @@ fn list_shows_every_op_with_its_parameters_and_defaults() {
     // The row ops (softmax and its family) follow, with `--dim DIM`.
     assert_eq!(
         lines.len(),
-        Activation::OPS.len() + wgpu_activations::RowActivation::OPS.len(),
+        Activation::OPS.len()
+            + wgpu_activations::RowActivation::OPS.len()
+            + wgpu_activations::GatedActivation::OPS.len(),
         "{stdout}"
     );
     for (info, line) in Activation::OPS.iter().zip(&lines) {
@@ -1968,5 +1970,175 @@ fn row_op_errors_are_one_line_without_output() {
             "{list}"
         );
     }
-    assert!(list.contains("softmax      --dim DIM"), "{list}");
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("softmax ") && l.contains(" --dim DIM ")),
+        "{list}"
+    );
+}
+
+// glu, silu_and_mul, ...: `--dim` (glu) and `--threshold` (fatrelu_and_mul),
+// an output with the split dimension halved, a backward whose gradient has
+// the output's shape, pieces of whole pairs of halves.
+
+use wgpu_activations::GatedActivation;
+
+#[test]
+fn gated_ops_forward_and_backward_equal_the_library_in_any_pieces() {
+    let Some(ctx) = common::gpu() else { return };
+    let dir = Dir::new();
+    let shape = [4usize, 4, 6];
+    let len: usize = shape.iter().product();
+    let x: Vec<f32> = data(len, 3);
+    let (xp, gp, yp, gxp) = (
+        dir.path("x.npy"),
+        dir.path("g.npy"),
+        dir.path("y.npy"),
+        dir.path("gx.npy"),
+    );
+    write_f32(&xp, &x, &shape);
+    for (name, flags) in [
+        ("glu", vec![]),
+        ("glu", vec!["--dim", "1"]),
+        ("glu", vec!["--dim", "0"]),
+        ("silu_and_mul", vec![]),
+        ("gelu_and_mul", vec![]),
+        ("gelu_tanh_and_mul", vec![]),
+        ("relu_and_mul", vec![]),
+        ("fatrelu_and_mul", vec!["--threshold", "0.5"]),
+    ] {
+        let pairs: Vec<(&str, &str)> = flags
+            .chunks(2)
+            .map(|p| (p[0].trim_start_matches("--"), p[1]))
+            .collect();
+        let op = GatedActivation::parse(name, &pairs).unwrap();
+        let out_shape = op.output_shape(&shape).unwrap();
+        let g: Vec<f32> = data(len / 2, 4);
+        write_f32(&gp, &g, &out_shape);
+        let xt = ctx.upload(&x, &shape).unwrap();
+        let y_lib = ctx.download(&ctx.gated_forward(&op, &xt).unwrap()).unwrap();
+        let gt = ctx.upload(&g, &out_shape).unwrap();
+        let gx_lib = ctx
+            .download(&ctx.gated_backward(&op, &xt, &gt).unwrap())
+            .unwrap();
+        // One piece, pieces of one pair block (7 < a block), of 50.
+        for chunk in [None, Some("7"), Some("50")] {
+            let env: Vec<(&str, &str)> = chunk.iter().map(|c| (CHUNK_ENV, *c)).collect();
+            let mut args = vec!["forward", name];
+            args.extend(&flags);
+            args.extend([xp.as_str(), yp.as_str()]);
+            assert_ok(&run_with(&args, &env));
+            let y = read_f32(&yp, &out_shape);
+            assert_eq!(bits(&y), bits(&y_lib), "{op} forward, chunk {chunk:?}");
+            let mut args = vec!["backward", name];
+            args.extend(&flags);
+            args.extend([xp.as_str(), gp.as_str(), gxp.as_str()]);
+            assert_ok(&run_with(&args, &env));
+            let gx = read_f32(&gxp, &shape);
+            assert_eq!(bits(&gx), bits(&gx_lib), "{op} backward, chunk {chunk:?}");
+        }
+        // Against the CPU twin: act(gate) within the activation's
+        // tolerance, times the value, rounded once.
+        let y = read_f32(&yp, &out_shape);
+        let geometry = op.geometry(&shape).unwrap();
+        let close = y.iter().enumerate().all(|(o, &v)| {
+            let (i, h) = cpu::gated::pair_index(&geometry, o);
+            let (gate, value) = match op.gate() {
+                wgpu_activations::gated::Half::First => (x[i], x[i + h]),
+                wgpu_activations::gated::Half::Second => (x[i + h], x[i]),
+            };
+            cpu::gated::accepts_product(&op.activation(), op.forward_tolerance(), gate, value, v)
+        });
+        assert!(close, "{op}: {y:?}");
+    }
+}
+
+#[test]
+fn gated_ops_on_float16_files() {
+    let Some(ctx) = common::gpu() else { return };
+    let dir = Dir::new();
+    let shape = [5usize, 8];
+    let x: Vec<f16> = data(40, 5).iter().map(|&v| f16::from_f32(v)).collect();
+    let (xp, yp) = (dir.path("x.npy"), dir.path("y.npy"));
+    write_f16(&xp, &x, &shape);
+    assert_ok(&run(&["forward", "silu_and_mul", &xp, &yp]));
+    let y = read_f16(&yp, &[5, 4]);
+    if has_f16(ctx) {
+        let xt = ctx.upload_f16(&x, &shape).unwrap();
+        let y_lib = ctx
+            .download_f16(
+                &ctx.gated_forward(&GatedActivation::SiluAndMul, &xt)
+                    .unwrap(),
+            )
+            .unwrap();
+        assert_eq!(bits16(&y), bits16(&y_lib));
+    }
+    let reference = cpu::gated::forward(
+        &GatedActivation::SiluAndMul,
+        &x,
+        &shape,
+        Denormals::Preserve,
+    )
+    .unwrap();
+    assert!(y
+        .iter()
+        .zip(&reference)
+        .all(|(a, b)| wgpu_activations::ulp_distance(*a, *b) <= 1));
+}
+
+#[test]
+fn gated_errors_are_one_line_and_leave_no_output() {
+    let dir = Dir::new();
+    let (xp, odd, yp) = (dir.path("x.npy"), dir.path("odd.npy"), dir.path("y.npy"));
+    write_f32(&xp, &data(12, 1), &[2, 6]);
+    write_f32(&odd, &data(10, 1), &[2, 5]);
+    let cases: Vec<(Vec<&str>, &str, i32)> = vec![
+        (
+            vec!["forward", "glu", "--dim", "2", &xp, &yp],
+            "dim 2 is out of range",
+            2,
+        ),
+        (
+            vec!["forward", "glu", "--dim", "x", &xp, &yp],
+            "cannot read dim",
+            2,
+        ),
+        (
+            vec!["forward", "silu_and_mul", &odd, &yp],
+            "which is odd",
+            2,
+        ),
+        (
+            vec!["forward", "glu", "--dim", "1", &odd, &yp],
+            "has size 5",
+            2,
+        ),
+        (
+            vec!["forward", "silu_and_mul", "--dim", "0", &xp, &yp],
+            "no parameter --dim",
+            2,
+        ),
+        (
+            vec!["forward", "fatrelu_and_mul", "--threshold", "nan", &xp, &yp],
+            "threshold",
+            2,
+        ),
+        (
+            vec!["backward", "silu_and_mul", &xp, &xp, &yp],
+            "must have the output's shape",
+            1,
+        ),
+        (
+            vec!["backward", "relu_and_mul", &xp, &xp],
+            "missing GRAD_INPUT.npy",
+            2,
+        ),
+    ];
+    for (args, needle, code) in cases {
+        let output = run(&args);
+        assert_error(&output, needle);
+        assert_eq!(output.status.code(), Some(code), "{args:?}");
+        assert!(!Path::new(&yp).exists(), "{args:?} left an output");
+    }
+    assert_eq!(dir.names(), ["odd.npy", "x.npy"]);
 }

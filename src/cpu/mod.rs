@@ -15,6 +15,7 @@
 //! subnormal in the element type become zeros of the same sign.
 
 pub mod exponential_linear;
+pub mod gated;
 pub mod gelu;
 pub mod logistic;
 pub mod rectifier;

@@ -549,6 +549,7 @@ impl Kernels {
                                         offset: 0,
                                         size: scratch_bytes,
                                     }),
+                                None,
                             ],
                         };
                         let (bind_group, new_key) = self.bind_group(

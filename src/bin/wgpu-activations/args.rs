@@ -4,7 +4,7 @@
 //! clap: PyTorch's argument names in kebab case (or snake case), values as
 //! `--name VALUE` or `--name=VALUE`; `--training` alone means true.
 
-use wgpu_activations::{Activation, ActivationError, RowActivation};
+use wgpu_activations::{Activation, ActivationError, GatedActivation, RowActivation};
 
 use crate::error::{CliError, Result};
 
@@ -45,6 +45,8 @@ pub struct OpArgs {
     pub op: Option<Activation>,
     /// A row op (softmax and its family) instead of `op`.
     pub row_op: Option<RowActivation>,
+    /// A gated op (glu, silu_and_mul, ...) instead of `op`.
+    pub gated_op: Option<GatedActivation>,
     /// The files, in the order of [`Mode::files`].
     pub files: Vec<String>,
     pub weight: Option<String>,
@@ -156,6 +158,9 @@ pub fn parse(mode: Mode, tokens: &[String]) -> Result<OpArgs> {
     };
     if let Some(info) = RowActivation::info_by_name(&op_name) {
         return parse_row_op(mode, info.name, &parameters, positional.collect(), args);
+    }
+    if let Some(info) = GatedActivation::info_by_name(&op_name) {
+        return parse_gated_op(mode, info.name, &parameters, positional.collect(), args);
     }
     let op = op_from_name(&op_name)?;
     // The op's parameters, checked by name here (to name the flags in the
@@ -299,6 +304,71 @@ fn parse_row_op(
     Ok(args)
 }
 
+/// The rest of the arguments of a gated op: its parameters (`--dim` for
+/// glu, `--threshold` for fatrelu_and_mul, both optional) and files; no
+/// weight. Backward takes the forward's input and the gradient of its
+/// output (the output's shape) and writes the input's gradient.
+fn parse_gated_op(
+    mode: Mode,
+    name: &str,
+    parameters: &[(String, String)],
+    files: Vec<String>,
+    mut args: OpArgs,
+) -> Result<OpArgs> {
+    let info = GatedActivation::info_by_name(name).expect("a gated op");
+    let flags: Vec<String> = info.parameters.iter().map(|p| flag(p.name)).collect();
+    let mut pairs: Vec<(String, &str)> = Vec::new();
+    for (flag_name, value) in parameters {
+        let key = snake(flag_name);
+        if !info.parameters.iter().any(|p| p.name == key) {
+            let known = if flags.is_empty() {
+                format!("{name} takes no parameters (it splits the last dimension)")
+            } else {
+                format!("its parameters: {}", flags.join(", "))
+            };
+            return Err(CliError::usage(format!(
+                "{name} has no parameter --{flag_name}; {known}"
+            )));
+        }
+        if pairs.iter().any(|(k, _)| *k == key) {
+            return Err(CliError::usage(format!("--{flag_name} is given twice")));
+        }
+        pairs.push((key, value));
+    }
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let op = GatedActivation::parse(name, &pairs).map_err(|e| CliError::usage(e.to_string()))?;
+    if args.weight.is_some() || args.grad_weight.is_some() {
+        return Err(CliError::usage(format!(
+            "--weight and --grad-weight are only for prelu; {name} takes no weight"
+        )));
+    }
+    let wanted = mode.files();
+    if files.len() < wanted.len() {
+        let hint = if mode == Mode::Backward {
+            " (GRAD_OUTPUT.npy has the output's shape: the split dimension halved)"
+        } else {
+            ""
+        };
+        return Err(CliError::usage(format!(
+            "{} {name} needs {} after the op; missing {}{hint}",
+            mode.name(),
+            wanted.join(" "),
+            wanted[files.len()..].join(" ")
+        )));
+    }
+    if files.len() > wanted.len() {
+        return Err(CliError::usage(format!(
+            "unexpected argument '{}': {} {name} takes {}",
+            files[wanted.len()],
+            mode.name(),
+            wanted.join(" ")
+        )));
+    }
+    args.files = files;
+    args.gated_op = Some(op);
+    Ok(args)
+}
+
 fn set_once(slot: &mut Option<String>, flag: &str, value: String) -> Result<()> {
     if slot.is_some() {
         return Err(CliError::usage(format!("{flag} is given twice")));
@@ -316,7 +386,8 @@ fn op_from_name(name: &str) -> Result<Activation> {
             let names = Activation::OPS
                 .iter()
                 .map(|op| op.name)
-                .chain(RowActivation::OPS.iter().map(|op| op.name));
+                .chain(RowActivation::OPS.iter().map(|op| op.name))
+                .chain(GatedActivation::OPS.iter().map(|op| op.name));
             let hint = names
                 .into_iter()
                 .find(|op| *op == normalized || op.replace('_', "") == normalized)
@@ -366,6 +437,17 @@ pub fn op_table() -> String {
                 .parameters
                 .iter()
                 .map(|p| format!("{} DIM", flag(p.name)))
+                .collect();
+            (info.name.to_string(), parameters.join(" "), info.summary)
+        }))
+        .chain(GatedActivation::OPS.iter().map(|info| {
+            let parameters: Vec<String> = info
+                .parameters
+                .iter()
+                .map(|p| {
+                    let default = info.default_value(p.name).map(|v| v.to_text());
+                    format!("{} {}", flag(p.name), default.unwrap_or_default())
+                })
                 .collect();
             (info.name.to_string(), parameters.join(" "), info.summary)
         }))

@@ -315,10 +315,11 @@ fn run_op(mode: Mode, tokens: &[String], adapter: Option<String>, verbose: bool)
         return Ok(());
     }
     let verbose = verbose || parsed.verbose;
-    let op: stream::Op = match (parsed.op, parsed.row_op) {
-        (Some(op), _) => op.into(),
-        (None, Some(row)) => stream::Op::Row(row),
-        (None, None) => return Err(CliError::usage("missing OP")),
+    let op: stream::Op = match (parsed.op, parsed.row_op, parsed.gated_op) {
+        (Some(op), _, _) => op.into(),
+        (None, Some(row), _) => stream::Op::Row(row),
+        (None, None, Some(gated)) => stream::Op::Gated(gated),
+        (None, None, None) => return Err(CliError::usage("missing OP")),
     };
     let files = &parsed.files;
 
@@ -329,11 +330,25 @@ fn run_op(mode: Mode, tokens: &[String], adapter: Option<String>, verbose: bool)
         row.geometry(&input.shape)
             .map_err(|e| CliError::usage(format!("{}: {e}", input.path)))?;
     }
+    // The output's shape: a gated op halves the split dimension.
+    let output_shape = match op {
+        stream::Op::Gated(gated) => gated
+            .output_shape(&input.shape)
+            .map_err(|e| CliError::usage(format!("{}: {e}", input.path)))?,
+        _ => input.shape.clone(),
+    };
     let grad_output = match mode {
         Mode::Forward => None,
         Mode::Backward => {
             let grad = NpyFile::open(&files[1])?;
-            if grad.shape != input.shape {
+            if grad.shape != output_shape {
+                if let stream::Op::Gated(gated) = op {
+                    return Err(CliError::run(format!(
+                        "{} has shape {:?} but {gated} of {} (shape {:?}) has shape {:?}: the \
+                         gradient of the output must have the output's shape",
+                        grad.path, grad.shape, input.path, input.shape, output_shape
+                    )));
+                }
                 return Err(CliError::run(format!(
                     "{} has shape {:?} but {} has shape {:?}: they must be the same",
                     grad.path, grad.shape, input.path, input.shape
@@ -407,7 +422,13 @@ fn run_op(mode: Mode, tokens: &[String], adapter: Option<String>, verbose: bool)
     }
     output
         .file
-        .write_all(&header_bytes(input.dtype, &input.shape))
+        .write_all(&header_bytes(
+            input.dtype,
+            match mode {
+                Mode::Forward => &output_shape,
+                Mode::Backward => &input.shape,
+            },
+        ))
         .map_err(|e| output.write_error(&e))?;
     let (dtype, shape, len) = (input.dtype, input.shape.clone(), input.len);
     let weight_len = weight

@@ -11,7 +11,10 @@
 //! channels those of the whole tensor (see [`Planner`]). A row op (softmax
 //! and its family) is cut into pieces of whole rows: whole slices
 //! `x[o, ...]` of the dimensions from `dim` on, which hold every row they
-//! touch.
+//! touch. A gated op (glu, silu_and_mul, ...) is cut into pieces of whole
+//! pairs of halves: whole slices from the split dimension on, which hold
+//! both halves of every pair they touch; its output (forward) and the
+//! gradient of its output (backward) are half as long as each piece.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -23,8 +26,9 @@ use indicatif::ProgressBar;
 use wgpu_activations::tensor::prelu_channels;
 use wgpu_activations::tensor::MAX_ELEMENTS;
 use wgpu_activations::{
-    f16, Activation, BackwardBuffers, DType, ForwardBuffers, GpuContext, RowActivation,
-    RowBackwardBuffers, RowForwardBuffers, TensorView,
+    f16, Activation, BackwardBuffers, DType, ForwardBuffers, GatedActivation, GatedBackwardBuffers,
+    GatedForwardBuffers, GatedHalves, GpuContext, RowActivation, RowBackwardBuffers,
+    RowForwardBuffers, TensorView,
 };
 
 use crate::error::{gpu, CliError, Result};
@@ -61,6 +65,9 @@ pub enum Op {
     /// A row op (softmax and its family): its backward's input is the
     /// forward's output.
     Row(RowActivation),
+    /// A gated op: its output, and the gradient of its output, are half
+    /// as long as its input.
+    Gated(GatedActivation),
 }
 
 impl Op {
@@ -113,6 +120,11 @@ enum Layout {
     /// blocks of `n * inner` elements, recorded with shape `[blocks, n,
     /// inner]` along dimension 1.
     Rows { n: u64, inner: u64 },
+    /// A gated op over `[outer, 2 * half, inner]`: pieces of whole blocks
+    /// of `2 * half * inner` elements (both halves), recorded with shape
+    /// `[blocks, 2 * half, inner]` split along dimension 1 (`[blocks, 2 *
+    /// half]` along the last where `inner` is 1).
+    Gated { half: u64, inner: u64 },
 }
 
 /// One chunk: elements `start..start + count` of the whole tensor.
@@ -122,6 +134,9 @@ struct Piece {
     count: u64,
     /// The shape the chunk is recorded with (element count `count`).
     shape: Vec<usize>,
+    /// Elements of the gradient of the output read, and of the output
+    /// written: `count`, or half of it for a gated op.
+    half_count: bool,
     first_element: u64,
     /// PReLU, chunks of partial periods: the chunk covers `k` channel
     /// blocks from channel `c0` on (mod channels), and gets the gathered
@@ -167,6 +182,10 @@ impl Planner {
                 let block = (n * inner).max(1);
                 (((self.chunk / block).max(1) * block).min(self.n), 0)
             }
+            Layout::Gated { half, inner } => {
+                let block = (2 * half * inner).max(1);
+                (((self.chunk / block).max(1) * block).min(self.n), 0)
+            }
             _ => (count, 0),
         }
     }
@@ -190,6 +209,7 @@ impl Iterator for Planner {
                     shape: vec![count as usize],
                     first_element: if indexed { start } else { 0 },
                     gather: None,
+                    half_count: false,
                 }
             }
             Layout::Shared => {
@@ -200,6 +220,7 @@ impl Iterator for Planner {
                     shape: vec![count as usize],
                     first_element: 0,
                     gather: None,
+                    half_count: false,
                 }
             }
             Layout::Rows { n, inner } => {
@@ -212,6 +233,24 @@ impl Iterator for Planner {
                     shape: vec![(count / block) as usize, n as usize, inner as usize],
                     first_element: 0,
                     gather: None,
+                    half_count: false,
+                }
+            }
+            Layout::Gated { half, inner } => {
+                let block = 2 * half * inner;
+                let count = ((self.chunk / block).max(1) * block).min(left);
+                let blocks = (count / block) as usize;
+                Piece {
+                    start,
+                    count,
+                    shape: if inner == 1 {
+                        vec![blocks, 2 * half as usize]
+                    } else {
+                        vec![blocks, 2 * half as usize, inner as usize]
+                    },
+                    first_element: 0,
+                    gather: None,
+                    half_count: true,
                 }
             }
             Layout::PerChannel { channels, inner } => {
@@ -225,6 +264,7 @@ impl Iterator for Planner {
                         shape: vec![(count / period) as usize, channels as usize, inner as usize],
                         first_element: 0,
                         gather: None,
+                        half_count: false,
                     }
                 } else if inner <= self.chunk {
                     let k = (self.chunk / inner).min(left / inner);
@@ -234,6 +274,7 @@ impl Iterator for Planner {
                         shape: vec![1, k as usize, inner as usize],
                         first_element: 0,
                         gather: Some(((start / inner) % channels, k)),
+                        half_count: false,
                     }
                 } else {
                     let block_end = (start / inner + 1) * inner;
@@ -244,12 +285,33 @@ impl Iterator for Planner {
                         shape: vec![count as usize],
                         first_element: 0,
                         gather: Some(((start / inner) % channels, 1)),
+                        half_count: false,
                     }
                 }
             }
         };
         self.next += piece.count;
         Some(piece)
+    }
+}
+
+impl Piece {
+    /// Elements of the gradient of the output.
+    fn grad_count(&self) -> u64 {
+        if self.half_count {
+            self.count / 2
+        } else {
+            self.count
+        }
+    }
+
+    /// Elements written: the output (forward), or the input's gradient.
+    fn output_count(&self, backward: bool) -> u64 {
+        if backward {
+            self.count
+        } else {
+            self.grad_count()
+        }
     }
 }
 
@@ -374,6 +436,27 @@ fn run_chunked(
         }
         Layout::Rows {
             n: geometry.n as u64,
+            inner: geometry.inner as u64,
+        }
+    } else if let Op::Gated(gated) = job.op {
+        let geometry = gated
+            .geometry(job.shape)
+            .map_err(|e| CliError::usage(e.to_string()))?;
+        let block = 2 * geometry.half_block() as u64;
+        // A piece holds whole pairs of halves, bound at once: one pair must
+        // fit one storage binding.
+        if block > most {
+            return Err(CliError::run(format!(
+                "{}: {gated} pairs elements {} apart (a whole slice from the split dimension \
+                 on, shape {:?}): {block} elements, more than one GPU storage binding holds \
+                 ({most}): the file cannot be streamed in pieces of whole pairs",
+                job.input.name,
+                block / 2,
+                job.shape
+            )));
+        }
+        Layout::Gated {
+            half: geometry.half as u64,
             inner: geometry.inner as u64,
         }
     } else if !job.op.uses_weight() {
@@ -592,7 +675,7 @@ fn read_chunks(
         let chunk = (|| {
             let x = read(&mut input, piece.count)?;
             let g = match grad_output.as_mut() {
-                Some(source) => Some(read(source, piece.count)?),
+                Some(source) => Some(read(source, piece.grad_count())?),
                 None => None,
             };
             Ok(Chunk {
@@ -692,7 +775,28 @@ impl Gpu<'_> {
                 };
                 let grad_weight_len = weight.map_or(0, |w| w.len());
                 let mut encoder = ctx.create_encoder();
+                let half = piece.grad_count() as usize;
+                let gated_dim = if piece.shape.len() == 2 { -1 } else { 1 };
                 match (self.op, &slot.grad_output) {
+                    (Op::Gated(op), None) => ctx.encode_gated_forward(
+                        &mut encoder,
+                        &op.along(gated_dim),
+                        &piece.shape,
+                        &GatedForwardBuffers {
+                            input: GatedHalves::Joined(view(&slot.input, count)),
+                            output: view(&slot.output, half),
+                        },
+                    ),
+                    (Op::Gated(op), Some(grad_output)) => ctx.encode_gated_backward(
+                        &mut encoder,
+                        &op.along(gated_dim),
+                        &piece.shape,
+                        &GatedBackwardBuffers {
+                            input: GatedHalves::Joined(view(&slot.input, count)),
+                            grad_output: view(grad_output, half),
+                            grad_input: GatedHalves::Joined(view(&slot.output, count)),
+                        },
+                    ),
                     (Op::Row(op), None) => ctx.encode_row_forward(
                         &mut encoder,
                         &op.along(1),
@@ -742,7 +846,8 @@ impl Gpu<'_> {
                     ),
                 }
                 .map_err(|e| gpu(&context(), e))?;
-                let words = view(&slot.output, count).word_len();
+                let written = piece.output_count(slot.grad_output.is_some()) as usize;
+                let words = view(&slot.output, written).word_len();
                 encoder.copy_buffer_to_buffer(&slot.output, 0, &slot.staging, 0, words);
                 if let Some((buffer, staging)) = &slot.grad_weight {
                     let words = view(buffer, grad_weight_len).word_len();
@@ -761,7 +866,8 @@ impl Gpu<'_> {
                 let _ = tx.send(result);
             });
         };
-        map(&slot.staging, view(&slot.staging, count).word_len());
+        let written = piece.output_count(slot.grad_output.is_some()) as usize;
+        map(&slot.staging, view(&slot.staging, written).word_len());
         let mut expected_maps = 1;
         let mut grad_weight_len = 0;
         if let Some((_, staging)) = &slot.grad_weight {
@@ -837,7 +943,7 @@ impl Gpu<'_> {
             buffer.unmap();
             Ok(bytes)
         };
-        let count = pending.piece.count as usize;
+        let count = pending.piece.output_count(slot.grad_output.is_some()) as usize;
         let mut output = read(&slot.staging, count)?;
         if self.convert {
             output = f32_to_f16_bytes(&output);
