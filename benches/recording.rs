@@ -10,7 +10,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use wgpu_activations::{Activation, ForwardBuffers, GpuContext, GpuTensor};
+use wgpu_activations::{Activation, DeviceLossCheck, ForwardBuffers, GpuContext, GpuTensor};
 
 /// Counts heap allocations (all threads).
 struct CountingAllocator;
@@ -180,9 +180,10 @@ fn main() {
     println!("\n## Recording one op (steady state), {op}\n");
     println!(
         "| elements | CPU time per op (encode_forward) | heap allocations per op, ours + wgpu's | \
-         the same into the caller's pass (encode_forward_in_pass) |"
+         the same into the caller's pass (encode_forward_in_pass) | \
+         into the pass with DeviceLossCheck::OnError |"
     );
-    println!("|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|");
     const RECORDS: usize = 2000;
     for len in [1usize, 4096, 1 << 20] {
         let input = ctx.upload(&vec![0.5; len], &[len]).unwrap();
@@ -207,30 +208,35 @@ fn main() {
             drop(encoder);
         }
         // Into one pass: wgpu makes no pass per op.
-        let mut encoder = ctx.create_encoder();
-        let mut pass = encoder.begin_compute_pass(&Default::default());
         let buffers = ForwardBuffers {
             input: input.view(),
             output: output.view(),
             weight: None,
             first_element: 0,
         };
-        ctx.encode_forward_in_pass(&mut pass, &op, input.shape(), &buffers)
-            .unwrap();
-        let before = allocations();
-        let start = Instant::now();
-        for _ in 0..RECORDS {
+        let in_pass = |ctx: &GpuContext| {
+            let mut encoder = ctx.create_encoder();
+            let mut pass = encoder.begin_compute_pass(&Default::default());
             ctx.encode_forward_in_pass(&mut pass, &op, input.shape(), &buffers)
                 .unwrap();
-        }
-        let in_pass = start.elapsed();
-        let in_pass_allocations = (allocations() - before) as f64 / RECORDS as f64;
-        drop(pass);
-        drop(encoder);
+            let before = allocations();
+            let start = Instant::now();
+            for _ in 0..RECORDS {
+                ctx.encode_forward_in_pass(&mut pass, &op, input.shape(), &buffers)
+                    .unwrap();
+            }
+            let elapsed = start.elapsed();
+            let allocations = (allocations() - before) as f64 / RECORDS as f64;
+            (micros(elapsed / RECORDS as u32), allocations)
+        };
+        let (probed, probed_allocations) = in_pass(&ctx);
+        let on_error = ctx.clone().with_device_loss_check(DeviceLossCheck::OnError);
+        let (unprobed, unprobed_allocations) = in_pass(&on_error);
         println!(
-            "| {len} | {:.2} us | {allocations_per_op:.2} | {:.2} us, {in_pass_allocations:.3} allocations |",
+            "| {len} | {:.2} us | {allocations_per_op:.2} | {probed:.2} us, \
+             {probed_allocations:.3} allocations | {unprobed:.2} us, \
+             {unprobed_allocations:.3} allocations |",
             micros(best / RECORDS as u32),
-            micros(in_pass / RECORDS as u32),
         );
     }
 

@@ -40,6 +40,33 @@ mod row;
 #[derive(Clone)]
 pub struct GpuContext {
     inner: Arc<Inner>,
+    /// When calls look for a lost device (per handle: clones copy it).
+    loss_check: DeviceLossCheck,
+}
+
+/// When a [`GpuContext`]'s calls look for a lost or destroyed device.
+///
+/// wgpu drops work on a lost device silently and tells only the device-lost
+/// callback (which only the code that made the device can own, and which
+/// wgpu runs once the queue has drained). To return
+/// [`ActivationError::DeviceLost`] from the very call after a loss, each
+/// call probes the device by making a 4-byte mapped buffer: about 3
+/// microseconds and 8 heap allocations inside wgpu on lavapipe.
+/// [`DeviceLossCheck::OnError`] trades that promptness for recording calls
+/// that allocate nothing in steady state (see BENCHMARKS.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceLossCheck {
+    /// Every call probes the device first: the first call after a loss
+    /// returns `DeviceLost` (the default).
+    #[default]
+    EveryCall,
+    /// Calls probe only when wgpu reports an error (and then classify it as
+    /// `DeviceLost` when the device is gone), or trust the device-lost
+    /// callback of a device this context made. A recording call that needs
+    /// nothing new from the device may then return `Ok` after a loss, as
+    /// wgpu itself does (the work is dropped); the loss is reported by the
+    /// next call that reads back, uploads or makes a resource.
+    OnError,
 }
 
 struct Inner {
@@ -221,6 +248,7 @@ impl GpuContext {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         GpuContext {
+            loss_check: DeviceLossCheck::default(),
             inner: Arc::new(Inner {
                 id,
                 kernels: Kernels::new(device.clone(), queue.clone(), id),
@@ -304,15 +332,47 @@ impl GpuContext {
         self.inner.kernels.clear_bind_groups();
     }
 
-    /// `Err(DeviceLost)` if the device is lost or destroyed.
+    /// This handle with `check` as its [`DeviceLossCheck`]. Other clones of
+    /// the context keep theirs; everything else stays shared.
     ///
-    /// wgpu reports a loss through the device-lost callback, which only a
-    /// context that made its device can own, and only once the queue has
-    /// drained; work on a lost device is otherwise dropped silently, and a
-    /// resource made after the loss is invalid. So each call also probes: a
-    /// 4-byte buffer mapped at creation is mappable exactly while the device
-    /// is alive (about 3 microseconds on lavapipe).
+    /// ```no_run
+    /// # use wgpu_activations::{DeviceLossCheck, GpuContext};
+    /// let ctx = GpuContext::new()?;
+    /// // Thousands of small recorded ops per frame, no allocation per op:
+    /// let recorder = ctx.clone().with_device_loss_check(DeviceLossCheck::OnError);
+    /// # Ok::<(), wgpu_activations::ActivationError>(())
+    /// ```
+    pub fn with_device_loss_check(mut self, check: DeviceLossCheck) -> Self {
+        self.loss_check = check;
+        self
+    }
+
+    /// When this handle's calls look for a lost device.
+    pub fn device_loss_check(&self) -> DeviceLossCheck {
+        self.loss_check
+    }
+
+    /// `Err(DeviceLost)` if the device is known to be lost, probing it first
+    /// under [`DeviceLossCheck::EveryCall`]: a 4-byte buffer mapped at
+    /// creation is mappable exactly while the device is alive.
     fn check_alive(&self) -> Result<()> {
+        match self.loss_check {
+            DeviceLossCheck::EveryCall => self.probe_alive(),
+            DeviceLossCheck::OnError => match self.lost_reason() {
+                Some(reason) => Err(ActivationError::DeviceLost(reason)),
+                None => Ok(()),
+            },
+        }
+    }
+
+    /// The reason the device-lost callback or an earlier probe recorded.
+    fn lost_reason(&self) -> Option<String> {
+        let lost = self.inner.lost.lock().unwrap_or_else(|p| p.into_inner());
+        lost.clone()
+    }
+
+    /// Probes the device (see [`DeviceLossCheck`]).
+    fn probe_alive(&self) -> Result<()> {
         let mut lost = self.inner.lost.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(reason) = lost.as_ref() {
             return Err(ActivationError::DeviceLost(reason.clone()));
@@ -339,7 +399,7 @@ impl GpuContext {
         match error {
             ActivationError::Validation(_)
             | ActivationError::OutOfMemory(_)
-            | ActivationError::Readback(_) => self.check_alive().err().unwrap_or(error),
+            | ActivationError::Readback(_) => self.probe_alive().err().unwrap_or(error),
             other => other,
         }
     }

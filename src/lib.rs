@@ -106,7 +106,7 @@ pub use wgpu;
 
 pub use accuracy::{ulp_distance, Element, Tolerance};
 pub use activation::{Activation, GeluApproximate};
-pub use context::{describe_adapter, AdapterOptions, GpuContext, Gradients};
+pub use context::{describe_adapter, AdapterOptions, DeviceLossCheck, GpuContext, Gradients};
 pub use error::{ActivationError, Result};
 pub use gated::GatedActivation;
 pub use half::f16;

@@ -10,8 +10,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Mutex;
 
 use wgpu_activations::{
-    f16, Activation, ActivationError, BackwardBuffers, BackwardInPlaceBuffers, ForwardBuffers,
-    ForwardInPlaceBuffers, GpuContext, GpuTensor, TensorView,
+    f16, Activation, ActivationError, BackwardBuffers, BackwardInPlaceBuffers, DeviceLossCheck,
+    ForwardBuffers, ForwardInPlaceBuffers, GpuContext, GpuTensor, TensorView,
 };
 
 /// A fresh context with its own device: `new()`, or a device made as a
@@ -357,5 +357,47 @@ fn destroyed_before_anything_was_made() {
             matches!(upload, Ok(Err(ActivationError::DeviceLost(_)))),
             "from_device: {from_device}"
         );
+    }
+}
+
+/// `DeviceLossCheck::OnError`: no probe per call, so a recording call may
+/// return `Ok` after a loss (wgpu drops the work), but nothing panics, the
+/// first call that uploads or reads back reports `DeviceLost`, and from then
+/// on every call does; a context that made its device also learns of the
+/// loss from wgpu's callback once the device is polled.
+#[test]
+fn on_error_check_reports_the_loss_at_the_next_upload_or_readback() {
+    for (from_device, poll_first) in [(false, false), (true, false), (false, true)] {
+        let Some(mut setup) = warmed_up(from_device) else {
+            return;
+        };
+        setup.ctx = setup
+            .ctx
+            .clone()
+            .with_device_loss_check(DeviceLossCheck::OnError);
+        assert_eq!(setup.ctx.device_loss_check(), DeviceLossCheck::OnError);
+        setup.ctx.device().destroy();
+        let when = format!("OnError (from_device: {from_device}, poll first: {poll_first})");
+        if poll_first {
+            let _ = setup.ctx.device().poll(wgpu::PollType::wait_indefinitely());
+            // wgpu ran this context's device-lost callback: no probe needed.
+            every_call_reports_the_loss(&setup, &when);
+            continue;
+        }
+        for call in calls() {
+            let result = catch_unwind(AssertUnwindSafe(|| (call.run)(&setup)));
+            match result {
+                Ok(Ok(())) | Ok(Err(ActivationError::DeviceLost(_))) => {}
+                Ok(other) => panic!("{} {when}: {other:?}, expected Ok or DeviceLost", call.name),
+                Err(_) => panic!("{} {when}: panicked", call.name),
+            }
+        }
+        let read = catch_unwind(AssertUnwindSafe(|| setup.ctx.download(&setup.x)));
+        assert!(
+            matches!(read, Ok(Err(ActivationError::DeviceLost(_)))),
+            "download {when}: {:?}",
+            read.map(|r| r.map(|v| v.len()))
+        );
+        every_call_reports_the_loss(&setup, &format!("{when}, after the download"));
     }
 }
