@@ -20,8 +20,8 @@ use std::sync::{Mutex, MutexGuard};
 use crate::activation::{Activation, WgslCall};
 use crate::error::{ActivationError, Result};
 use crate::shaders::{
-    self, Direction, ElementwiseParams, ReduceParams, StorageLayout, WEIGHT_GRAD_CHUNK,
-    WORKGROUP_SIZE,
+    self, Direction, ElementwiseParams, ReduceParams, StorageLayout, WeightLayout,
+    WEIGHT_GRAD_CHUNK, WORKGROUP_SIZE,
 };
 use crate::shape::{element_count, prelu_channels};
 use crate::tensor::DType;
@@ -197,6 +197,7 @@ struct PipelineKey {
     direction: Direction,
     from_output: bool,
     in_place: bool,
+    weights: WeightLayout,
 }
 
 /// Cache key of a bind group layout.
@@ -483,7 +484,8 @@ pub(crate) struct Kernels {
     queue: wgpu::Queue,
     limits: wgpu::Limits,
     /// Shader modules by op function, layout, from_output and in_place.
-    modules: Mutex<HashMap<(WgslCall, StorageLayout, bool, bool), wgpu::ShaderModule>>,
+    modules:
+        Mutex<HashMap<(WgslCall, StorageLayout, bool, bool, WeightLayout), wgpu::ShaderModule>>,
     layouts: Mutex<HashMap<LayoutKind, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>,
     pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
     weight_grad: Mutex<HashMap<DType, WeightGradPipelines>>,
@@ -645,10 +647,21 @@ impl Kernels {
 
     fn module(&self, op: &Activation, key: PipelineKey) -> wgpu::ShaderModule {
         lock(&self.modules)
-            .entry((key.call, key.layout, key.from_output, key.in_place))
+            .entry((
+                key.call,
+                key.layout,
+                key.from_output,
+                key.in_place,
+                key.weights,
+            ))
             .or_insert_with(|| {
-                let source =
-                    shaders::elementwise_module(op, key.layout, key.from_output, key.in_place);
+                let source = shaders::elementwise_module(
+                    op,
+                    key.layout,
+                    key.from_output,
+                    key.in_place,
+                    key.weights,
+                );
                 self.device
                     .create_shader_module(wgpu::ShaderModuleDescriptor {
                         label: Some(op.wgsl_call().function),
@@ -1268,18 +1281,27 @@ impl Kernels {
             StorageLayout::Scalar(dtype)
         };
         let op = dispatch.op;
+        let (channels, inner) = dispatch.prelu;
+        let chunk = self.chunk_elements(dtype);
         let key = PipelineKey {
             call: op.wgsl_call(),
             layout,
             direction: dispatch.direction,
             from_output: dispatch.from_output && dispatch.direction == Direction::Backward,
             in_place: dispatch.in_place,
+            // Each chunk's first element is the first one's plus a multiple
+            // of `chunk`.
+            weights: WeightLayout::choose(
+                op,
+                layout,
+                channels,
+                inner,
+                [dispatch.first_element, chunk],
+            ),
         };
         let kernel_args = op.kernel_args();
-        let (channels, inner) = dispatch.prelu;
         let (inner_magic, inner_shifts) = shaders::division_magic(inner);
         let (channels_magic, channels_shifts) = shaders::division_magic(channels);
-        let chunk = self.chunk_elements(dtype);
         let per_thread = layout.elements_per_thread();
         let max_dim = self.limits.max_compute_workgroups_per_dimension;
         let mut scope = Scope::default();

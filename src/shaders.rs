@@ -256,14 +256,82 @@ pub(crate) fn kernel_arguments(op: &Activation) -> Vec<String> {
         .collect()
 }
 
+/// How a kernel finds its elements' PReLU weights: part of the pipeline key,
+/// so that the common shapes pay only for what they need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum WeightLayout {
+    /// The op has no weight.
+    None,
+    /// One weight for every element: loaded once per thread.
+    Shared,
+    /// A weight per channel, the same for every lane of a thread's `Stored`
+    /// (channel blocks of whole vec4s, starting on one): one channel and one
+    /// load per thread.
+    PerThread,
+    /// A weight per channel, looked up for each lane.
+    PerLane,
+}
+
+impl WeightLayout {
+    /// Every layout a weighted op's kernel can have.
+    #[cfg(test)]
+    pub(crate) const WEIGHTED: [WeightLayout; 3] = [
+        WeightLayout::Shared,
+        WeightLayout::PerThread,
+        WeightLayout::PerLane,
+    ];
+
+    /// The layout for `op` over `channels` channels of `inner` elements on
+    /// `layout`, the threads' first elements (in the logical tensor) being
+    /// the sums of multiples of `starts`.
+    pub(crate) fn choose(
+        op: &Activation,
+        layout: StorageLayout,
+        channels: u32,
+        inner: u32,
+        starts: [u64; 2],
+    ) -> Self {
+        if !op.uses_weight() {
+            return WeightLayout::None;
+        }
+        if channels <= 1 {
+            return WeightLayout::Shared;
+        }
+        let lanes = layout.elements_per_thread();
+        if lanes > 1
+            && u64::from(inner).is_multiple_of(lanes)
+            && starts.iter().all(|s| s.is_multiple_of(lanes))
+        {
+            WeightLayout::PerThread
+        } else {
+            WeightLayout::PerLane
+        }
+    }
+}
+
 /// PReLU's weight binding and the elements' channel weights. The channel of
 /// element i is (i / inner) % channels: no integer division per element
 /// (which some drivers emulate slowly): the thread's first element is
 /// divided by multiplication with precomputed magic numbers
 /// ([`division_magic`]), and the next lanes step through the channels.
-fn weight_snippet(layout: StorageLayout) -> String {
-    let lanes = match layout {
-        StorageLayout::Vec4(_) => {
+fn weight_snippet(layout: StorageLayout, weights: WeightLayout) -> String {
+    let binding = format!(
+        "@group(0) @binding(4) var<storage, read> weight: array<{scalar}>;\n\
+         fn load_weight(c: u32) -> f32 {{\n    return f32(weight[c]);\n}}\n",
+        scalar = layout.dtype().wgsl()
+    );
+    let lanes = match (weights, layout) {
+        (WeightLayout::None, _) => return String::new(),
+        (WeightLayout::Shared, _) => {
+            return format!(
+                "{binding}// One weight for every element.\n\
+                 fn channel_weights(index: Index) -> Value {{\n    return Value(load_weight(0u));\n}}\n"
+            )
+        }
+        (WeightLayout::PerThread, _) | (_, StorageLayout::Scalar(_)) => {
+            "    return Value(load_weight(position.channel));\n"
+        }
+        (WeightLayout::PerLane, StorageLayout::Vec4(_)) => {
             "    let w0 = load_weight(position.channel);\n    \
              position = next_element(position);\n    \
              let w1 = load_weight(position.channel);\n    \
@@ -272,15 +340,23 @@ fn weight_snippet(layout: StorageLayout) -> String {
              position = next_element(position);\n    \
              return Value(w0, w1, w2, load_weight(position.channel));\n"
         }
-        StorageLayout::Scalar(_) => "    return load_weight(position.channel);\n",
     };
     let first = match layout {
         StorageLayout::Vec4(_) => "index.x",
         StorageLayout::Scalar(_) => "index",
     };
+    let next_element = if lanes.contains("next_element") {
+        "// The next element's place: past the block's end, the next channel.\n\
+         fn next_element(p: Position) -> Position {\n    \
+             let within = p.within + 1u;\n    \
+             let wrap = within == params.inner;\n    \
+             let next = select(p.channel + 1u, 0u, p.channel + 1u == params.channels);\n    \
+             return Position(select(within, 0u, wrap), select(p.channel, next, wrap));\n}\n"
+    } else {
+        ""
+    };
     format!(
-        "@group(0) @binding(4) var<storage, read> weight: array<{scalar}>;\n\
-         fn load_weight(c: u32) -> f32 {{\n    return f32(weight[c]);\n}}\n\
+        "{binding}\
          // The high 32 bits of a * b.\n\
          fn mul_high(a: u32, b: u32) -> u32 {{\n    \
              let a0 = a & 0xffffu;\n    let a1 = a >> 16u;\n    \
@@ -293,19 +369,13 @@ fn weight_snippet(layout: StorageLayout) -> String {
              let t = mul_high(magic, n);\n    \
              return (t + ((n - t) >> (shifts & 0xffu))) >> (shifts >> 8u);\n}}\n\
          struct Position {{\n    within: u32,\n    channel: u32,\n}}\n\
-         // The next element's place: past the block's end, the next channel.\n\
-         fn next_element(p: Position) -> Position {{\n    \
-             let within = p.within + 1u;\n    \
-             let wrap = within == params.inner;\n    \
-             let next = select(p.channel + 1u, 0u, p.channel + 1u == params.channels);\n    \
-             return Position(select(within, 0u, wrap), select(p.channel, next, wrap));\n}}\n\
+         {next_element}\
          fn channel_weights(index: Index) -> Value {{\n    \
              if (params.channels <= 1u) {{\n        return Value(load_weight(0u));\n    }}\n    \
              let block = divide({first}, params.inner_magic, params.shifts & 0xffffu);\n    \
              let channel = block - divide(block, params.channels_magic, params.shifts >> 16u) * params.channels;\n    \
              var position = Position({first} - block * params.inner, channel);\n\
-         {lanes}}}\n",
-        scalar = layout.dtype().wgsl()
+         {lanes}}}\n"
     )
 }
 
@@ -351,6 +421,7 @@ pub(crate) fn elementwise_module(
     layout: StorageLayout,
     from_output: bool,
     in_place: bool,
+    weights: WeightLayout,
 ) -> String {
     let call = op.wgsl_call();
     let suffix = layout.suffix();
@@ -386,7 +457,7 @@ pub(crate) fn elementwise_module(
         layout.prelude(),
     ];
     if op.uses_weight() {
-        parts.push(weight_snippet(layout));
+        parts.push(weight_snippet(layout, weights));
     }
     parts.push(ELEMENTWISE_TEMPLATE.to_string());
     parts.push(accessors(in_place).to_string());
@@ -468,19 +539,27 @@ mod tests {
                     if from_output && !op.backward_from_output_supported() {
                         continue;
                     }
-                    let source = elementwise_module(&op, layout, from_output, in_place);
-                    let module = parse(
-                        &format!("{op} {layout:?} from_output {from_output} in_place {in_place}"),
+                    let weight_layouts = if op.uses_weight() {
+                        WeightLayout::WEIGHTED.to_vec()
+                    } else {
+                        vec![WeightLayout::None]
+                    };
+                    for weights in weight_layouts {
+                        let source =
+                            elementwise_module(&op, layout, from_output, in_place, weights);
+                        let module = parse(
+                        &format!("{op} {layout:?} from_output {from_output} in_place {in_place} {weights:?}"),
                         &source,
                     );
-                    let entries: Vec<&str> = module
-                        .entry_points
-                        .iter()
-                        .map(|e| e.name.as_str())
-                        .collect();
-                    assert_eq!(entries, ["forward", "backward"], "{op}");
-                    for entry in &module.entry_points {
-                        assert_eq!(entry.workgroup_size, [WORKGROUP_SIZE, 1, 1], "{op}");
+                        let entries: Vec<&str> = module
+                            .entry_points
+                            .iter()
+                            .map(|e| e.name.as_str())
+                            .collect();
+                        assert_eq!(entries, ["forward", "backward"], "{op}");
+                        for entry in &module.entry_points {
+                            assert_eq!(entry.workgroup_size, [WORKGROUP_SIZE, 1, 1], "{op}");
+                        }
                     }
                 }
             }
@@ -493,8 +572,9 @@ mod tests {
     fn in_place_modules_differ_only_in_their_accessors() {
         for op in [Activation::Prelu, Activation::Silu, Activation::Relu] {
             for layout in StorageLayout::ALL {
-                let out_of_place = elementwise_module(&op, layout, true, false);
-                let in_place = elementwise_module(&op, layout, true, true);
+                let weights = WeightLayout::choose(&op, layout, 3, 5, [0, 0]);
+                let out_of_place = elementwise_module(&op, layout, true, false, weights);
+                let in_place = elementwise_module(&op, layout, true, true, weights);
                 assert!(out_of_place.contains(ELEMENTWISE_TEMPLATE));
                 assert!(in_place.contains(ELEMENTWISE_TEMPLATE));
                 assert_eq!(
@@ -550,6 +630,7 @@ mod tests {
                 StorageLayout::Vec4(DType::F32),
                 false,
                 false,
+                WeightLayout::None,
             ),
         );
         let (members, size) = wgsl_layout(&module, ElementwiseParams::WGSL_NAME);

@@ -58,7 +58,9 @@ fn allocations_recording(ctx: &GpuContext, op: &Activation, records: usize) -> u
     };
     ctx.submit(encoder).unwrap();
     let y = ctx.download(&output).unwrap();
-    let expected = ctx.download(&ctx.forward(op, &input, None).unwrap()).unwrap();
+    let expected = ctx
+        .download(&ctx.forward(op, &input, None).unwrap())
+        .unwrap();
     assert_eq!(y, expected, "{op}: the recorded ops computed the op");
     count
 }

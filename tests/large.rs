@@ -261,3 +261,99 @@ fn prelu_weight_grad_past_one_storage_binding() {
         );
     }
 }
+
+/// PReLU finds each element's weight three ways (one shared weight; one
+/// channel per vec4 when channel blocks are whole vec4s; per lane otherwise):
+/// each gives the CPU's bits, forward and backward, also over a tensor past
+/// one storage binding (chunks start on whole vec4s) and over a view whose
+/// first element is not on a vec4 of the logical tensor.
+#[test]
+fn prelu_weights_per_thread_per_lane_and_shared_match_the_cpu() {
+    let ctx = gpu_or_skip!();
+    let max_binding = ctx.limits().max_storage_buffer_binding_size;
+    let past_binding = (max_binding / 4 / 8 + 4096) as usize * 4;
+    let shapes: [&[usize]; 5] = [
+        &[4, 5, 12],
+        &[4, 5, 7],
+        &[3, 1, 1000],
+        &[2, 4, past_binding],
+        &[64, 3, 2, 2],
+    ];
+    for shape in shapes {
+        let len: usize = shape.iter().product();
+        if len > 300_000_000 {
+            continue;
+        }
+        let channels = shape[1];
+        let x = data(len);
+        let g: Vec<f32> = data(len).iter().rev().copied().collect();
+        let weight: Vec<f32> = (0..channels).map(|c| 0.25 - 0.125 * c as f32).collect();
+        let input = ctx.upload(&x, shape).unwrap();
+        let grad = ctx.upload(&g, shape).unwrap();
+        let w = ctx.upload(&weight, &[channels]).unwrap();
+        let y = ctx.forward(&Activation::Prelu, &input, Some(&w)).unwrap();
+        let reference = cpu::forward(
+            &Activation::Prelu,
+            &x,
+            shape,
+            Some(&weight),
+            Denormals::Preserve,
+        )
+        .unwrap();
+        assert_eq!(
+            first_mismatch(&ctx.download(&y).unwrap(), &reference),
+            None,
+            "forward {shape:?}"
+        );
+        let gx = ctx
+            .backward(&Activation::Prelu, &input, &grad, Some(&w))
+            .unwrap();
+        let reference = cpu::backward(
+            &Activation::Prelu,
+            &x,
+            &g,
+            shape,
+            Some(&weight),
+            Denormals::Preserve,
+        )
+        .unwrap();
+        assert_eq!(
+            first_mismatch(&ctx.download(&gx.grad_input).unwrap(), &reference),
+            None,
+            "backward {shape:?}"
+        );
+    }
+    // A [2, 3, 8] piece whose first element is element 2 of the whole
+    // tensor: its vec4s straddle channel blocks.
+    let shape = [2usize, 3, 8];
+    let whole = data(72);
+    let x = &whole[2..50];
+    let weight = [0.5f32, -0.25, 2.0];
+    let input = ctx.upload(x, &shape).unwrap();
+    let w = ctx.upload(&weight, &[3]).unwrap();
+    let output = ctx.empty(&shape).unwrap();
+    let mut encoder = ctx.create_encoder();
+    ctx.encode_forward(
+        &mut encoder,
+        &Activation::Prelu,
+        &shape,
+        &ForwardBuffers {
+            input: input.view(),
+            output: output.view(),
+            weight: Some(w.view()),
+            first_element: 2,
+        },
+    )
+    .unwrap();
+    ctx.submit(encoder).unwrap();
+    let gpu = ctx.download(&output).unwrap();
+    let reference = cpu::forward(
+        &Activation::Prelu,
+        &whole,
+        &[3, 3, 8],
+        Some(&weight),
+        Denormals::Preserve,
+    )
+    .unwrap();
+    assert_eq!(first_mismatch(&gpu, &reference[2..50]), None, "piece from 2");
+}
