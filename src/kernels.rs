@@ -200,6 +200,10 @@ struct PipelineKey {
     weights: WeightLayout,
 }
 
+/// Cache key of an elementwise shader module: a pipeline's key less its
+/// direction (both entry points live in one module).
+type ModuleKey = (WgslCall, StorageLayout, bool, bool, WeightLayout);
+
 /// Cache key of a bind group layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum LayoutKind {
@@ -484,8 +488,7 @@ pub(crate) struct Kernels {
     queue: wgpu::Queue,
     limits: wgpu::Limits,
     /// Shader modules by op function, layout, from_output and in_place.
-    modules:
-        Mutex<HashMap<(WgslCall, StorageLayout, bool, bool, WeightLayout), wgpu::ShaderModule>>,
+    modules: Mutex<HashMap<ModuleKey, wgpu::ShaderModule>>,
     layouts: Mutex<HashMap<LayoutKind, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>,
     pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
     weight_grad: Mutex<HashMap<DType, WeightGradPipelines>>,

@@ -355,5 +355,9 @@ fn prelu_weights_per_thread_per_lane_and_shared_match_the_cpu() {
         Denormals::Preserve,
     )
     .unwrap();
-    assert_eq!(first_mismatch(&gpu, &reference[2..50]), None, "piece from 2");
+    assert_eq!(
+        first_mismatch(&gpu, &reference[2..50]),
+        None,
+        "piece from 2"
+    );
 }
