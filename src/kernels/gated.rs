@@ -41,6 +41,15 @@ pub enum GatedHalves<'a> {
     },
 }
 
+impl GatedHalves<'_> {
+    /// The element type of the (first) view.
+    pub fn dtype(&self) -> DType {
+        match self {
+            GatedHalves::Joined(v) | GatedHalves::Split { first: v, .. } => v.dtype(),
+        }
+    }
+}
+
 /// The buffers of one gated op forward, recorded with
 /// [`crate::GpuContext::encode_gated_forward`].
 #[derive(Debug, Clone, Copy)]
@@ -207,9 +216,7 @@ impl Kernels {
         cache: bool,
     ) -> Result<()> {
         op.validate()?;
-        let dtype = match buffers.input {
-            GatedHalves::Joined(v) | GatedHalves::Split { first: v, .. } => v.dtype(),
-        };
+        let dtype = buffers.input.dtype();
         self.check_dtype(dtype)?;
         let (geometry, out_len) =
             self.check_halves(op, shape, &buffers.input, ["input", "second"], dtype)?;
@@ -236,9 +243,7 @@ impl Kernels {
         cache: bool,
     ) -> Result<()> {
         op.validate()?;
-        let dtype = match buffers.input {
-            GatedHalves::Joined(v) | GatedHalves::Split { first: v, .. } => v.dtype(),
-        };
+        let dtype = buffers.input.dtype();
         self.check_dtype(dtype)?;
         let (geometry, out_len) =
             self.check_halves(op, shape, &buffers.input, ["input", "second"], dtype)?;
