@@ -6,7 +6,7 @@
 //! ```text
 //! cargo run --release -- [--ops gelu,tanh] [--sizes 24,16] [--dirs forward,backward]
 //!     [--repeats N | --repeats-large N --repeats-small N] [--warmup N]
-//!     [--no-accuracy] [--no-timing]
+//!     [--no-accuracy] [--no-timing] [--softmax]  (softmax: issue 12's shapes only)
 //! ```
 //! Each flag has an environment twin: `PEERS_OPS`, `PEERS_SIZES`, `PEERS_DIRS`,
 //! `PEERS_REPEATS`, `PEERS_REPEATS_LARGE`, `PEERS_REPEATS_SMALL`,
@@ -16,6 +16,7 @@ mod accuracy;
 mod ops;
 mod reference;
 mod sides;
+mod softmax;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -28,7 +29,7 @@ use wgpu_activations::{Activation, GeluApproximate};
 
 const USAGE: &str = "usage: wgpu-activations-peers [--ops a,b] [--sizes 24,16] \
 [--dirs forward,backward] [--repeats N] [--repeats-large N] [--repeats-small N] \
-[--warmup N] [--no-accuracy] [--no-timing]
+[--warmup N] [--no-accuracy] [--no-timing] [--softmax]
 ops: identity relu leaky_relu prelu elu selu celu gelu gelu_tanh silu mish sigmoid tanh \
 softsign logsigmoid tanhshrink softplus relu6 hardtanh hardsigmoid hardswish threshold \
 hardshrink softshrink";
@@ -60,6 +61,8 @@ struct Config {
     warmup: u32,
     accuracy: bool,
     timing: bool,
+    /// Softmax along issue 12's shapes instead of the elementwise ops.
+    softmax: bool,
 }
 
 /// Sizes from 2^20 up count as large.
@@ -134,6 +137,10 @@ impl Config {
                     settings.insert("timing", "0".into());
                     continue;
                 }
+                "--softmax" => {
+                    settings.insert("softmax", "1".into());
+                    continue;
+                }
                 // `cargo bench` style harness flags are ignored.
                 "--bench" => continue,
                 "-h" | "--help" => {
@@ -183,6 +190,7 @@ impl Config {
                 .max(1),
             accuracy: settings.get("accuracy").is_none_or(|v| v != "0"),
             timing: settings.get("timing").is_none_or(|v| v != "0"),
+            softmax: settings.contains_key("softmax"),
         }
     }
 
@@ -339,6 +347,16 @@ fn main() {
     eprintln!("ours: {ours_adapter}\nburn: {burn_adapter}");
     if !ours_adapter.starts_with(&burn_adapter) {
         eprintln!("warning: the two libraries are on different adapters");
+    }
+    if config.softmax {
+        println!("adapter: {ours_adapter}; burn 0.22.1; {}", today());
+        softmax::run(
+            &ours.ctx,
+            &burn.device,
+            config.warmup,
+            config.repeats_large,
+        );
+        return;
     }
 
     let mut out = String::new();
