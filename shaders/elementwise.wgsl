@@ -13,6 +13,10 @@
 // written back unchanged. `backward` reads the forward's input (or output)
 // from `src`.
 //
+// A fused forward adds `pre_activation(x, index)` (the bias of each
+// element's channel) before the op and `finish(y, v)` (the residual) after
+// it; both are the identity for the plain op.
+//
 // The placement's accessors say where the other operands are read:
 // `load_input(v)` (the forward's input) and `load_grad(v)` (the gradient of
 // the output). Out of place they read `src` and a third binding `grad`. In
@@ -58,7 +62,7 @@ fn forward(
         return;
     }
     let index = lane_indices(first) + Index(params.base);
-    store(v, first, apply_forward(widen(load_input(v)), index));
+    store(v, first, finish(apply_forward(pre_activation(widen(load_input(v)), index), index), v));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)

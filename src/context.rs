@@ -26,7 +26,7 @@ use crate::activation::Activation;
 use crate::error::{ActivationError, Result};
 use crate::kernels::{
     catching, BackwardBuffers, BackwardInPlaceBuffers, ForwardBuffers, ForwardInPlaceBuffers,
-    Kernels, Target,
+    FusedForwardBuffers, Kernels, Target,
 };
 use crate::shape::element_count;
 use crate::tensor::{DType, GpuTensor};
@@ -146,6 +146,30 @@ impl AdapterOptions {
             .iter()
             .map(|a| a.get_info())
             .collect()
+    }
+}
+
+/// The optional parts of [`GpuContext::forward_fused`]:
+/// `f(x + bias[c]) + residual`.
+#[derive(Debug, Clone, Copy)]
+pub struct Epilogue<'a> {
+    /// A 1-D tensor of `shape[bias_dim]` values added before the op.
+    pub bias: Option<&'a GpuTensor>,
+    /// The dimension the bias runs along; negative counts from the end
+    /// (-1, PyTorch's linear layer; 1 for a convolution's channels).
+    pub bias_dim: i64,
+    /// A tensor of the input's shape added after the op.
+    pub residual: Option<&'a GpuTensor>,
+}
+
+impl Default for Epilogue<'_> {
+    /// No bias (along the last dimension when one is set), no residual.
+    fn default() -> Self {
+        Epilogue {
+            bias: None,
+            bias_dim: -1,
+            residual: None,
+        }
     }
 }
 
@@ -454,6 +478,49 @@ impl GpuContext {
         })
     }
 
+    /// Records a fused forward, `output = f(input + bias[c]) + residual`,
+    /// into `encoder` over caller-owned buffers (see [`FusedForwardBuffers`]
+    /// and [`GpuContext::forward_fused`]). Checked as
+    /// [`GpuContext::encode_forward`], the bias against `shape[bias_dim]`
+    /// and the residual against `shape`; on error nothing is recorded.
+    pub fn encode_forward_fused(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        op: &Activation,
+        shape: &[usize],
+        buffers: &FusedForwardBuffers<'_>,
+    ) -> Result<()> {
+        self.alive(|| {
+            self.inner.kernels.encode_forward_fused(
+                &mut Target::Encoder(encoder),
+                op,
+                shape,
+                buffers,
+                true,
+            )
+        })
+    }
+
+    /// [`GpuContext::encode_forward_fused`] into the caller's open compute
+    /// pass (see [`GpuContext::encode_forward_in_pass`]).
+    pub fn encode_forward_fused_in_pass(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        op: &Activation,
+        shape: &[usize],
+        buffers: &FusedForwardBuffers<'_>,
+    ) -> Result<()> {
+        self.alive(|| {
+            self.inner.kernels.encode_forward_fused(
+                &mut Target::Pass(pass),
+                op,
+                shape,
+                buffers,
+                true,
+            )
+        })
+    }
+
     /// Records `op` forward into the caller's open compute pass: many small
     /// ops in one pass cost less than a pass each on some drivers (see
     /// BENCHMARKS.md). wgpu orders the dispatches of a pass that depend on
@@ -708,6 +775,72 @@ impl GpuContext {
                     output: output.view(),
                     weight: weight.map(GpuTensor::view),
                     first_element: 0,
+                },
+                false,
+            )
+            .map_err(|e| self.classify(e))?;
+        self.submit(encoder)?;
+        Ok(output)
+    }
+
+    /// Runs `op` with a fused epilogue in one pass over memory:
+    /// `f(input + bias[c]) + residual`, `c` each element's index along
+    /// `epilogue.bias_dim` (see [`Epilogue`]). The sums are f32 (f16
+    /// storage is widened first) and each is rounded once, as PyTorch's
+    /// `act(x + b) + r` in f32; with neither part this is [`GpuContext::forward`].
+    ///
+    /// ```no_run
+    /// # use wgpu_activations::{Activation, Epilogue, GpuContext};
+    /// let ctx = GpuContext::new()?;
+    /// let x = ctx.upload(&[1.0, -2.0, 3.0, -4.0, 5.0, -6.0], &[2, 3])?;
+    /// let bias = ctx.upload(&[0.5, 0.5, -10.0], &[3])?;
+    /// let skip = ctx.upload(&[1.0; 6], &[2, 3])?;
+    /// let epilogue = Epilogue { bias: Some(&bias), bias_dim: -1, residual: Some(&skip) };
+    /// let y = ctx.forward_fused(&Activation::Relu, &x, None, &epilogue)?;
+    /// assert_eq!(ctx.download(&y)?, [2.5, 1.0, 1.0, 1.0, 6.5, 1.0]);
+    /// # Ok::<(), wgpu_activations::ActivationError>(())
+    /// ```
+    pub fn forward_fused(
+        &self,
+        op: &Activation,
+        input: &GpuTensor,
+        weight: Option<&GpuTensor>,
+        epilogue: &Epilogue<'_>,
+    ) -> Result<GpuTensor> {
+        self.check_alive()?;
+        if let Some(residual) = epilogue.residual {
+            if residual.shape() != input.shape() {
+                return Err(ActivationError::ShapeMismatch {
+                    what: "residual",
+                    expected: input.shape().to_vec(),
+                    actual: residual.shape().to_vec(),
+                });
+            }
+        }
+        if let Some(bias) = epilogue.bias {
+            if bias.shape().len() != 1 {
+                return Err(ActivationError::ShapeMismatch {
+                    what: "bias (one dimension)",
+                    expected: vec![bias.len()],
+                    actual: bias.shape().to_vec(),
+                });
+            }
+        }
+        let output = self.empty_with_dtype(input.shape(), input.dtype())?;
+        let mut encoder = self.create_encoder();
+        self.inner
+            .kernels
+            .encode_forward_fused(
+                &mut Target::Encoder(&mut encoder),
+                op,
+                input.shape(),
+                &FusedForwardBuffers {
+                    input: input.view(),
+                    output: output.view(),
+                    weight: weight.map(GpuTensor::view),
+                    bias: epilogue.bias.map(GpuTensor::view),
+                    bias_dim: epilogue.bias_dim,
+                    residual: epilogue.residual.map(GpuTensor::view),
                 },
                 false,
             )

@@ -20,8 +20,8 @@ use std::sync::{Mutex, MutexGuard};
 use crate::activation::{Activation, WgslCall};
 use crate::error::{ActivationError, Result};
 use crate::shaders::{
-    self, Direction, ElementwiseParams, ReduceParams, StorageLayout, WeightLayout,
-    WEIGHT_GRAD_CHUNK, WORKGROUP_SIZE,
+    self, BiasLayout, Direction, ElementwiseParams, EpilogueKey, ReduceParams, StorageLayout,
+    WeightLayout, WEIGHT_GRAD_CHUNK, WORKGROUP_SIZE,
 };
 use crate::shape::{element_count, prelu_channels};
 use crate::tensor::DType;
@@ -58,6 +58,28 @@ pub struct ForwardBuffers<'a> {
     /// is processed in pieces (streamed): it keeps PReLU's channels and
     /// RReLU's random slopes those of the whole tensor. 0 otherwise.
     pub first_element: u64,
+}
+
+/// The buffers of one fused forward, recorded with
+/// [`crate::GpuContext::encode_forward_fused`]:
+/// `output = f(input + bias[c]) + residual`, `c` the index of each element
+/// along `bias_dim`. Each part is optional; with neither it is the plain op.
+#[derive(Debug, Clone, Copy)]
+pub struct FusedForwardBuffers<'a> {
+    /// The input `x`.
+    pub input: TensorView<'a>,
+    /// Where the result is written: a different buffer from every other view.
+    pub output: TensorView<'a>,
+    /// PReLU's weight (1 value or one per channel of dimension 1); `None`
+    /// for other ops.
+    pub weight: Option<TensorView<'a>>,
+    /// A bias of `shape[bias_dim]` values, added to the input before the op
+    /// (PyTorch's linear layer: the last dimension; a convolution's: 1).
+    pub bias: Option<TensorView<'a>>,
+    /// The dimension the bias runs along; negative counts from the end.
+    pub bias_dim: i64,
+    /// A tensor of the input's shape added to the op's result.
+    pub residual: Option<TensorView<'a>>,
 }
 
 /// The buffers of one in-place forward op recorded with
@@ -198,11 +220,19 @@ struct PipelineKey {
     from_output: bool,
     in_place: bool,
     weights: WeightLayout,
+    epilogue: EpilogueKey,
 }
 
 /// Cache key of an elementwise shader module: a pipeline's key less its
 /// direction (both entry points live in one module).
-type ModuleKey = (WgslCall, StorageLayout, bool, bool, WeightLayout);
+type ModuleKey = (
+    WgslCall,
+    StorageLayout,
+    bool,
+    bool,
+    WeightLayout,
+    EpilogueKey,
+);
 
 /// Cache key of a bind group layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -211,6 +241,7 @@ enum LayoutKind {
         direction: Direction,
         weight: bool,
         in_place: bool,
+        epilogue: EpilogueKey,
     },
     WeightGrad,
     Row(row::RowLayout),
@@ -226,10 +257,10 @@ struct WeightGradPipelines {
 }
 
 /// A parameter block as words, zero-padded: the arena's key.
-type Block = [u32; 16];
+type Block = [u32; 32];
 
 fn block_of<T: bytemuck::Pod>(params: &T) -> Block {
-    let mut block = [0u32; 16];
+    let mut block = [0u32; 32];
     let words: &[u32] = bytemuck::cast_slice(bytemuck::bytes_of(params));
     block[..words.len()].copy_from_slice(words);
     block
@@ -256,7 +287,8 @@ struct UniformArena {
 impl UniformArena {
     fn new(limits: &wgpu::Limits) -> Self {
         UniformArena {
-            stride: u64::from(limits.min_uniform_buffer_offset_alignment).max(64),
+            stride: u64::from(limits.min_uniform_buffer_offset_alignment)
+                .max(std::mem::size_of::<Block>() as u64),
             pages: Vec::new(),
             used: ARENA_PAGE_BYTES,
             slots: HashMap::new(),
@@ -332,7 +364,7 @@ struct Bound {
 struct BindGroupKey {
     layout: LayoutKind,
     uniform: wgpu::Buffer,
-    storage: [Option<Bound>; 5],
+    storage: [Option<Bound>; 6],
 }
 
 impl BindGroupKey {
@@ -474,6 +506,10 @@ struct Dispatch<'a> {
     /// (bound once, read-write).
     in_place: bool,
     prelu: (u32, u32),
+    /// A fused forward's bias (its view, channels and elements per channel
+    /// block) and residual.
+    bias: Option<(TensorView<'a>, u32, u32)>,
+    residual: Option<TensorView<'a>>,
     first_element: u64,
     /// Cache the bind groups (the caller's buffers repeat); the convenience
     /// API's fresh tensors do not.
@@ -561,6 +597,7 @@ impl LayoutKind {
                 direction,
                 weight,
                 in_place,
+                epilogue,
             } => {
                 // In place, the forward's input and the output's gradient
                 // are the read-write binding 3.
@@ -573,6 +610,12 @@ impl LayoutKind {
                 entries.push(storage_entry(3, false));
                 if weight {
                     entries.push(storage_entry(4, true));
+                }
+                if epilogue.bias.is_some() {
+                    entries.push(storage_entry(5, true));
+                }
+                if epilogue.residual {
+                    entries.push(storage_entry(6, true));
                 }
             }
             LayoutKind::WeightGrad => {
@@ -656,6 +699,7 @@ impl Kernels {
                 key.from_output,
                 key.in_place,
                 key.weights,
+                key.epilogue,
             ))
             .or_insert_with(|| {
                 let source = shaders::elementwise_module(
@@ -664,6 +708,7 @@ impl Kernels {
                     key.from_output,
                     key.in_place,
                     key.weights,
+                    key.epilogue,
                 );
                 self.device
                     .create_shader_module(wgpu::ShaderModuleDescriptor {
@@ -685,6 +730,7 @@ impl Kernels {
             direction: key.direction,
             weight: op.uses_weight(),
             in_place: key.in_place,
+            epilogue: key.epilogue,
         };
         if let Some(pipeline) = lock(&self.pipelines).get(&key) {
             return (self.layout(kind).0, pipeline.clone(), false);
@@ -1023,6 +1069,82 @@ impl Kernels {
         self.forward_op(target, op, shape, buffers, false, cache)
     }
 
+    /// Records a fused forward (see [`FusedForwardBuffers`]).
+    pub(crate) fn encode_forward_fused(
+        &self,
+        target: &mut Target<'_, '_>,
+        op: &Activation,
+        shape: &[usize],
+        buffers: &FusedForwardBuffers<'_>,
+        cache: bool,
+    ) -> Result<()> {
+        op.validate()?;
+        let len = element_count(shape)?;
+        Self::check_len(len, 0)?;
+        let dtype = buffers.input.dtype();
+        self.check_dtype(dtype)?;
+        self.check_view("input", &buffers.input, len, dtype)?;
+        self.check_view("output", &buffers.output, len, dtype)?;
+        let prelu = self.check_weight(op, shape, buffers.weight.as_ref(), dtype)?;
+        let bias = match buffers.bias {
+            None => None,
+            Some(view) => {
+                let rank = shape.len() as i64;
+                let dim = buffers.bias_dim;
+                let axis = if dim < 0 { dim + rank } else { dim };
+                if !(0..rank).contains(&axis) {
+                    return Err(ActivationError::DimOutOfRange {
+                        op: "bias",
+                        dim,
+                        shape: shape.to_vec(),
+                    });
+                }
+                let axis = axis as usize;
+                let channels = shape[axis];
+                let inner: usize = shape[axis + 1..].iter().product();
+                self.check_view("bias", &view, channels, dtype)?;
+                let narrow = |n: usize| {
+                    u32::try_from(n.max(1)).map_err(|_| ActivationError::TooLarge {
+                        what: "bias channel block",
+                        len: n as u64,
+                        max: u64::from(u32::MAX),
+                    })
+                };
+                Some((view, narrow(channels)?, narrow(inner)?))
+            }
+        };
+        if let Some(residual) = &buffers.residual {
+            self.check_view("residual", residual, len, dtype)?;
+        }
+        let weight = buffers.weight.as_ref().map(|w| ("weight", w));
+        Self::check_distinct(
+            ("output", &buffers.output),
+            &[
+                Some(("input", &buffers.input)),
+                weight,
+                buffers.bias.as_ref().map(|b| ("bias", b)),
+                buffers.residual.as_ref().map(|r| ("residual", r)),
+            ],
+        )?;
+        self.encode_elementwise(
+            target,
+            Dispatch {
+                op,
+                direction: Direction::Forward,
+                from_output: false,
+                in_place: false,
+                prelu,
+                bias,
+                residual: buffers.residual,
+                first_element: 0,
+                cache,
+            },
+            [Some(buffers.input), None],
+            buffers.output,
+            buffers.weight,
+        )
+    }
+
     pub(crate) fn encode_forward_in_place(
         &self,
         target: &mut Target<'_, '_>,
@@ -1085,6 +1207,8 @@ impl Kernels {
                 from_output: false,
                 in_place,
                 prelu,
+                bias: None,
+                residual: None,
                 first_element: buffers.first_element,
                 cache,
             },
@@ -1244,6 +1368,8 @@ impl Kernels {
                 from_output: buffers.from_output,
                 in_place,
                 prelu,
+                bias: None,
+                residual: None,
                 first_element: buffers.first_element,
                 cache,
             },
@@ -1278,7 +1404,13 @@ impl Kernels {
             return Ok(());
         }
         let dtype = output.dtype();
-        let layout = if reads.iter().flatten().chain([&output]).all(Self::fits_vec4) {
+        let layout = if reads
+            .iter()
+            .flatten()
+            .chain([&output])
+            .chain(dispatch.residual.as_ref())
+            .all(Self::fits_vec4)
+        {
             StorageLayout::Vec4(dtype)
         } else {
             StorageLayout::Scalar(dtype)
@@ -1301,7 +1433,16 @@ impl Kernels {
                 inner,
                 [dispatch.first_element, chunk],
             ),
+            epilogue: EpilogueKey {
+                bias: dispatch.bias.map(|(_, channels, inner)| {
+                    BiasLayout::choose(layout, channels, inner, [dispatch.first_element, chunk])
+                }),
+                residual: dispatch.residual.is_some(),
+            },
         };
+        let (bias_channels, bias_inner) = dispatch.bias.map_or((1, 1), |(_, c, i)| (c, i));
+        let (bias_inner_magic, bias_inner_shifts) = shaders::division_magic(bias_inner);
+        let (bias_channels_magic, bias_channels_shifts) = shaders::division_magic(bias_channels);
         let kernel_args = op.kernel_args();
         let (inner_magic, inner_shifts) = shaders::division_magic(inner);
         let (channels_magic, channels_shifts) = shaders::division_magic(channels);
@@ -1336,6 +1477,14 @@ impl Kernels {
                     channels_magic,
                     shifts: inner_shifts | (channels_shifts << 16),
                     pad0: 0,
+                    bias_channels,
+                    bias_inner,
+                    bias_inner_magic,
+                    bias_channels_magic,
+                    bias_shifts: bias_inner_shifts | (bias_channels_shifts << 16),
+                    pad1: 0,
+                    pad2: 0,
+                    pad3: 0,
                 };
                 let uniform = lock(&self.arena).slot(
                     &self.device,
@@ -1351,6 +1500,7 @@ impl Kernels {
                         direction: dispatch.direction,
                         weight: weight.is_some(),
                         in_place: dispatch.in_place,
+                        epilogue: key.epilogue,
                     },
                     uniform: uniform.buffer.clone(),
                     storage: [
@@ -1358,7 +1508,10 @@ impl Kernels {
                         grad.map(|v| bound(v.sub(first, count), bound_bytes)),
                         Some(bound(output.sub(first, count), bound_bytes)),
                         weight.map(|w| bound(w, w.word_len())),
-                        None,
+                        dispatch.bias.map(|(b, _, _)| bound(b, b.word_len())),
+                        dispatch
+                            .residual
+                            .map(|r| bound(r.sub(first, count), bound_bytes)),
                     ],
                 };
                 let (bind_group, new_key) = self.bind_group(
@@ -1496,6 +1649,7 @@ impl Kernels {
                             size: chunk_sums.size(),
                         }),
                         Some(bound(grad_weight, grad_weight.word_len())),
+                        None,
                         None,
                     ],
                 };

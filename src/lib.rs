@@ -106,13 +106,18 @@ pub use wgpu;
 
 pub use accuracy::{ulp_distance, Element, Tolerance};
 pub use activation::{Activation, GeluApproximate};
-pub use context::{describe_adapter, AdapterOptions, DeviceLossCheck, GpuContext, Gradients};
+pub use context::{
+    describe_adapter, AdapterOptions, DeviceLossCheck, Epilogue, GpuContext, Gradients,
+};
 pub use error::{ActivationError, Result};
 pub use gated::GatedActivation;
 pub use half::f16;
 pub use kernels::gated::{GatedBackwardBuffers, GatedForwardBuffers, GatedHalves};
 pub use kernels::row::{RowBackwardBuffers, RowForwardBuffers};
-pub use kernels::{BackwardBuffers, BackwardInPlaceBuffers, ForwardBuffers, ForwardInPlaceBuffers};
+pub use kernels::{
+    BackwardBuffers, BackwardInPlaceBuffers, ForwardBuffers, ForwardInPlaceBuffers,
+    FusedForwardBuffers,
+};
 pub use row::{RowActivation, RowTolerance};
 pub use tensor::{DType, GpuTensor};
 pub use view::TensorView;

@@ -92,6 +92,17 @@ uniform_struct! {
         channels_magic: u32,
         shifts: u32,
         pad0: u32,
+        /// Fused bias: its length (the channels of its dimension), the
+        /// elements per channel block (the dimensions after it), their
+        /// `division_magic` and shifts as for PReLU.
+        bias_channels: u32,
+        bias_inner: u32,
+        bias_inner_magic: u32,
+        bias_channels_magic: u32,
+        bias_shifts: u32,
+        pad1: u32,
+        pad2: u32,
+        pad3: u32,
     }
 }
 
@@ -357,17 +368,7 @@ fn weight_snippet(layout: StorageLayout, weights: WeightLayout) -> String {
     };
     format!(
         "{binding}\
-         // The high 32 bits of a * b.\n\
-         fn mul_high(a: u32, b: u32) -> u32 {{\n    \
-             let a0 = a & 0xffffu;\n    let a1 = a >> 16u;\n    \
-             let b0 = b & 0xffffu;\n    let b1 = b >> 16u;\n    \
-             let low_high = a0 * b1;\n    let high_low = a1 * b0;\n    \
-             let middle = ((a0 * b0) >> 16u) + (low_high & 0xffffu) + (high_low & 0xffffu);\n    \
-             return a1 * b1 + (low_high >> 16u) + (high_low >> 16u) + (middle >> 16u);\n}}\n\
-         // n / d from d's magic number and shifts (Granlund and Montgomery).\n\
-         fn divide(n: u32, magic: u32, shifts: u32) -> u32 {{\n    \
-             let t = mul_high(magic, n);\n    \
-             return (t + ((n - t) >> (shifts & 0xffu))) >> (shifts >> 8u);\n}}\n\
+         {helpers}\
          struct Position {{\n    within: u32,\n    channel: u32,\n}}\n\
          {next_element}\
          fn channel_weights(index: Index) -> Value {{\n    \
@@ -375,8 +376,133 @@ fn weight_snippet(layout: StorageLayout, weights: WeightLayout) -> String {
              let block = divide({first}, params.inner_magic, params.shifts & 0xffffu);\n    \
              let channel = block - divide(block, params.channels_magic, params.shifts >> 16u) * params.channels;\n    \
              var position = Position({first} - block * params.inner, channel);\n\
-         {lanes}}}\n"
+         {lanes}}}\n",
+        helpers = division_helpers("")
     )
+}
+
+/// `PREFIXmul_high` and `PREFIXdivide`: n / d by a multiplication with d's
+/// magic number ([`division_magic`]).
+fn division_helpers(prefix: &str) -> String {
+    format!(
+        "// The high 32 bits of a * b.\n\
+         fn {prefix}mul_high(a: u32, b: u32) -> u32 {{\n    \
+             let a0 = a & 0xffffu;\n    let a1 = a >> 16u;\n    \
+             let b0 = b & 0xffffu;\n    let b1 = b >> 16u;\n    \
+             let low_high = a0 * b1;\n    let high_low = a1 * b0;\n    \
+             let middle = ((a0 * b0) >> 16u) + (low_high & 0xffffu) + (high_low & 0xffffu);\n    \
+             return a1 * b1 + (low_high >> 16u) + (high_low >> 16u) + (middle >> 16u);\n}}\n\
+         // n / d from d's magic number and shifts (Granlund and Montgomery).\n\
+         fn {prefix}divide(n: u32, magic: u32, shifts: u32) -> u32 {{\n    \
+             let t = {prefix}mul_high(magic, n);\n    \
+             return (t + ((n - t) >> (shifts & 0xffu))) >> (shifts >> 8u);\n}}\n"
+    )
+}
+
+/// What a fused forward adds around the op: `y = f(x + bias[c]) + residual`
+/// (part of the pipeline key; both absent for the plain op).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub(crate) struct EpilogueKey {
+    /// A bias along one dimension, added before the op (binding 5), and
+    /// how a thread finds its lanes' values.
+    pub bias: Option<BiasLayout>,
+    /// A tensor of the input's shape, added after the op (binding 6).
+    pub residual: bool,
+}
+
+/// How a fused forward's thread finds the bias of its lanes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum BiasLayout {
+    /// Every lane of a vec4 in one channel (blocks of whole vec4s): one
+    /// value per thread.
+    PerThread,
+    /// A vec4's lanes in four consecutive channels starting on a multiple of
+    /// 4 (the last dimension, of a length that is a multiple of 4): the bias
+    /// bound as vec4s, one load per thread.
+    Consecutive,
+    /// Each lane's channel found apart.
+    PerLane,
+}
+
+impl BiasLayout {
+    /// The layout for a bias of `channels` channels of `inner` elements on
+    /// `layout`, the threads' first elements being sums of multiples of
+    /// `starts` (see [`WeightLayout::choose`]).
+    pub(crate) fn choose(
+        layout: StorageLayout,
+        channels: u32,
+        inner: u32,
+        starts: [u64; 2],
+    ) -> Self {
+        let lanes = layout.elements_per_thread();
+        let aligned = starts.iter().all(|s| s.is_multiple_of(lanes));
+        if lanes == 1 || !aligned {
+            BiasLayout::PerLane
+        } else if u64::from(inner).is_multiple_of(lanes) {
+            BiasLayout::PerThread
+        } else if inner == 1 && u64::from(channels).is_multiple_of(lanes) {
+            BiasLayout::Consecutive
+        } else {
+            BiasLayout::PerLane
+        }
+    }
+}
+
+/// The glue of a fused forward: `pre_activation` (the input plus the bias of
+/// each element's channel) and `finish` (the op's value plus the residual);
+/// each the identity where its part is absent, so the plain op's arithmetic
+/// is unchanged. Sums are f32 (f16 storage is widened first), rounded once.
+fn epilogue_snippet(layout: StorageLayout, epilogue: EpilogueKey) -> String {
+    let scalar = layout.dtype().wgsl();
+    let pre = if let Some(bias_layout) = epilogue.bias {
+        let first = match layout {
+            StorageLayout::Vec4(_) => "index.x",
+            StorageLayout::Scalar(_) => "index",
+        };
+        let (stored, lanes) = match (bias_layout, layout) {
+            (BiasLayout::Consecutive, _) => {
+                ("Stored".to_string(), "    return widen(bias[p.y / 4u]);\n")
+            }
+            (BiasLayout::PerThread, _) | (_, StorageLayout::Scalar(_)) => {
+                (scalar.to_string(), "    return Value(f32(bias[p.y]));\n")
+            }
+            (BiasLayout::PerLane, StorageLayout::Vec4(_)) => (
+                scalar.to_string(),
+                "    let b0 = f32(bias[p.y]);\n    p = bias_step(p);\n    \
+                 let b1 = f32(bias[p.y]);\n    p = bias_step(p);\n    \
+                 let b2 = f32(bias[p.y]);\n    p = bias_step(p);\n    \
+                 return Value(b0, b1, b2, f32(bias[p.y]));\n",
+            ),
+        };
+        format!(
+            "@group(0) @binding(5) var<storage, read> bias: array<{stored}>;\n\
+             {helpers}\
+             // The next element's (place in its channel block, channel).\n\
+             fn bias_step(p: vec2<u32>) -> vec2<u32> {{\n    \
+                 let within = p.x + 1u;\n    \
+                 let wrap = within == params.bias_inner;\n    \
+                 let next = select(p.y + 1u, 0u, p.y + 1u == params.bias_channels);\n    \
+                 return vec2<u32>(select(within, 0u, wrap), select(p.y, next, wrap));\n}}\n\
+             // The bias of each lane: channel (i / bias_inner) % bias_channels,\n\
+             // divided once for the first lane ({bias_layout:?}).\n\
+             fn bias_values(index: Index) -> Value {{\n    \
+                 let block = bias_divide({first}, params.bias_inner_magic, params.bias_shifts & 0xffffu);\n    \
+                 let channel = block - bias_divide(block, params.bias_channels_magic, params.bias_shifts >> 16u) * params.bias_channels;\n    \
+                 var p = vec2<u32>({first} - block * params.bias_inner, channel);\n\
+             {lanes}}}\n\
+             fn pre_activation(x: Value, index: Index) -> Value {{\n    return x + bias_values(index);\n}}\n",
+            helpers = division_helpers("bias_"),
+        )
+    } else {
+        "fn pre_activation(x: Value, index: Index) -> Value {\n    return x;\n}\n".to_string()
+    };
+    let finish = if epilogue.residual {
+        "@group(0) @binding(6) var<storage, read> residual: array<Stored>;\n\
+         fn finish(y: Value, v: u32) -> Value {\n    return y + widen(residual[v]);\n}\n"
+    } else {
+        "fn finish(y: Value, v: u32) -> Value {\n    return y;\n}\n"
+    };
+    format!("{pre}{finish}")
 }
 
 /// The magic number and shifts that divide by `d` with a multiplication:
@@ -422,6 +548,7 @@ pub(crate) fn elementwise_module(
     from_output: bool,
     in_place: bool,
     weights: WeightLayout,
+    epilogue: EpilogueKey,
 ) -> String {
     let call = op.wgsl_call();
     let suffix = layout.suffix();
@@ -459,6 +586,7 @@ pub(crate) fn elementwise_module(
     if op.uses_weight() {
         parts.push(weight_snippet(layout, weights));
     }
+    parts.push(epilogue_snippet(layout, epilogue));
     parts.push(ELEMENTWISE_TEMPLATE.to_string());
     parts.push(accessors(in_place).to_string());
     parts.push(glue);
@@ -545,8 +673,14 @@ mod tests {
                         vec![WeightLayout::None]
                     };
                     for weights in weight_layouts {
-                        let source =
-                            elementwise_module(&op, layout, from_output, in_place, weights);
+                        let source = elementwise_module(
+                            &op,
+                            layout,
+                            from_output,
+                            in_place,
+                            weights,
+                            EpilogueKey::default(),
+                        );
                         let module = parse(
                         &format!("{op} {layout:?} from_output {from_output} in_place {in_place} {weights:?}"),
                         &source,
@@ -566,6 +700,33 @@ mod tests {
         }
     }
 
+    #[test]
+    fn fused_modules_validate_with_naga() {
+        for op in every_kernel_op() {
+            for layout in StorageLayout::ALL {
+                let biases = [
+                    None,
+                    Some(BiasLayout::PerThread),
+                    Some(BiasLayout::Consecutive),
+                    Some(BiasLayout::PerLane),
+                ];
+                for (bias, residual) in biases.into_iter().flat_map(|b| [(b, false), (b, true)]) {
+                    let weights = WeightLayout::choose(&op, layout, 3, 4, [0, 0]);
+                    let source = elementwise_module(
+                        &op,
+                        layout,
+                        false,
+                        false,
+                        weights,
+                        EpilogueKey { bias, residual },
+                    );
+                    let module = parse(&format!("{op} {layout:?} {bias:?} {residual}"), &source);
+                    assert_eq!(module.entry_points.len(), 2, "{op}");
+                }
+            }
+        }
+    }
+
     /// The in-place kernels are the template with other accessors: every
     /// other line is the same, and nothing binds the gradient separately.
     #[test]
@@ -573,8 +734,9 @@ mod tests {
         for op in [Activation::Prelu, Activation::Silu, Activation::Relu] {
             for layout in StorageLayout::ALL {
                 let weights = WeightLayout::choose(&op, layout, 3, 5, [0, 0]);
-                let out_of_place = elementwise_module(&op, layout, true, false, weights);
-                let in_place = elementwise_module(&op, layout, true, true, weights);
+                let plain = EpilogueKey::default();
+                let out_of_place = elementwise_module(&op, layout, true, false, weights, plain);
+                let in_place = elementwise_module(&op, layout, true, true, weights, plain);
                 assert!(out_of_place.contains(ELEMENTWISE_TEMPLATE));
                 assert!(in_place.contains(ELEMENTWISE_TEMPLATE));
                 assert_eq!(
@@ -631,6 +793,7 @@ mod tests {
                 false,
                 false,
                 WeightLayout::None,
+                EpilogueKey::default(),
             ),
         );
         let (members, size) = wgsl_layout(&module, ElementwiseParams::WGSL_NAME);

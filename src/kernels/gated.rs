@@ -412,7 +412,7 @@ impl Kernels {
                 let key = BindGroupKey {
                     layout: layout_kind,
                     uniform: uniform.buffer.clone(),
-                    storage: [window(0), window(1), window(2), window(3), window(4)],
+                    storage: [window(0), window(1), window(2), window(3), window(4), None],
                 };
                 let (bind_group, new_key) = self.bind_group(
                     key,

@@ -550,6 +550,7 @@ impl Kernels {
                                         size: scratch_bytes,
                                     }),
                                 None,
+                                None,
                             ],
                         };
                         let (bind_group, new_key) = self.bind_group(

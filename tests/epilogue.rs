@@ -1,0 +1,414 @@
+//! The fused forward, `f(x + bias[c]) + residual`, against the plain op: the
+//! fused kernel runs the op's own functions on `x + bias` and adds the
+//! residual, each sum in f32, so its result is the plain GPU op applied to
+//! `x + bias` (summed here in f32) plus the residual (summed here in f32),
+//! bit for bit, up to what a GPU may do on its own: contract the op's last
+//! product with the residual's addition into one fused multiply-add (one
+//! rounding instead of two) and flush subnormals. The plain op's accuracy
+//! against the f64 oracle is the differential tests' business.
+
+mod common;
+
+use proptest::prelude::*;
+use wgpu_activations::{
+    f16, Activation, ActivationError, Epilogue, FusedForwardBuffers, GpuContext, GpuTensor,
+};
+
+use common::strategies;
+
+/// Element i's index along `dim` of `shape`.
+fn channel_of(i: usize, shape: &[usize], dim: usize) -> usize {
+    let inner: usize = shape[dim + 1..].iter().product();
+    (i / inner.max(1)) % shape[dim]
+}
+
+fn ulp(v: f32) -> f64 {
+    let a = v.abs();
+    if !a.is_finite() {
+        return 0.0;
+    }
+    f64::from(f32::from_bits(a.to_bits() + 1)) - f64::from(a)
+}
+
+fn subnormal(v: f32) -> bool {
+    v != 0.0 && v.abs() < f32::MIN_POSITIVE
+}
+
+/// Whether the GPU's `y` is `a + r` as a GPU may compute it (see the module
+/// docs), for one of the candidate values `a` of the op.
+fn acceptable(y: f32, candidates: &[f32], r: f32) -> bool {
+    candidates.iter().any(|&a| {
+        let reference = a + r;
+        if y.to_bits() == reference.to_bits() || (y.is_nan() && reference.is_nan()) {
+            return true;
+        }
+        if y.is_nan() || reference.is_nan() {
+            return false;
+        }
+        // An output the GPU flushed.
+        if (subnormal(reference) || reference == 0.0) && (subnormal(y) || y == 0.0) {
+            return true;
+        }
+        // A fused multiply-add: one rounding of the exact a + r instead of two.
+        if reference.is_infinite() {
+            return y.is_finite() && y.signum() == reference.signum() && y.abs() >= 3.0e38;
+        }
+        let exact = f64::from(a) + f64::from(r);
+        (f64::from(y) - exact).abs() <= ulp(a) + ulp(reference)
+    })
+}
+
+/// Runs the fused forward and checks it against the plain op; f32 storage.
+fn check_f32(
+    ctx: &GpuContext,
+    op: &Activation,
+    shape: &[usize],
+    x: &[f32],
+    bias: Option<(&[f32], i64)>,
+    residual: Option<&[f32]>,
+) -> Result<(), String> {
+    let rank = shape.len() as i64;
+    let t: Vec<f32> = match bias {
+        None => x.to_vec(),
+        Some((b, dim)) => {
+            let dim = if dim < 0 { dim + rank } else { dim } as usize;
+            x.iter()
+                .enumerate()
+                .map(|(i, &xi)| xi + b[channel_of(i, shape, dim)])
+                .collect()
+        }
+    };
+    let flushed: Vec<f32> = t
+        .iter()
+        .map(|&v| if subnormal(v) { 0.0f32.copysign(v) } else { v })
+        .collect();
+    let weight = op.uses_weight().then(|| ctx.upload(&[0.25], &[1]).unwrap());
+    let plain = |values: &[f32]| -> Vec<f32> {
+        let tensor = ctx.upload(values, shape).unwrap();
+        ctx.download(&ctx.forward(op, &tensor, weight.as_ref()).unwrap())
+            .unwrap()
+    };
+    let a = plain(&t);
+    let a_flushed = plain(&flushed);
+    let input = ctx.upload(x, shape).unwrap();
+    let bias_tensor = bias.map(|(b, _)| ctx.upload(b, &[b.len()]).unwrap());
+    let residual_tensor = residual.map(|r| ctx.upload(r, shape).unwrap());
+    let epilogue = Epilogue {
+        bias: bias_tensor.as_ref(),
+        bias_dim: bias.map_or(-1, |(_, d)| d),
+        residual: residual_tensor.as_ref(),
+    };
+    let y = ctx
+        .download(
+            &ctx.forward_fused(op, &input, weight.as_ref(), &epilogue)
+                .map_err(|e| e.to_string())?,
+        )
+        .unwrap();
+    for i in 0..x.len() {
+        let r = residual.map_or(0.0, |r| r[i]);
+        let candidates = [a[i], a_flushed[i]];
+        // Without a residual the result is the op's value itself.
+        let ok = if residual.is_some() {
+            acceptable(y[i], &candidates, r)
+        } else {
+            candidates
+                .iter()
+                .any(|c| c.to_bits() == y[i].to_bits() || (c.is_nan() && y[i].is_nan()))
+                || (subnormal(y[i]) && candidates.iter().any(|&c| c == 0.0 || subnormal(c)))
+        };
+        if !ok {
+            return Err(format!(
+                "{op} {shape:?} element {i}: x {:e} t {:e} -> fused {:e} ({:#010x}), plain {:e} + r {:e}",
+                x[i],
+                t[i],
+                y[i],
+                y[i].to_bits(),
+                a[i],
+                r
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A shape of 1 to 4 dimensions, a dimension of it and data for it.
+fn case() -> impl Strategy<Value = (Vec<usize>, i64, Vec<f32>, Vec<f32>, Vec<f32>)> {
+    prop::collection::vec(
+        prop_oneof![4 => 1usize..6, 1 => Just(0usize), 1 => 6usize..40],
+        1..=4,
+    )
+    .prop_flat_map(|shape| {
+        let len: usize = shape.iter().product();
+        let rank = shape.len() as i64;
+        (
+            Just(shape.clone()),
+            -rank..rank,
+            prop::collection::vec(strategies::value(), len),
+            prop::collection::vec(strategies::value(), 40),
+            prop::collection::vec(strategies::value(), len),
+        )
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// Every op, bias along every dimension, with and without each part.
+    #[test]
+    fn fused_forward_is_the_plain_op_on_x_plus_bias_plus_residual(
+        op in strategies::op(),
+        (shape, dim, x, bias_values, residual) in case(),
+        parts in 0u8..4,
+    ) {
+        let Some(ctx) = common::gpu() else { return Ok(()) };
+        let rank = shape.len() as i64;
+        let axis = if dim < 0 { dim + rank } else { dim } as usize;
+        let bias = (parts & 1 == 1).then(|| (&bias_values[..shape[axis]], dim));
+        let residual = (parts & 2 == 2).then_some(&residual[..]);
+        if let Err(message) = check_f32(ctx, &op, &shape, &x, bias, residual) {
+            return Err(TestCaseError::fail(message));
+        }
+    }
+}
+
+#[test]
+fn linear_and_conv_layouts_with_every_part() {
+    let ctx = gpu_or_skip!();
+    // [batch, features] with the bias along the features (linear), and
+    // [N, C, H, W] with the bias along the channels (conv), lengths that are
+    // not multiples of 4 and past one workgroup.
+    let cases: [(&[usize], i64); 4] = [
+        (&[3, 257], -1),
+        (&[2, 5, 7, 3], 1),
+        (&[2, 8, 4, 4], 1),
+        (&[1027], 0),
+    ];
+    for (shape, dim) in cases {
+        let len: usize = shape.iter().product();
+        let x: Vec<f32> = (0..len).map(|i| (i % 97) as f32 / 8.0 - 6.0).collect();
+        let axis = if dim < 0 {
+            shape.len() - 1
+        } else {
+            dim as usize
+        };
+        let b: Vec<f32> = (0..shape[axis]).map(|c| c as f32 * 0.375 - 1.0).collect();
+        let r: Vec<f32> = (0..len).map(|i| (i % 13) as f32 - 6.5).collect();
+        for op in [
+            "relu",
+            "gelu",
+            "silu",
+            "leaky_relu",
+            "prelu",
+            "sigmoid",
+            "elu",
+        ] {
+            let op = Activation::from_name(op).unwrap();
+            for (bias, residual) in [(true, true), (true, false), (false, true), (false, false)] {
+                check_f32(
+                    ctx,
+                    &op,
+                    shape,
+                    &x,
+                    bias.then_some((&b[..], dim)),
+                    residual.then_some(&r[..]),
+                )
+                .unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn documented_example_values() {
+    let ctx = gpu_or_skip!();
+    let x = ctx
+        .upload(&[1.0, -2.0, 3.0, -4.0, 5.0, -6.0], &[2, 3])
+        .unwrap();
+    let bias = ctx.upload(&[0.5, 0.5, -10.0], &[3]).unwrap();
+    let skip = ctx.upload(&[1.0; 6], &[2, 3]).unwrap();
+    let epilogue = Epilogue {
+        bias: Some(&bias),
+        bias_dim: -1,
+        residual: Some(&skip),
+    };
+    let y = ctx
+        .forward_fused(&Activation::Relu, &x, None, &epilogue)
+        .unwrap();
+    assert_eq!(ctx.download(&y).unwrap(), [2.5, 1.0, 1.0, 1.0, 6.5, 1.0]);
+    // Along dimension 0 instead: one bias per row.
+    let row_bias = ctx.upload(&[10.0, -10.0], &[2]).unwrap();
+    let epilogue = Epilogue {
+        bias: Some(&row_bias),
+        bias_dim: 0,
+        residual: None,
+    };
+    let y = ctx
+        .forward_fused(&Activation::Relu, &x, None, &epilogue)
+        .unwrap();
+    assert_eq!(ctx.download(&y).unwrap(), [11.0, 8.0, 13.0, 0.0, 0.0, 0.0]);
+}
+
+#[test]
+fn past_one_storage_binding() {
+    let ctx = gpu_or_skip!();
+    let max_binding = ctx.limits().max_storage_buffer_binding_size;
+    let inner = (max_binding / 4 / 6 + 4099) as usize;
+    let shape = [2usize, 3, inner];
+    let len: usize = shape.iter().product();
+    if len > 300_000_000 {
+        return;
+    }
+    let x: Vec<f32> = (0..len).map(|i| (i % 1001) as f32 / 64.0 - 8.0).collect();
+    let r: Vec<f32> = (0..len).map(|i| (i % 7) as f32).collect();
+    let b = [0.5f32, -0.25, 4.0];
+    let input = ctx.upload(&x, &shape).unwrap();
+    let residual = ctx.upload(&r, &shape).unwrap();
+    let bias = ctx.upload(&b, &[3]).unwrap();
+    let y = ctx
+        .forward_fused(
+            &Activation::Relu,
+            &input,
+            None,
+            &Epilogue {
+                bias: Some(&bias),
+                bias_dim: 1,
+                residual: Some(&residual),
+            },
+        )
+        .unwrap();
+    let y = ctx.download(&y).unwrap();
+    for (i, &yi) in y.iter().enumerate() {
+        let t = x[i] + b[(i / inner) % 3];
+        let expected = if t > 0.0 { t } else { 0.0 } + r[i];
+        assert_eq!(yi.to_bits(), expected.to_bits(), "element {i}");
+    }
+}
+
+#[test]
+fn f16_storage_sums_in_f32_and_rounds_once() {
+    let ctx = gpu_or_skip!();
+    if !ctx.device().features().contains(wgpu::Features::SHADER_F16) {
+        return;
+    }
+    let shape = [4usize, 33];
+    let len = 4 * 33;
+    let x: Vec<f16> = (0..len)
+        .map(|i| f16::from_f32((i % 29) as f32 / 4.0 - 3.5))
+        .collect();
+    let b: Vec<f16> = (0..33)
+        .map(|c| f16::from_f32(c as f32 / 16.0 - 1.0))
+        .collect();
+    let r: Vec<f16> = (0..len)
+        .map(|i| f16::from_f32((i % 5) as f32 - 2.0))
+        .collect();
+    let input = ctx.upload_f16(&x, &shape).unwrap();
+    let bias = ctx.upload_f16(&b, &[33]).unwrap();
+    let residual = ctx.upload_f16(&r, &shape).unwrap();
+    for name in ["relu", "silu", "gelu"] {
+        let op = Activation::from_name(name).unwrap();
+        let y = ctx
+            .forward_fused(
+                &op,
+                &input,
+                None,
+                &Epilogue {
+                    bias: Some(&bias),
+                    bias_dim: -1,
+                    residual: Some(&residual),
+                },
+            )
+            .unwrap();
+        let y = ctx.download_f16(&y).unwrap();
+        // The op in f32 on the f32 sum x + b, then + r in f32, rounded once.
+        let t: Vec<f32> = (0..len)
+            .map(|i| x[i].to_f32() + b[i % 33].to_f32())
+            .collect();
+        let a = ctx
+            .download(
+                &ctx.forward(&op, &ctx.upload(&t, &shape).unwrap(), None)
+                    .unwrap(),
+            )
+            .unwrap();
+        for i in 0..len {
+            let expected = f16::from_f32(a[i] + r[i].to_f32());
+            let apart = (y[i].to_bits() as i32 - expected.to_bits() as i32).abs();
+            assert!(apart <= 1, "{name} element {i}: {} vs {}", y[i], expected);
+        }
+    }
+}
+
+#[test]
+fn bad_arguments_are_errors() {
+    let ctx = gpu_or_skip!();
+    let x = ctx.upload(&[1.0; 6], &[2, 3]).unwrap();
+    let short_bias = ctx.upload(&[1.0; 2], &[2]).unwrap();
+    let wrong = ctx.upload(&[1.0; 6], &[3, 2]).unwrap();
+    let relu = Activation::Relu;
+    let run = |epilogue: Epilogue<'_>| ctx.forward_fused(&relu, &x, None, &epilogue);
+    assert!(matches!(
+        run(Epilogue {
+            bias: Some(&short_bias),
+            bias_dim: -1,
+            residual: None
+        }),
+        Err(ActivationError::LengthMismatch { what: "bias", .. })
+    ));
+    assert!(matches!(
+        run(Epilogue {
+            bias: Some(&short_bias),
+            bias_dim: 2,
+            residual: None
+        }),
+        Err(ActivationError::DimOutOfRange { dim: 2, .. })
+    ));
+    assert!(matches!(
+        run(Epilogue {
+            bias: Some(&short_bias),
+            bias_dim: -3,
+            residual: None
+        }),
+        Err(ActivationError::DimOutOfRange { dim: -3, .. })
+    ));
+    assert!(matches!(
+        run(Epilogue {
+            bias: None,
+            bias_dim: -1,
+            residual: Some(&wrong)
+        }),
+        Err(ActivationError::ShapeMismatch {
+            what: "residual",
+            ..
+        })
+    ));
+    // The recording API: the output may not share a buffer with the bias
+    // or the residual.
+    let out = ctx.empty(&[2, 3]).unwrap();
+    let bias = ctx.upload(&[1.0; 3], &[3]).unwrap();
+    let mut encoder = ctx.create_encoder();
+    let aliased = ctx.encode_forward_fused(
+        &mut encoder,
+        &relu,
+        &[2, 3],
+        &FusedForwardBuffers {
+            input: x.view(),
+            output: out.view(),
+            weight: None,
+            bias: Some(bias.view()),
+            bias_dim: -1,
+            residual: Some(out.view()),
+        },
+    );
+    assert!(matches!(
+        aliased,
+        Err(ActivationError::AliasedBuffers {
+            written: "output",
+            other: "residual"
+        })
+    ));
+    // With neither part the fused forward is the plain op, bit for bit.
+    let plain: GpuTensor = ctx.forward(&relu, &x, None).unwrap();
+    let fused = ctx
+        .forward_fused(&relu, &x, None, &Epilogue::default())
+        .unwrap();
+    assert_eq!(ctx.download(&plain).unwrap(), ctx.download(&fused).unwrap());
+}
