@@ -15,7 +15,8 @@
 //
 // A fused forward adds `pre_activation(x, index)` (the bias of each
 // element's channel) before the op and `finish(y, v)` (the residual) after
-// it; both are the identity for the plain op.
+// it; its backward takes the gradient at `pre_activation(x, index)`. Both
+// are the identity for the plain op.
 //
 // The placement's accessors say where the other operands are read:
 // `load_input(v)` (the forward's input) and `load_grad(v)` (the gradient of
@@ -77,5 +78,5 @@ fn backward(
         return;
     }
     let index = lane_indices(first) + Index(params.base);
-    store(v, first, apply_backward(widen(src[v]), widen(load_grad(v)), index));
+    store(v, first, apply_backward(pre_activation(widen(src[v]), index), widen(load_grad(v)), index));
 }

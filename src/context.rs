@@ -26,7 +26,7 @@ use crate::activation::Activation;
 use crate::error::{ActivationError, Result};
 use crate::kernels::{
     catching, BackwardBuffers, BackwardInPlaceBuffers, ForwardBuffers, ForwardInPlaceBuffers,
-    FusedForwardBuffers, Kernels, Target,
+    FusedBackwardBuffers, FusedForwardBuffers, Kernels, Target,
 };
 use crate::shape::element_count;
 use crate::tensor::{DType, GpuTensor};
@@ -147,6 +147,15 @@ impl AdapterOptions {
             .map(|a| a.get_info())
             .collect()
     }
+}
+
+/// What [`GpuContext::backward_fused`] returns.
+#[derive(Debug)]
+pub struct FusedGradients {
+    /// The input's gradient.
+    pub grad_input: GpuTensor,
+    /// The bias's gradient, when the epilogue has a bias.
+    pub grad_bias: Option<GpuTensor>,
 }
 
 /// The optional parts of [`GpuContext::forward_fused`]:
@@ -492,6 +501,27 @@ impl GpuContext {
     ) -> Result<()> {
         self.alive(|| {
             self.inner.kernels.encode_forward_fused(
+                &mut Target::Encoder(encoder),
+                op,
+                shape,
+                buffers,
+                true,
+            )
+        })
+    }
+
+    /// Records a fused backward into `encoder` over caller-owned buffers (see
+    /// [`FusedBackwardBuffers`] and [`GpuContext::backward_fused`]); on error
+    /// nothing is recorded.
+    pub fn encode_backward_fused(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        op: &Activation,
+        shape: &[usize],
+        buffers: &FusedBackwardBuffers<'_>,
+    ) -> Result<()> {
+        self.alive(|| {
+            self.inner.kernels.encode_backward_fused(
                 &mut Target::Encoder(encoder),
                 op,
                 shape,
@@ -847,6 +877,59 @@ impl GpuContext {
             .map_err(|e| self.classify(e))?;
         self.submit(encoder)?;
         Ok(output)
+    }
+
+    /// The gradients of [`GpuContext::forward_fused`]: `grad_input =
+    /// grad_output * f'(input + bias[c])` and, with a bias, its gradient
+    /// (the sum of `grad_input` over each channel, added in a fixed order:
+    /// the same bits on every run). The residual's gradient is `grad_output`
+    /// itself (no copy is made). PReLU's weight gradient is not computed
+    /// here (use [`GpuContext::backward`] on `input + bias`).
+    pub fn backward_fused(
+        &self,
+        op: &Activation,
+        input: &GpuTensor,
+        grad_output: &GpuTensor,
+        weight: Option<&GpuTensor>,
+        epilogue: &Epilogue<'_>,
+    ) -> Result<FusedGradients> {
+        self.check_alive()?;
+        if grad_output.shape() != input.shape() {
+            return Err(ActivationError::ShapeMismatch {
+                what: "grad_output",
+                expected: input.shape().to_vec(),
+                actual: grad_output.shape().to_vec(),
+            });
+        }
+        let grad_input = self.empty_with_dtype(input.shape(), input.dtype())?;
+        let grad_bias = match epilogue.bias {
+            Some(bias) => Some(self.empty_with_dtype(bias.shape(), bias.dtype())?),
+            None => None,
+        };
+        let mut encoder = self.create_encoder();
+        self.inner
+            .kernels
+            .encode_backward_fused(
+                &mut Target::Encoder(&mut encoder),
+                op,
+                input.shape(),
+                &FusedBackwardBuffers {
+                    input: input.view(),
+                    grad_output: grad_output.view(),
+                    grad_input: grad_input.view(),
+                    weight: weight.map(GpuTensor::view),
+                    bias: epilogue.bias.map(GpuTensor::view),
+                    bias_dim: epilogue.bias_dim,
+                    grad_bias: grad_bias.as_ref().map(GpuTensor::view),
+                },
+                false,
+            )
+            .map_err(|e| self.classify(e))?;
+        self.submit(encoder)?;
+        Ok(FusedGradients {
+            grad_input,
+            grad_bias,
+        })
     }
 
     /// Runs `op`'s gradient: `grad_input = grad_output * f'(input)`, and for

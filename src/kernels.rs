@@ -20,8 +20,8 @@ use std::sync::{Mutex, MutexGuard};
 use crate::activation::{Activation, WgslCall};
 use crate::error::{ActivationError, Result};
 use crate::shaders::{
-    self, BiasLayout, Direction, ElementwiseParams, EpilogueKey, ReduceParams, StorageLayout,
-    WeightLayout, WEIGHT_GRAD_CHUNK, WORKGROUP_SIZE,
+    self, BiasLayout, Direction, ElementwiseParams, EpilogueKey, ReduceParams, ReduceTerm,
+    StorageLayout, WeightLayout, WEIGHT_GRAD_CHUNK, WORKGROUP_SIZE,
 };
 use crate::shape::{element_count, prelu_channels};
 use crate::tensor::DType;
@@ -58,6 +58,31 @@ pub struct ForwardBuffers<'a> {
     /// is processed in pieces (streamed): it keeps PReLU's channels and
     /// RReLU's random slopes those of the whole tensor. 0 otherwise.
     pub first_element: u64,
+}
+
+/// The buffers of one fused backward, recorded with
+/// [`crate::GpuContext::encode_backward_fused`]: for
+/// `y = f(x + bias[c]) + residual`, `grad_input = grad_output * f'(x +
+/// bias[c])` and `grad_bias[c]` the sum of `grad_input` over every element of
+/// channel `c`, added in a fixed order (the same bits on every run). The
+/// residual's gradient is `grad_output` itself: no copy is made.
+#[derive(Debug, Clone, Copy)]
+pub struct FusedBackwardBuffers<'a> {
+    /// The forward's input `x`.
+    pub input: TensorView<'a>,
+    /// The gradient of the output.
+    pub grad_output: TensorView<'a>,
+    /// Where the input's gradient is written: a buffer of its own.
+    pub grad_input: TensorView<'a>,
+    /// PReLU's weight (its gradient is not computed here); `None` for other ops.
+    pub weight: Option<TensorView<'a>>,
+    /// The forward's bias, if it had one.
+    pub bias: Option<TensorView<'a>>,
+    /// The dimension the bias runs along; negative counts from the end.
+    pub bias_dim: i64,
+    /// Where the bias's gradient is written (`shape[bias_dim]` values), if
+    /// wanted; needs `bias`.
+    pub grad_bias: Option<TensorView<'a>>,
 }
 
 /// The buffers of one fused forward, recorded with
@@ -527,7 +552,7 @@ pub(crate) struct Kernels {
     modules: Mutex<HashMap<ModuleKey, wgpu::ShaderModule>>,
     layouts: Mutex<HashMap<LayoutKind, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>,
     pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
-    weight_grad: Mutex<HashMap<DType, WeightGradPipelines>>,
+    weight_grad: Mutex<HashMap<(DType, ReduceTerm), WeightGradPipelines>>,
     arena: Mutex<UniformArena>,
     bind_groups: Mutex<BindGroupCache>,
     /// The weight gradient's chunk sums (grown as needed; wgpu orders the
@@ -754,9 +779,10 @@ impl Kernels {
     fn weight_grad_pipelines(
         &self,
         dtype: DType,
+        term: ReduceTerm,
         scope: &mut Scope,
     ) -> (WeightGradPipelines, bool) {
-        if let Some(pipelines) = lock(&self.weight_grad).get(&dtype) {
+        if let Some(pipelines) = lock(&self.weight_grad).get(&(dtype, term)) {
             return (pipelines.clone(), false);
         }
         scope.open(&self.device);
@@ -765,7 +791,9 @@ impl Kernels {
             .device
             .create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some("prelu_weight_grad"),
-                source: wgpu::ShaderSource::Wgsl(shaders::prelu_weight_grad_module(dtype).into()),
+                source: wgpu::ShaderSource::Wgsl(
+                    shaders::prelu_weight_grad_module(dtype, term).into(),
+                ),
             });
         let pipeline = |entry_point| {
             self.device
@@ -1069,6 +1097,125 @@ impl Kernels {
         self.forward_op(target, op, shape, buffers, false, cache)
     }
 
+    /// A fused op's bias, checked against `shape[dim]`: the view, its
+    /// channels and the elements per channel block.
+    fn check_bias<'a>(
+        &self,
+        bias: Option<TensorView<'a>>,
+        dim: i64,
+        shape: &[usize],
+        dtype: DType,
+    ) -> Result<Option<(TensorView<'a>, u32, u32)>> {
+        let Some(view) = bias else {
+            return Ok(None);
+        };
+        let rank = shape.len() as i64;
+        let axis = if dim < 0 { dim + rank } else { dim };
+        if !(0..rank).contains(&axis) {
+            return Err(ActivationError::DimOutOfRange {
+                op: "bias",
+                dim,
+                shape: shape.to_vec(),
+            });
+        }
+        let axis = axis as usize;
+        let channels = shape[axis];
+        let inner: usize = shape[axis + 1..].iter().product();
+        self.check_view("bias", &view, channels, dtype)?;
+        let narrow = |n: usize| {
+            u32::try_from(n.max(1)).map_err(|_| ActivationError::TooLarge {
+                what: "bias channel block",
+                len: n as u64,
+                max: u64::from(u32::MAX),
+            })
+        };
+        Ok(Some((view, narrow(channels)?, narrow(inner)?)))
+    }
+
+    /// Records a fused backward (see [`FusedBackwardBuffers`]).
+    pub(crate) fn encode_backward_fused(
+        &self,
+        target: &mut Target<'_, '_>,
+        op: &Activation,
+        shape: &[usize],
+        buffers: &FusedBackwardBuffers<'_>,
+        cache: bool,
+    ) -> Result<()> {
+        op.validate()?;
+        let len = element_count(shape)?;
+        Self::check_len(len, 0)?;
+        let dtype = buffers.input.dtype();
+        self.check_dtype(dtype)?;
+        self.check_view("input", &buffers.input, len, dtype)?;
+        self.check_view("grad_output", &buffers.grad_output, len, dtype)?;
+        self.check_view("grad_input", &buffers.grad_input, len, dtype)?;
+        let prelu = self.check_weight(op, shape, buffers.weight.as_ref(), dtype)?;
+        let bias = self.check_bias(buffers.bias, buffers.bias_dim, shape, dtype)?;
+        let grad_bias = match (buffers.grad_bias, bias) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(ActivationError::Unsupported {
+                    op: op.name(),
+                    what: "grad_bias without a bias: give the forward's bias too",
+                })
+            }
+            (Some(view), Some((bias, channels, inner))) => {
+                self.check_view("grad_bias", &view, bias.len(), dtype)?;
+                Some((view, channels, inner))
+            }
+        };
+        let reads = [
+            Some(("input", &buffers.input)),
+            Some(("grad_output", &buffers.grad_output)),
+            buffers.weight.as_ref().map(|w| ("weight", w)),
+            buffers.bias.as_ref().map(|b| ("bias", b)),
+        ];
+        Self::check_distinct(("grad_input", &buffers.grad_input), &reads)?;
+        if let Some((view, _, _)) = &grad_bias {
+            Self::check_distinct(
+                ("grad_bias", view),
+                &[
+                    reads[0],
+                    reads[1],
+                    reads[2],
+                    reads[3],
+                    Some(("grad_input", &buffers.grad_input)),
+                ],
+            )?;
+        }
+        self.encode_elementwise(
+            target,
+            Dispatch {
+                op,
+                direction: Direction::Backward,
+                from_output: false,
+                in_place: false,
+                prelu,
+                bias,
+                residual: None,
+                first_element: 0,
+                cache,
+            },
+            [Some(buffers.input), Some(buffers.grad_output)],
+            buffers.grad_input,
+            buffers.weight,
+        )?;
+        if let Some((view, channels, inner)) = grad_bias {
+            // Sums of grad_input per channel (wgpu orders this after the
+            // kernel that writes it).
+            self.encode_channel_sums(
+                target,
+                ReduceTerm::Gradient,
+                (u64::from(channels), u64::from(inner)),
+                buffers.grad_input,
+                buffers.grad_input,
+                view,
+                cache,
+            )?;
+        }
+        Ok(())
+    }
+
     /// Records a fused forward (see [`FusedForwardBuffers`]).
     pub(crate) fn encode_forward_fused(
         &self,
@@ -1086,33 +1233,7 @@ impl Kernels {
         self.check_view("input", &buffers.input, len, dtype)?;
         self.check_view("output", &buffers.output, len, dtype)?;
         let prelu = self.check_weight(op, shape, buffers.weight.as_ref(), dtype)?;
-        let bias = match buffers.bias {
-            None => None,
-            Some(view) => {
-                let rank = shape.len() as i64;
-                let dim = buffers.bias_dim;
-                let axis = if dim < 0 { dim + rank } else { dim };
-                if !(0..rank).contains(&axis) {
-                    return Err(ActivationError::DimOutOfRange {
-                        op: "bias",
-                        dim,
-                        shape: shape.to_vec(),
-                    });
-                }
-                let axis = axis as usize;
-                let channels = shape[axis];
-                let inner: usize = shape[axis + 1..].iter().product();
-                self.check_view("bias", &view, channels, dtype)?;
-                let narrow = |n: usize| {
-                    u32::try_from(n.max(1)).map_err(|_| ActivationError::TooLarge {
-                        what: "bias channel block",
-                        len: n as u64,
-                        max: u64::from(u32::MAX),
-                    })
-                };
-                Some((view, narrow(channels)?, narrow(inner)?))
-            }
-        };
+        let bias = self.check_bias(buffers.bias, buffers.bias_dim, shape, dtype)?;
         if let Some(residual) = &buffers.residual {
             self.check_view("residual", residual, len, dtype)?;
         }
@@ -1561,15 +1682,40 @@ impl Kernels {
         grad_weight: TensorView<'_>,
         cache: bool,
     ) -> Result<()> {
-        let len = input.len() as u64;
-        let dtype = input.dtype();
-        let chunk = u64::from(WEIGHT_GRAD_CHUNK);
         let (channels, inner) = if grad_weight.len() == 1 {
-            (1u64, len.max(1))
+            (1u64, (input.len() as u64).max(1))
         } else {
             let (channels, inner) = prelu_channels(shape);
             (channels as u64, inner as u64)
         };
+        self.encode_channel_sums(
+            target,
+            ReduceTerm::PreluWeight,
+            (channels, inner),
+            input,
+            grad_output,
+            grad_weight,
+            cache,
+        )
+    }
+
+    /// Records the two-pass, fixed-order per-channel sums of `term` over
+    /// `input` and `grad_output` into `sums` (`channels` channels of `inner`
+    /// elements): PReLU's weight gradient, or a fused bias's gradient.
+    #[allow(clippy::too_many_arguments)]
+    fn encode_channel_sums(
+        &self,
+        target: &mut Target<'_, '_>,
+        term: ReduceTerm,
+        (channels, inner): (u64, u64),
+        input: TensorView<'_>,
+        grad_output: TensorView<'_>,
+        grad_weight: TensorView<'_>,
+        cache: bool,
+    ) -> Result<()> {
+        let len = input.len() as u64;
+        let dtype = input.dtype();
+        let chunk = u64::from(WEIGHT_GRAD_CHUNK);
         let block = (channels * inner).max(1);
         let piece = self.chunk_elements(dtype);
         let pieces = len.div_ceil(piece).max(1);
@@ -1598,7 +1744,7 @@ impl Kernels {
         let max_dim = self.limits.max_compute_workgroups_per_dimension;
         let channel_grid = dispatch_grid(channels, max_dim)?;
         let mut scope = Scope::default();
-        let (pipelines, new_pipelines) = self.weight_grad_pipelines(dtype, &mut scope);
+        let (pipelines, new_pipelines) = self.weight_grad_pipelines(dtype, term, &mut scope);
         let placeholder = self.placeholder(&mut scope);
         let chunk_sums = self.chunk_sums(chunk_sums_len.max(1) * 4, &mut scope);
         let mut prepared = SmallList::new();
@@ -1673,7 +1819,7 @@ impl Kernels {
         })();
         self.close(scope, outcome)?;
         if new_pipelines {
-            lock(&self.weight_grad).insert(dtype, pipelines.clone());
+            lock(&self.weight_grad).insert((dtype, term), pipelines.clone());
         }
         self.keep(&prepared);
         target.with_pass("prelu_weight_grad", |pass| {

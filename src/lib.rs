@@ -107,7 +107,8 @@ pub use wgpu;
 pub use accuracy::{ulp_distance, Element, Tolerance};
 pub use activation::{Activation, GeluApproximate};
 pub use context::{
-    describe_adapter, AdapterOptions, DeviceLossCheck, Epilogue, GpuContext, Gradients,
+    describe_adapter, AdapterOptions, DeviceLossCheck, Epilogue, FusedGradients, GpuContext,
+    Gradients,
 };
 pub use error::{ActivationError, Result};
 pub use gated::GatedActivation;
@@ -116,7 +117,7 @@ pub use kernels::gated::{GatedBackwardBuffers, GatedForwardBuffers, GatedHalves}
 pub use kernels::row::{RowBackwardBuffers, RowForwardBuffers};
 pub use kernels::{
     BackwardBuffers, BackwardInPlaceBuffers, ForwardBuffers, ForwardInPlaceBuffers,
-    FusedForwardBuffers,
+    FusedBackwardBuffers, FusedForwardBuffers,
 };
 pub use row::{RowActivation, RowTolerance};
 pub use tensor::{DType, GpuTensor};

@@ -594,9 +594,16 @@ pub(crate) fn elementwise_module(
 }
 
 /// The complete WGSL of the PReLU weight-gradient module for `dtype`.
-pub(crate) fn prelu_weight_grad_module(dtype: DType) -> String {
+pub(crate) fn prelu_weight_grad_module(dtype: DType, term: ReduceTerm) -> String {
     let layout = StorageLayout::Scalar(dtype);
     let f16 = dtype == DType::F16;
+    let term = match term {
+        // A NaN input fails `x > 0` and so reaches the sum as NaN.
+        ReduceTerm::PreluWeight => {
+            "fn reduce_term(x: f32, g: f32) -> f32 {\n    return select(x * g, 0.0, x > 0.0);\n}\n"
+        }
+        ReduceTerm::Gradient => "fn reduce_term(x: f32, g: f32) -> f32 {\n    return g;\n}\n",
+    };
     [
         preamble(dtype, ReduceParams::WGSL),
         format!("const ELEMENTS_PER_THREAD: u32 = {ELEMENTS_PER_THREAD}u;\n"),
@@ -605,9 +612,19 @@ pub(crate) fn prelu_weight_grad_module(dtype: DType) -> String {
             f16,
         )),
         layout.prelude(),
+        term.to_string(),
         PRELU_WEIGHT_GRAD_TEMPLATE.to_string(),
     ]
     .join("\n")
+}
+
+/// What the per-channel reduction adds up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum ReduceTerm {
+    /// PReLU's weight gradient: `x g` where `x <= 0`.
+    PreluWeight,
+    /// A bias's gradient: the gradient `g` itself.
+    Gradient,
 }
 
 /// The library text without its `enable` line (the preamble has it).
@@ -755,7 +772,7 @@ mod tests {
         for dtype in [DType::F32, DType::F16] {
             let module = parse(
                 &format!("prelu_weight_grad {dtype:?}"),
-                &prelu_weight_grad_module(dtype),
+                &prelu_weight_grad_module(dtype, ReduceTerm::PreluWeight),
             );
             for entry in &module.entry_points {
                 assert_eq!(entry.workgroup_size, [WORKGROUP_SIZE, 1, 1]);
@@ -804,7 +821,10 @@ mod tests {
         assert_eq!(members, rust);
         assert_eq!(size, std::mem::size_of::<ElementwiseParams>());
 
-        let module = parse("reduce", &prelu_weight_grad_module(DType::F32));
+        let module = parse(
+            "reduce",
+            &prelu_weight_grad_module(DType::F32, ReduceTerm::PreluWeight),
+        );
         let (members, size) = wgsl_layout(&module, ReduceParams::WGSL_NAME);
         let rust: Vec<(String, usize)> = ReduceParams::layout()
             .into_iter()
@@ -850,7 +870,7 @@ mod tests {
 
     #[test]
     fn weight_grad_chunk_is_workgroup_times_elements() {
-        let source = prelu_weight_grad_module(DType::F32);
+        let source = prelu_weight_grad_module(DType::F32, ReduceTerm::PreluWeight);
         assert!(source.contains("const CHUNK: u32 = WORKGROUP_SIZE * ELEMENTS_PER_THREAD;"));
         assert_eq!(WEIGHT_GRAD_CHUNK, WORKGROUP_SIZE * ELEMENTS_PER_THREAD);
     }

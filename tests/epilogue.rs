@@ -11,7 +11,8 @@ mod common;
 
 use proptest::prelude::*;
 use wgpu_activations::{
-    f16, Activation, ActivationError, Epilogue, FusedForwardBuffers, GpuContext, GpuTensor,
+    f16, Activation, ActivationError, Epilogue, FusedBackwardBuffers, FusedForwardBuffers,
+    GpuContext, GpuTensor,
 };
 
 use common::strategies;
@@ -411,4 +412,195 @@ fn bad_arguments_are_errors() {
         .forward_fused(&relu, &x, None, &Epilogue::default())
         .unwrap();
     assert_eq!(ctx.download(&plain).unwrap(), ctx.download(&fused).unwrap());
+}
+
+/// The fused backward against the plain backward on `x + bias` (summed here
+/// in f32), and the bias gradient against an f64 sum of that gradient per
+/// channel; twice, for the same bits.
+fn check_backward(
+    ctx: &GpuContext,
+    op: &Activation,
+    shape: &[usize],
+    x: &[f32],
+    g: &[f32],
+    bias: Option<(&[f32], i64)>,
+) -> Result<(), String> {
+    let rank = shape.len() as i64;
+    let axis = bias.map(|(_, dim)| if dim < 0 { dim + rank } else { dim } as usize);
+    let t: Vec<f32> = match (bias, axis) {
+        (Some((b, _)), Some(axis)) => x
+            .iter()
+            .enumerate()
+            .map(|(i, &xi)| xi + b[channel_of(i, shape, axis)])
+            .collect(),
+        _ => x.to_vec(),
+    };
+    let flushed: Vec<f32> = t
+        .iter()
+        .map(|&v| if subnormal(v) { 0.0f32.copysign(v) } else { v })
+        .collect();
+    let weight = op.uses_weight().then(|| ctx.upload(&[0.25], &[1]).unwrap());
+    let grad = ctx.upload(g, shape).unwrap();
+    let plain = |values: &[f32]| -> Vec<f32> {
+        let tensor = ctx.upload(values, shape).unwrap();
+        let grads = ctx.backward(op, &tensor, &grad, weight.as_ref()).unwrap();
+        ctx.download(&grads.grad_input).unwrap()
+    };
+    let expected = plain(&t);
+    let expected_flushed = plain(&flushed);
+    let input = ctx.upload(x, shape).unwrap();
+    let bias_tensor = bias.map(|(b, _)| ctx.upload(b, &[b.len()]).unwrap());
+    let epilogue = Epilogue {
+        bias: bias_tensor.as_ref(),
+        bias_dim: bias.map_or(-1, |(_, d)| d),
+        residual: None,
+    };
+    let run = || {
+        ctx.backward_fused(op, &input, &grad, weight.as_ref(), &epilogue)
+            .map_err(|e| e.to_string())
+    };
+    let first = run()?;
+    let gx = ctx.download(&first.grad_input).unwrap();
+    for i in 0..x.len() {
+        let same = |e: f32| e.to_bits() == gx[i].to_bits() || (e.is_nan() && gx[i].is_nan());
+        let flushed_out = subnormal(gx[i]) || gx[i] == 0.0;
+        let ok = same(expected[i])
+            || same(expected_flushed[i])
+            || (flushed_out && (subnormal(expected[i]) || expected[i] == 0.0));
+        if !ok {
+            return Err(format!(
+                "{op} {shape:?} grad_input[{i}]: x {:e} t {:e} g {:e} -> fused {:e}, plain {:e}",
+                x[i], t[i], g[i], gx[i], expected[i]
+            ));
+        }
+    }
+    let (Some((b, _)), Some(axis)) = (bias, axis) else {
+        if first.grad_bias.is_some() {
+            return Err("a bias gradient without a bias".into());
+        }
+        return Ok(());
+    };
+    let db = ctx.download(first.grad_bias.as_ref().unwrap()).unwrap();
+    let again = ctx.download(run()?.grad_bias.as_ref().unwrap()).unwrap();
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    if bits(&db) != bits(&again) {
+        return Err(format!(
+            "{op} {shape:?}: grad_bias differs between two runs"
+        ));
+    }
+    for (c, &dbc) in db.iter().enumerate().take(b.len()) {
+        let terms: Vec<f64> = (0..x.len())
+            .filter(|&i| channel_of(i, shape, axis) == c)
+            .map(|i| f64::from(gx[i]))
+            .collect();
+        let sum: f64 = terms.iter().sum();
+        let magnitude: f64 = terms.iter().map(|v| v.abs()).sum();
+        let n = terms.len().max(1) as f64;
+        let bound = (n.log2() + 3.0) * f64::from(f32::EPSILON) * magnitude + 1e-37;
+        let ok = if sum.is_nan() || magnitude.is_infinite() {
+            // NaN or infinite terms: NaN or an infinity out, as a sum gives.
+            !dbc.is_finite() || magnitude.is_infinite()
+        } else {
+            (f64::from(dbc) - sum).abs() <= bound
+                || (sum.abs() > f64::from(f32::MAX) && dbc.is_infinite())
+        };
+        if !ok {
+            return Err(format!(
+                "{op} {shape:?} grad_bias[{c}]: {dbc:e}, the sum is {sum:e} (bound {bound:e})"
+            ));
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Every op, bias along every dimension or none.
+    #[test]
+    fn fused_backward_is_the_plain_backward_at_x_plus_bias(
+        op in strategies::op(),
+        (shape, dim, x, bias_values, g) in case(),
+        with_bias in any::<bool>(),
+    ) {
+        let Some(ctx) = common::gpu() else { return Ok(()) };
+        let rank = shape.len() as i64;
+        let axis = if dim < 0 { dim + rank } else { dim } as usize;
+        let bias = with_bias.then(|| (&bias_values[..shape[axis]], dim));
+        if let Err(message) = check_backward(ctx, &op, &shape, &x, &g, bias) {
+            return Err(TestCaseError::fail(message));
+        }
+    }
+}
+
+#[test]
+fn backward_in_linear_and_conv_layouts_and_past_one_binding() {
+    let ctx = gpu_or_skip!();
+    let max_binding = ctx.limits().max_storage_buffer_binding_size;
+    let big = (max_binding / 4 / 6 + 4099) as usize;
+    let cases: [(Vec<usize>, i64); 4] = [
+        (vec![3, 257], -1),
+        (vec![2, 5, 7, 3], 1),
+        (vec![4, 1027], 0),
+        (vec![2, 3, big], 1),
+    ];
+    for (shape, dim) in cases {
+        let len: usize = shape.iter().product();
+        if len > 300_000_000 {
+            continue;
+        }
+        let x: Vec<f32> = (0..len).map(|i| (i % 97) as f32 / 8.0 - 6.0).collect();
+        let g: Vec<f32> = (0..len).map(|i| (i % 11) as f32 / 4.0 - 1.25).collect();
+        let axis = if dim < 0 {
+            shape.len() - 1
+        } else {
+            dim as usize
+        };
+        let b: Vec<f32> = (0..shape[axis]).map(|c| c as f32 * 0.375 - 1.0).collect();
+        let ops: &[&str] = if len > 1 << 20 {
+            &["relu"]
+        } else {
+            &["relu", "gelu", "silu", "elu", "prelu"]
+        };
+        for op in ops {
+            let op = Activation::from_name(op).unwrap();
+            check_backward(ctx, &op, &shape, &x, &g, Some((&b, dim))).unwrap();
+        }
+    }
+}
+
+#[test]
+fn backward_argument_errors() {
+    let ctx = gpu_or_skip!();
+    let x = ctx.upload(&[1.0; 6], &[2, 3]).unwrap();
+    let g = ctx.upload(&[1.0; 6], &[2, 3]).unwrap();
+    let gx = ctx.empty(&[2, 3]).unwrap();
+    let db = ctx.empty(&[3]).unwrap();
+    let mut encoder = ctx.create_encoder();
+    let without_bias = ctx.encode_backward_fused(
+        &mut encoder,
+        &Activation::Relu,
+        &[2, 3],
+        &FusedBackwardBuffers {
+            input: x.view(),
+            grad_output: g.view(),
+            grad_input: gx.view(),
+            weight: None,
+            bias: None,
+            bias_dim: -1,
+            grad_bias: Some(db.view()),
+        },
+    );
+    assert!(matches!(
+        without_bias,
+        Err(ActivationError::Unsupported { .. })
+    ));
+    let wrong = ctx.upload(&[1.0; 6], &[3, 2]).unwrap();
+    assert!(matches!(
+        ctx.backward_fused(&Activation::Relu, &x, &wrong, None, &Epilogue::default()),
+        Err(ActivationError::ShapeMismatch {
+            what: "grad_output",
+            ..
+        })
+    ));
 }
