@@ -531,6 +531,26 @@ impl GpuContext {
         })
     }
 
+    /// [`GpuContext::encode_backward_fused`] into the caller's open compute
+    /// pass (see [`GpuContext::encode_forward_in_pass`]).
+    pub fn encode_backward_fused_in_pass(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        op: &Activation,
+        shape: &[usize],
+        buffers: &FusedBackwardBuffers<'_>,
+    ) -> Result<()> {
+        self.alive(|| {
+            self.inner.kernels.encode_backward_fused(
+                &mut Target::Pass(pass),
+                op,
+                shape,
+                buffers,
+                true,
+            )
+        })
+    }
+
     /// [`GpuContext::encode_forward_fused`] into the caller's open compute
     /// pass (see [`GpuContext::encode_forward_in_pass`]).
     pub fn encode_forward_fused_in_pass(

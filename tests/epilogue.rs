@@ -604,3 +604,73 @@ fn backward_argument_errors() {
         })
     ));
 }
+
+/// Both fused directions recorded into the caller's one compute pass give
+/// what the convenience calls give.
+#[test]
+fn into_the_callers_pass() {
+    let ctx = gpu_or_skip!();
+    let shape = [4usize, 6];
+    let x_values: Vec<f32> = (0..24).map(|i| i as f32 / 4.0 - 3.0).collect();
+    let x = ctx.upload(&x_values, &shape).unwrap();
+    let g = ctx.upload(&[0.5; 24], &shape).unwrap();
+    let r = ctx.upload(&[1.0; 24], &shape).unwrap();
+    let b = ctx
+        .upload(&[0.25, -0.5, 1.0, 2.0, -3.0, 0.0], &[6])
+        .unwrap();
+    let op = Activation::from_name("silu").unwrap();
+    let epilogue = Epilogue {
+        bias: Some(&b),
+        bias_dim: -1,
+        residual: Some(&r),
+    };
+    let y_expected = ctx.forward_fused(&op, &x, None, &epilogue).unwrap();
+    let grads = ctx.backward_fused(&op, &x, &g, None, &epilogue).unwrap();
+    let y = ctx.empty(&shape).unwrap();
+    let gx = ctx.empty(&shape).unwrap();
+    let db = ctx.empty(&[6]).unwrap();
+    let mut encoder = ctx.create_encoder();
+    {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        ctx.encode_forward_fused_in_pass(
+            &mut pass,
+            &op,
+            &shape,
+            &FusedForwardBuffers {
+                input: x.view(),
+                output: y.view(),
+                weight: None,
+                bias: Some(b.view()),
+                bias_dim: -1,
+                residual: Some(r.view()),
+            },
+        )
+        .unwrap();
+        ctx.encode_backward_fused_in_pass(
+            &mut pass,
+            &op,
+            &shape,
+            &FusedBackwardBuffers {
+                input: x.view(),
+                grad_output: g.view(),
+                grad_input: gx.view(),
+                weight: None,
+                bias: Some(b.view()),
+                bias_dim: -1,
+                grad_bias: Some(db.view()),
+            },
+        )
+        .unwrap();
+    }
+    ctx.submit(encoder).unwrap();
+    let bits = |t: &GpuTensor| -> Vec<u32> {
+        ctx.download(t)
+            .unwrap()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect()
+    };
+    assert_eq!(bits(&y), bits(&y_expected));
+    assert_eq!(bits(&gx), bits(&grads.grad_input));
+    assert_eq!(bits(&db), bits(grads.grad_bias.as_ref().unwrap()));
+}
