@@ -11,7 +11,8 @@ use std::sync::Mutex;
 
 use wgpu_activations::{
     f16, Activation, ActivationError, BackwardBuffers, BackwardInPlaceBuffers, DeviceLossCheck,
-    ForwardBuffers, ForwardInPlaceBuffers, GpuContext, GpuTensor, TensorView,
+    Epilogue, ForwardBuffers, ForwardInPlaceBuffers, FusedForwardBuffers, GpuContext, GpuTensor,
+    TensorView,
 };
 
 /// A fresh context with its own device: `new()`, or a device made as a
@@ -115,6 +116,51 @@ fn calls() -> Vec<Call> {
         Call {
             name: "forward",
             run: |s| s.ctx.forward(&Activation::Silu, &s.x, None).map(drop),
+        },
+        Call {
+            name: "forward_fused",
+            run: |s| {
+                let epilogue = Epilogue {
+                    bias: Some(&s.g),
+                    bias_dim: -1,
+                    residual: Some(&s.g),
+                };
+                s.ctx
+                    .forward_fused(&Activation::Silu, &s.x, None, &epilogue)
+                    .map(drop)
+            },
+        },
+        Call {
+            name: "backward_fused",
+            run: |s| {
+                let epilogue = Epilogue {
+                    bias: Some(&s.g),
+                    bias_dim: -1,
+                    residual: None,
+                };
+                s.ctx
+                    .backward_fused(&Activation::Silu, &s.x, &s.g, None, &epilogue)
+                    .map(drop)
+            },
+        },
+        Call {
+            name: "encode_forward_fused",
+            run: |s| {
+                let mut encoder = s.ctx.create_encoder();
+                s.ctx.encode_forward_fused(
+                    &mut encoder,
+                    &Activation::Silu,
+                    &[4],
+                    &FusedForwardBuffers {
+                        input: s.x.view(),
+                        output: s.out.view(),
+                        weight: None,
+                        bias: Some(s.g.view()),
+                        bias_dim: 0,
+                        residual: Some(s.g.view()),
+                    },
+                )
+            },
         },
         Call {
             name: "forward (prelu)",
