@@ -26,7 +26,9 @@
 //! [`GpuContext::from_device`] and record into your own
 //! `wgpu::CommandEncoder` with [`GpuContext::encode_forward`] /
 //! [`GpuContext::encode_backward`] over your buffers ([`TensorView`]).
-//! Nothing is copied or submitted; recording a repeated op allocates nothing.
+//! Nothing is copied or submitted; recording a repeated op into your pass
+//! allocates nothing under [`DeviceLossCheck::OnError`] (the default probes
+//! the device on every call, see there).
 //!
 //! ```no_run
 //! # fn run(device: wgpu_activations::wgpu::Device, queue: wgpu_activations::wgpu::Queue,
@@ -77,6 +79,14 @@
 //! let shader = format!("{library}\nfn epilogue(acc: f32, bias: f32) -> f32 {{ return gelu(acc + bias); }}");
 //! # assert!(shader.contains("fn gelu("));
 //! ```
+//!
+//! **Fused epilogue**: `f(x + bias[c]) + residual` in one pass, the bias
+//! along any dimension, forward and backward (the bias's gradient in a fixed
+//! order): [`GpuContext::forward_fused`], [`GpuContext::backward_fused`],
+//! [`GpuContext::encode_forward_fused`] over [`FusedForwardBuffers`], ...
+//!
+//! **Gated activations** ([`gated`]): glu and the `*_and_mul` forms of LLM
+//! MLPs ([`GatedActivation`]), over one tensor or two.
 //!
 //! **Softmax and its family** ([`row`]): softmax, log_softmax, softmin and
 //! softmax2d along any dimension, forward and backward from the output
