@@ -48,6 +48,7 @@ fn fused(
             bias: bias.map(GpuTensor::view),
             bias_dim: -1,
             residual: residual.map(GpuTensor::view),
+            first_element: 0,
         },
     )
     .expect("fused forward");

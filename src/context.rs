@@ -891,6 +891,7 @@ impl GpuContext {
                     bias: epilogue.bias.map(GpuTensor::view),
                     bias_dim: epilogue.bias_dim,
                     residual: epilogue.residual.map(GpuTensor::view),
+                    first_element: 0,
                 },
                 false,
             )
@@ -941,6 +942,7 @@ impl GpuContext {
                     bias: epilogue.bias.map(GpuTensor::view),
                     bias_dim: epilogue.bias_dim,
                     grad_bias: grad_bias.as_ref().map(GpuTensor::view),
+                    first_element: 0,
                 },
                 false,
             )

@@ -83,6 +83,10 @@ pub struct FusedBackwardBuffers<'a> {
     /// Where the bias's gradient is written (`shape[bias_dim]` values), if
     /// wanted; needs `bias`.
     pub grad_bias: Option<TensorView<'a>>,
+    /// Index of `input`'s first element in the whole tensor: RReLU's
+    /// random slopes in training mode depend on it (see
+    /// [`ForwardBuffers::first_element`]). 0 otherwise.
+    pub first_element: u64,
 }
 
 /// The buffers of one fused forward, recorded with
@@ -105,6 +109,9 @@ pub struct FusedForwardBuffers<'a> {
     pub bias_dim: i64,
     /// A tensor of the input's shape added to the op's result.
     pub residual: Option<TensorView<'a>>,
+    /// Index of `input`'s first element in the whole tensor (see
+    /// [`ForwardBuffers::first_element`]). 0 otherwise.
+    pub first_element: u64,
 }
 
 /// The buffers of one in-place forward op recorded with
@@ -1143,7 +1150,7 @@ impl Kernels {
     ) -> Result<()> {
         op.validate()?;
         let len = element_count(shape)?;
-        Self::check_len(len, 0)?;
+        Self::check_len(len, buffers.first_element)?;
         let dtype = buffers.input.dtype();
         self.check_dtype(dtype)?;
         self.check_view("input", &buffers.input, len, dtype)?;
@@ -1193,7 +1200,7 @@ impl Kernels {
                 prelu,
                 bias,
                 residual: None,
-                first_element: 0,
+                first_element: buffers.first_element,
                 cache,
             },
             [Some(buffers.input), Some(buffers.grad_output)],
@@ -1227,7 +1234,7 @@ impl Kernels {
     ) -> Result<()> {
         op.validate()?;
         let len = element_count(shape)?;
-        Self::check_len(len, 0)?;
+        Self::check_len(len, buffers.first_element)?;
         let dtype = buffers.input.dtype();
         self.check_dtype(dtype)?;
         self.check_view("input", &buffers.input, len, dtype)?;
@@ -1257,7 +1264,7 @@ impl Kernels {
                 prelu,
                 bias,
                 residual: buffers.residual,
-                first_element: 0,
+                first_element: buffers.first_element,
                 cache,
             },
             [Some(buffers.input), None],

@@ -2142,3 +2142,419 @@ fn gated_errors_are_one_line_and_leave_no_output() {
     }
     assert_eq!(dir.names(), ["odd.npy", "x.npy"]);
 }
+
+// ------------------------------------------------------ fused epilogue
+
+/// The library's fused forward in one piece: `op(x + b) + r`.
+fn library_fused_forward(
+    ctx: &GpuContext,
+    op: &Activation,
+    (x, shape): (&[f32], &[usize]),
+    w: Option<&[f32]>,
+    bias: Option<(&[f32], i64)>,
+    r: Option<&[f32]>,
+) -> Vec<f32> {
+    let x = ctx.upload(x, shape).unwrap();
+    let w = w.map(|w| ctx.upload(w, &[w.len()]).unwrap());
+    let b = bias.map(|(b, _)| ctx.upload(b, &[b.len()]).unwrap());
+    let r = r.map(|r| ctx.upload(r, shape).unwrap());
+    let epilogue = wgpu_activations::Epilogue {
+        bias: b.as_ref(),
+        bias_dim: bias.map_or(-1, |(_, d)| d),
+        residual: r.as_ref(),
+    };
+    ctx.download(&ctx.forward_fused(op, &x, w.as_ref(), &epilogue).unwrap())
+        .unwrap()
+}
+
+/// The library's fused backward in one piece: (grad_input, grad_bias).
+fn library_fused_backward(
+    ctx: &GpuContext,
+    op: &Activation,
+    (x, g, shape): (&[f32], &[f32], &[usize]),
+    w: Option<&[f32]>,
+    (b, dim): (&[f32], i64),
+) -> (Vec<f32>, Vec<f32>) {
+    let x = ctx.upload(x, shape).unwrap();
+    let g = ctx.upload(g, shape).unwrap();
+    let w = w.map(|w| ctx.upload(w, &[w.len()]).unwrap());
+    let b = ctx.upload(b, &[b.len()]).unwrap();
+    let epilogue = wgpu_activations::Epilogue {
+        bias: Some(&b),
+        bias_dim: dim,
+        residual: None,
+    };
+    let grads = ctx
+        .backward_fused(op, &x, &g, w.as_ref(), &epilogue)
+        .unwrap();
+    (
+        ctx.download(&grads.grad_input).unwrap(),
+        ctx.download(&grads.grad_bias.unwrap()).unwrap(),
+    )
+}
+
+/// Sums of `values` over every index but `dim`'s, in f64, with the sum of
+/// their magnitudes.
+fn channel_sums(values: &[f32], shape: &[usize], dim: usize) -> Vec<(f64, f64)> {
+    let inner: usize = shape[dim + 1..].iter().product();
+    let channels = shape[dim];
+    let mut sums = vec![(0.0f64, 0.0f64); channels];
+    for (i, &v) in values.iter().enumerate() {
+        let c = (i / inner) % channels;
+        sums[c].0 += f64::from(v);
+        sums[c].1 += f64::from(v).abs();
+    }
+    sums
+}
+
+#[test]
+fn fused_bias_and_residual_stream_like_the_library() {
+    let ctx = gpu_or_skip!();
+    let dir = Dir::new();
+    let shape = [3, 4, 5];
+    let n = 60;
+    let x = data(n, 0);
+    let g = data(n, 4);
+    let r = data(n, 7);
+    let (xp, gp, rp, bp) = (
+        dir.path("x.npy"),
+        dir.path("g.npy"),
+        dir.path("r.npy"),
+        dir.path("b.npy"),
+    );
+    write_f32(&xp, &x, &shape);
+    write_f32(&gp, &g, &shape);
+    write_f32(&rp, &r, &shape);
+    let (yp, dxp, dbp) = (dir.path("y.npy"), dir.path("dx.npy"), dir.path("db.npy"));
+    let cases: Vec<(Vec<&str>, Activation)> = vec![
+        (vec!["relu"], Activation::Relu),
+        (
+            vec!["gelu", "--approximate", "tanh"],
+            Activation::parse("gelu", &[("approximate", "tanh")]).unwrap(),
+        ),
+        (vec!["silu"], Activation::Silu),
+    ];
+    // A linear layer's bias (last dim), a convolution's (1), and dim 0.
+    for (dim, dim_text) in [(2usize, "-1"), (1, "1"), (0, "0")] {
+        let b: Vec<f32> = (0..shape[dim]).map(|c| c as f32 * 0.75 - 1.3).collect();
+        write_f32(&bp, &b, &[b.len()]);
+        for (op_args, op) in &cases {
+            let y_lib = library_fused_forward(
+                ctx,
+                op,
+                (&x, &shape),
+                None,
+                Some((&b, dim as i64)),
+                Some(&r),
+            );
+            let (dx_lib, _) =
+                library_fused_backward(ctx, op, (&x, &g, &shape), None, (&b, dim as i64));
+            // Unchunked; whole periods; channel blocks gathered; pieces of one block.
+            for chunk in ["", "40", "13", "7", "3", "1"] {
+                let env: Vec<(&str, &str)> = if chunk.is_empty() {
+                    vec![]
+                } else {
+                    vec![(CHUNK_ENV, chunk)]
+                };
+                let context = format!("{op_args:?} bias dim {dim} chunk {chunk:?}");
+                let mut args = vec!["forward"];
+                args.extend(op_args);
+                args.extend(["--bias", &bp, "--bias-dim", dim_text, "--residual", &rp]);
+                args.extend([xp.as_str(), yp.as_str()]);
+                assert_ok(&run_with(&args, &env));
+                assert_eq!(bits(&read_f32(&yp, &shape)), bits(&y_lib), "{context}");
+
+                let mut args = vec!["backward"];
+                args.extend(op_args);
+                args.extend(["--bias", &bp, "--bias-dim", dim_text, "--grad-bias", &dbp]);
+                args.extend([xp.as_str(), gp.as_str(), dxp.as_str()]);
+                assert_ok(&run_with(&args, &env));
+                let dx = read_f32(&dxp, &shape);
+                assert_eq!(bits(&dx), bits(&dx_lib), "{context}");
+                // The bias gradient: the sums of grad_input per channel
+                // (pieces add their f32 sums in f64, in order).
+                let db = read_f32(&dbp, &[shape[dim]]);
+                let eps = f64::from(f32::EPSILON);
+                for (c, (sum, magnitude)) in channel_sums(&dx_lib, &shape, dim).iter().enumerate() {
+                    if sum.is_nan() || sum.is_infinite() {
+                        // A NaN or an infinity among the terms.
+                        assert!(
+                            db[c].is_nan() && sum.is_nan() || f64::from(db[c]) == *sum,
+                            "{context}: grad_bias[{c}] = {} vs {sum}",
+                            db[c]
+                        );
+                        continue;
+                    }
+                    let error = (f64::from(db[c]) - sum).abs();
+                    assert!(
+                        error <= 8.0 * eps * magnitude + f64::from(f32::MIN_POSITIVE),
+                        "{context}: grad_bias[{c}] = {} vs {sum}",
+                        db[c]
+                    );
+                }
+            }
+        }
+    }
+    // Without a bias: the residual alone.
+    let y_lib = library_fused_forward(ctx, &Activation::Relu, (&x, &shape), None, None, Some(&r));
+    for chunk in ["", "7"] {
+        let env: Vec<(&str, &str)> = if chunk.is_empty() {
+            vec![]
+        } else {
+            vec![(CHUNK_ENV, chunk)]
+        };
+        assert_ok(&run_with(
+            &["forward", "relu", "--residual", &rp, &xp, &yp],
+            &env,
+        ));
+        assert_eq!(bits(&read_f32(&yp, &shape)), bits(&y_lib));
+    }
+}
+
+#[test]
+fn fused_bias_keeps_prelu_channels_and_rrelu_indices() {
+    let ctx = gpu_or_skip!();
+    let dir = Dir::new();
+    let shape = [3, 4, 5];
+    let n = 60;
+    let x = data(n, 1);
+    let (xp, wp, bp, yp) = (
+        dir.path("x.npy"),
+        dir.path("w.npy"),
+        dir.path("b.npy"),
+        dir.path("y.npy"),
+    );
+    write_f32(&xp, &x, &shape);
+    let b = [0.5f32, -1.5, 2.0, -0.25];
+    write_f32(&bp, &b, &[4]);
+    // PReLU's channels and the bias's along dim 1: any chunking.
+    for w in [vec![0.25f32], vec![0.25, -0.5, 2.0, 0.0]] {
+        write_f32(&wp, &w, &[w.len()]);
+        let y_lib = library_fused_forward(
+            ctx,
+            &Activation::Prelu,
+            (&x, &shape),
+            Some(&w),
+            Some((&b, 1)),
+            None,
+        );
+        for chunk in ["", "40", "13", "7", "3", "1"] {
+            let env: Vec<(&str, &str)> = if chunk.is_empty() {
+                vec![]
+            } else {
+                vec![(CHUNK_ENV, chunk)]
+            };
+            let args = [
+                "forward",
+                "prelu",
+                "--weight",
+                &wp,
+                "--bias",
+                &bp,
+                "--bias-dim",
+                "1",
+                &xp,
+                &yp,
+            ];
+            assert_ok(&run_with(&args, &env));
+            assert_eq!(
+                bits(&read_f32(&yp, &shape)),
+                bits(&y_lib),
+                "weights {} chunk {chunk:?}",
+                w.len()
+            );
+        }
+    }
+    // Per-channel weights with a bias along another dimension: one piece,
+    // or a clear error where the file would need several.
+    let b5: Vec<f32> = (0..5).map(|c| c as f32 - 2.0).collect();
+    write_f32(&bp, &b5, &[5]);
+    let w = [0.25f32, -0.5, 2.0, 0.0];
+    write_f32(&wp, &w, &[4]);
+    let y_lib = library_fused_forward(
+        ctx,
+        &Activation::Prelu,
+        (&x, &shape),
+        Some(&w),
+        Some((&b5, -1)),
+        None,
+    );
+    let args = ["forward", "prelu", "--weight", &wp, "--bias", &bp, &xp, &yp];
+    assert_ok(&run(&args));
+    assert_eq!(bits(&read_f32(&yp, &shape)), bits(&y_lib));
+    fs::remove_file(&yp).unwrap();
+    assert_error(
+        &run_with(&args, &[(CHUNK_ENV, "7")]),
+        "cannot be streamed in pieces",
+    );
+    assert!(!Path::new(&yp).exists());
+
+    // RReLU's random slopes follow each element's index in the whole tensor.
+    let op = Activation::parse("rrelu", &[("training", "true"), ("seed", "9")]).unwrap();
+    let y_lib = library_fused_forward(ctx, &op, (&x, &shape), None, Some((&b, 1)), None);
+    for chunk in ["", "13", "3"] {
+        let env: Vec<(&str, &str)> = if chunk.is_empty() {
+            vec![]
+        } else {
+            vec![(CHUNK_ENV, chunk)]
+        };
+        let args = [
+            "forward",
+            "rrelu",
+            "--training",
+            "--seed",
+            "9",
+            "--bias",
+            &bp,
+            "--bias-dim",
+            "1",
+            &xp,
+            &yp,
+        ];
+        write_f32(&bp, &b, &[4]);
+        assert_ok(&run_with(&args, &env));
+        assert_eq!(
+            bits(&read_f32(&yp, &shape)),
+            bits(&y_lib),
+            "chunk {chunk:?}"
+        );
+    }
+}
+
+#[test]
+fn fused_epilogue_flags_are_checked_before_any_output() {
+    let dir = Dir::new();
+    let shape = [3, 4, 5];
+    let x = data(60, 0);
+    let (xp, gp, bp, b16p, rp, yp, dbp) = (
+        dir.path("x.npy"),
+        dir.path("g.npy"),
+        dir.path("b.npy"),
+        dir.path("b16.npy"),
+        dir.path("r.npy"),
+        dir.path("y.npy"),
+        dir.path("db.npy"),
+    );
+    write_f32(&xp, &x, &shape);
+    write_f32(&gp, &x, &shape);
+    write_f32(&bp, &[1.0, 2.0, 3.0, 4.0, 5.0], &[5]);
+    write_f16(&b16p, &[f16::ONE; 5], &[5]);
+    write_f32(&rp, &x[..20], &[4, 5]);
+    let before = dir.names();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "forward",
+                "relu",
+                "--bias",
+                &bp,
+                "--bias-dim",
+                "3",
+                &xp,
+                &yp,
+            ],
+            "--bias-dim 3 is out of range",
+        ),
+        (
+            vec![
+                "forward",
+                "relu",
+                "--bias",
+                &bp,
+                "--bias-dim",
+                "x",
+                &xp,
+                &yp,
+            ],
+            "expected an integer dimension",
+        ),
+        (
+            vec![
+                "forward",
+                "relu",
+                "--bias",
+                &bp,
+                "--bias-dim",
+                "1",
+                &xp,
+                &yp,
+            ],
+            "expected [4]",
+        ),
+        (
+            vec!["forward", "relu", "--bias", &b16p, &xp, &yp],
+            "the bias must have the input's dtype",
+        ),
+        (
+            vec!["forward", "relu", "--residual", &rp, &xp, &yp],
+            "the residual has shape [4, 5]",
+        ),
+        (
+            vec!["forward", "relu", "--grad-bias", &dbp, &xp, &yp],
+            "--grad-bias needs --bias",
+        ),
+        (
+            vec![
+                "forward",
+                "relu",
+                "--bias",
+                &bp,
+                "--grad-bias",
+                &dbp,
+                &xp,
+                &yp,
+            ],
+            "--grad-bias is only for backward",
+        ),
+        (
+            vec!["forward", "relu", "--bias-dim", "1", &xp, &yp],
+            "--bias-dim needs --bias",
+        ),
+        (
+            vec!["backward", "relu", "--residual", &rp, &xp, &gp, &yp],
+            "--residual is only for forward",
+        ),
+        (
+            vec![
+                "backward",
+                "relu",
+                "--bias",
+                &bp,
+                "--grad-bias",
+                &yp,
+                &xp,
+                &gp,
+                &yp,
+            ],
+            "are the same file",
+        ),
+        (
+            vec!["forward", "softmax", "--dim", "1", "--bias", &bp, &xp, &yp],
+            "--bias is only for elementwise ops",
+        ),
+        (
+            vec!["forward", "silu_and_mul", "--residual", &rp, &xp, &yp],
+            "--residual is only for elementwise ops",
+        ),
+        (
+            vec![
+                "backward",
+                "prelu",
+                "--weight",
+                &bp,
+                "--bias",
+                &bp,
+                "--grad-weight",
+                &dbp,
+                &xp,
+                &gp,
+                &yp,
+            ],
+            "--grad-weight with --bias is not supported",
+        ),
+    ];
+    for (args, needle) in cases {
+        assert_error(&run(&args), needle);
+        assert_eq!(dir.names(), before, "{args:?} left a file");
+    }
+}

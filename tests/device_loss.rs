@@ -158,6 +158,7 @@ fn calls() -> Vec<Call> {
                         bias: Some(s.g.view()),
                         bias_dim: 0,
                         residual: Some(s.g.view()),
+                        first_element: 0,
                     },
                 )
             },

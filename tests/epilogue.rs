@@ -397,6 +397,7 @@ fn bad_arguments_are_errors() {
             bias: Some(bias.view()),
             bias_dim: -1,
             residual: Some(out.view()),
+            first_element: 0,
         },
     );
     assert!(matches!(
@@ -589,6 +590,7 @@ fn backward_argument_errors() {
             bias: None,
             bias_dim: -1,
             grad_bias: Some(db.view()),
+            first_element: 0,
         },
     );
     assert!(matches!(
@@ -643,6 +645,7 @@ fn into_the_callers_pass() {
                 bias: Some(b.view()),
                 bias_dim: -1,
                 residual: Some(r.view()),
+                first_element: 0,
             },
         )
         .unwrap();
@@ -658,6 +661,7 @@ fn into_the_callers_pass() {
                 bias: Some(b.view()),
                 bias_dim: -1,
                 grad_bias: Some(db.view()),
+                first_element: 0,
             },
         )
         .unwrap();

@@ -51,6 +51,13 @@ pub struct OpArgs {
     pub files: Vec<String>,
     pub weight: Option<String>,
     pub grad_weight: Option<String>,
+    /// The fused epilogue: `--bias B.npy` added before the op along
+    /// `--bias-dim` (default -1), `--residual R.npy` added after it, and in
+    /// backward the bias's gradient written to `--grad-bias GB.npy`.
+    pub bias: Option<String>,
+    pub bias_dim: Option<i64>,
+    pub residual: Option<String>,
+    pub grad_bias: Option<String>,
     pub adapter: Option<String>,
     pub verbose: bool,
     /// `--help` was given: print the help and nothing else.
@@ -140,6 +147,20 @@ pub fn parse(mode: Mode, tokens: &[String]) -> Result<OpArgs> {
         match snake(name).as_str() {
             "weight" => set_once(&mut args.weight, "--weight", value)?,
             "grad_weight" => set_once(&mut args.grad_weight, "--grad-weight", value)?,
+            "bias" => set_once(&mut args.bias, "--bias", value)?,
+            "residual" => set_once(&mut args.residual, "--residual", value)?,
+            "grad_bias" => set_once(&mut args.grad_bias, "--grad-bias", value)?,
+            "bias_dim" => {
+                let dim = value.parse::<i64>().map_err(|_| {
+                    CliError::usage(format!(
+                        "--bias-dim {value:?}: expected an integer dimension (negative counts \
+                         from the end)"
+                    ))
+                })?;
+                if args.bias_dim.replace(dim).is_some() {
+                    return Err(CliError::usage("--bias-dim is given twice"));
+                }
+            }
             "adapter" => set_once(&mut args.adapter, "--adapter", value)?,
             _ => parameters.push((name.to_string(), value)),
         }
@@ -227,8 +248,69 @@ pub fn parse(mode: Mode, tokens: &[String]) -> Result<OpArgs> {
             )));
         }
     }
+    check_epilogue(mode, &args, &op)?;
     args.op = Some(op);
     Ok(args)
+}
+
+/// The fused epilogue's flags of an elementwise op, checked against each
+/// other and the mode.
+fn check_epilogue(mode: Mode, args: &OpArgs, op: &Activation) -> Result<()> {
+    if args.bias.is_none() {
+        if args.bias_dim.is_some() {
+            return Err(CliError::usage(
+                "--bias-dim needs --bias B.npy (the dimension the bias runs along)",
+            ));
+        }
+        if args.grad_bias.is_some() {
+            return Err(CliError::usage(
+                "--grad-bias needs --bias B.npy: the forward's bias (the gradient is taken at \
+                 INPUT + bias)",
+            ));
+        }
+    }
+    match mode {
+        Mode::Forward => {
+            if args.grad_bias.is_some() {
+                return Err(CliError::usage(
+                    "--grad-bias is only for backward (the gradient of the bias)",
+                ));
+            }
+        }
+        Mode::Backward => {
+            if args.residual.is_some() {
+                return Err(CliError::usage(
+                    "--residual is only for forward: the residual does not change the \
+                     gradients (the residual's gradient is GRAD_OUTPUT itself)",
+                ));
+            }
+            if args.bias.is_some() && args.grad_weight.is_some() {
+                return Err(CliError::usage(format!(
+                    "--grad-weight with --bias is not supported: {} with a bias gives the \
+                     input's and the bias's gradients; for the weight's, run backward on \
+                     INPUT + bias without --bias",
+                    op.name()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An error if the fused epilogue's flags are given to an op that has none.
+fn reject_epilogue(args: &OpArgs, name: &str, what: &str) -> Result<()> {
+    let given = [
+        (args.bias.is_some(), "--bias"),
+        (args.bias_dim.is_some(), "--bias-dim"),
+        (args.residual.is_some(), "--residual"),
+        (args.grad_bias.is_some(), "--grad-bias"),
+    ];
+    match given.iter().find(|(set, _)| *set) {
+        Some((_, flag)) => Err(CliError::usage(format!(
+            "{flag} is only for elementwise ops; {name} is {what}"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The rest of the arguments of a row op: its parameters (`--dim`) and
@@ -272,6 +354,7 @@ fn parse_row_op(
     }
     let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     let op = RowActivation::parse(name, &pairs).map_err(|e| CliError::usage(e.to_string()))?;
+    reject_epilogue(&args, name, "a row op (it normalizes whole rows)")?;
     if args.weight.is_some() || args.grad_weight.is_some() {
         return Err(CliError::usage(format!(
             "--weight and --grad-weight are only for prelu; {name} takes no weight"
@@ -337,6 +420,7 @@ fn parse_gated_op(
     }
     let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     let op = GatedActivation::parse(name, &pairs).map_err(|e| CliError::usage(e.to_string()))?;
+    reject_epilogue(&args, name, "a gated op")?;
     if args.weight.is_some() || args.grad_weight.is_some() {
         return Err(CliError::usage(format!(
             "--weight and --grad-weight are only for prelu; {name} takes no weight"

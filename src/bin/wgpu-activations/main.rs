@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! wgpu-activations list
-//! wgpu-activations forward  OP [--PARAM VALUE]... INPUT.npy OUTPUT.npy
-//! wgpu-activations backward OP [--PARAM VALUE]... INPUT.npy GRAD_OUTPUT.npy GRAD_INPUT.npy [--grad-weight GW.npy]
+//! wgpu-activations forward  OP [--PARAM VALUE]... [--bias B.npy [--bias-dim D]] [--residual R.npy] INPUT.npy OUTPUT.npy
+//! wgpu-activations backward OP [--PARAM VALUE]... [--bias B.npy [--bias-dim D] [--grad-bias GB.npy]] INPUT.npy GRAD_OUTPUT.npy GRAD_INPUT.npy [--grad-weight GW.npy]
 //! wgpu-activations --adapter [NAME]
 //! ```
 //!
@@ -44,6 +44,13 @@ defaults. Parameters use PyTorch's argument names in kebab case: `--negative-slo
 `--approximate tanh`, `--training --seed 7`. prelu takes `--weight W.npy` (1 value, or one per \
 channel: dimension 1 of the input) and, in backward, writes the weight's gradient with \
 `--grad-weight GW.npy`.
+
+Fused epilogue (elementwise ops): `--bias B.npy` adds a bias before the op, one value per \
+index of dimension `--bias-dim D` (default -1, a linear layer's; 1 for a convolution's \
+channels), and `--residual R.npy` (forward, the input's shape) adds a tensor after it, in the \
+same pass: OUTPUT = OP(INPUT + B) + R. Backward with `--bias` gives the gradient at INPUT + B \
+and writes the bias's gradient with `--grad-bias GB.npy` (the residual's gradient is \
+GRAD_OUTPUT itself).
 
 softmax, log_softmax and softmin take `--dim DIM` (required; negative counts from the end), \
 softmax2d none (dim -3 of a 3-D or 4-D input). Their backward takes the forward's OUTPUT, not \
@@ -280,11 +287,6 @@ impl Output {
             .map_err(|e| CliError::run(format!("{path}: {}", io_message(e.error()))))?;
         Ok(Flushed { path, file })
     }
-
-    /// Flushes the file and renames it to its path.
-    fn commit(self) -> Result<()> {
-        self.flush()?.commit()
-    }
 }
 
 /// An output written in full, not yet in place; dropped, it is deleted.
@@ -401,17 +403,65 @@ fn run_op(mode: Mode, tokens: &[String], adapter: Option<String>, verbose: bool)
         }
     };
 
+    let bias = match &parsed.bias {
+        None => None,
+        Some(path) => Some(open_bias(path, parsed.bias_dim.unwrap_or(-1), &input)?),
+    };
+    let residual = match &parsed.residual {
+        None => None,
+        Some(path) => {
+            let residual = NpyFile::open(path)?;
+            if residual.shape != output_shape {
+                return Err(CliError::run(format!(
+                    "{path}: the residual has shape {:?} but {} has shape {:?}: they must be the \
+                     same (the residual is added to the op's output)",
+                    residual.shape, input.path, output_shape
+                )));
+            }
+            if residual.dtype != input.dtype {
+                return Err(CliError::run(format!(
+                    "{path} is {} but {} is {}: the residual must have the input's dtype",
+                    residual.dtype.name(),
+                    input.path,
+                    input.dtype.name()
+                )));
+            }
+            Some(residual)
+        }
+    };
+
     let output_path = files.last().map(String::as_str).unwrap_or_default();
-    if let Some(gw) = &parsed.grad_weight {
-        if same_file(gw, output_path) {
+    let extra_outputs = [
+        ("--grad-weight", parsed.grad_weight.as_deref()),
+        ("--grad-bias", parsed.grad_bias.as_deref()),
+    ];
+    for (i, (flag, path)) in extra_outputs.iter().enumerate() {
+        let Some(path) = path else { continue };
+        if same_file(path, output_path) {
             return Err(CliError::usage(format!(
-                "--grad-weight {gw} and the gradient for the input are the same file"
+                "{flag} {path} and the {} are the same file",
+                match mode {
+                    Mode::Forward => "output",
+                    Mode::Backward => "gradient for the input",
+                }
             )));
+        }
+        for (other_flag, other) in &extra_outputs[..i] {
+            if matches!(other, Some(other) if same_file(path, other)) {
+                return Err(CliError::usage(format!(
+                    "{flag} {path} and {other_flag} are the same file"
+                )));
+            }
         }
     }
     let mut output = Output::create(output_path)?;
     let grad_weight_output = parsed
         .grad_weight
+        .as_deref()
+        .map(Output::create)
+        .transpose()?;
+    let grad_bias_output = parsed
+        .grad_bias
         .as_deref()
         .map(Output::create)
         .transpose()?;
@@ -435,6 +485,7 @@ fn run_op(mode: Mode, tokens: &[String], adapter: Option<String>, verbose: bool)
         .as_ref()
         .map_or(0, |(_, bytes)| bytes.len() / dtype.size() as usize);
     let mut grad_weight = vec![0.0f64; weight_len];
+    let mut grad_bias = vec![0.0f64; bias.as_ref().map_or(0, |b| b.channels)];
     if len > 0 {
         let ctx = GpuContext::with_options(&options).map_err(|e| CliError::run(e.to_string()))?;
         if verbose {
@@ -468,27 +519,101 @@ fn run_op(mode: Mode, tokens: &[String], adapter: Option<String>, verbose: bool)
             }),
             weight: weight.as_ref().map(|(_, bytes)| bytes.as_slice()),
             grad_weight: grad_weight_output.is_some(),
+            bias: bias.as_ref().map(|b| stream::Bias {
+                values: &b.bytes,
+                dim: b.dim,
+            }),
+            residual: residual.map(|r| stream::Source {
+                name: r.path.clone(),
+                file: r.file,
+            }),
+            grad_bias: grad_bias_output.is_some(),
             output_name: &output.path,
         };
         let outcome = stream::run(&ctx, job, &mut output.file, &progress, verbose);
         progress.finish_and_clear();
-        if let Some(sums) = outcome?.grad_weight {
+        let outcome = outcome?;
+        if let Some(sums) = outcome.grad_weight {
             grad_weight = sums;
         }
+        if let Some(sums) = outcome.grad_bias {
+            grad_bias = sums;
+        }
     }
-    if let (Some(mut gw_output), Some((weight_shape, _))) = (grad_weight_output, &weight) {
-        let bytes = stream::narrow(&grad_weight, dtype);
-        npy::write_small(&mut gw_output.file, dtype, weight_shape, &bytes)
-            .map_err(|e| gw_output.write_error(&e))?;
-        // Both written in full before either replaces a file.
-        let (output, gw_output) = (output.flush()?, gw_output.flush()?);
-        let _renaming = cleanup::renaming(); // a signal waits for both
-        output.commit()?;
-        gw_output.commit()?;
-    } else {
-        output.commit()?;
+    // Every output written in full before any replaces a file.
+    let mut flushed = vec![output.flush()?];
+    let small_outputs = [
+        (
+            grad_weight_output,
+            weight.as_ref().map(|(shape, _)| shape.clone()),
+            &grad_weight,
+        ),
+        (
+            grad_bias_output,
+            bias.as_ref().map(|b| vec![b.channels]),
+            &grad_bias,
+        ),
+    ];
+    for (small, shape, sums) in small_outputs {
+        if let (Some(mut small), Some(shape)) = (small, shape) {
+            let bytes = stream::narrow(sums, dtype);
+            npy::write_small(&mut small.file, dtype, &shape, &bytes)
+                .map_err(|e| small.write_error(&e))?;
+            flushed.push(small.flush()?);
+        }
+    }
+    let _renaming = (flushed.len() > 1).then(cleanup::renaming); // a signal waits for all
+    for file in flushed {
+        file.commit()?;
     }
     Ok(())
+}
+
+/// The fused epilogue's bias: its values (the input's dtype) and the
+/// dimension it runs along.
+struct BiasFile {
+    bytes: Vec<u8>,
+    /// The dimension, counted from the front.
+    dim: usize,
+    channels: usize,
+}
+
+/// Opens and checks `--bias`: 1-D, `input.shape[dim]` values of the input's dtype.
+fn open_bias(path: &str, dim: i64, input: &NpyFile) -> Result<BiasFile> {
+    let rank = input.shape.len() as i64;
+    let axis = if dim < 0 { dim + rank } else { dim };
+    if axis < 0 || axis >= rank {
+        return Err(CliError::usage(format!(
+            "--bias-dim {dim} is out of range for {} of shape {:?} (expected {} to {})",
+            input.path,
+            input.shape,
+            -rank,
+            rank - 1
+        )));
+    }
+    let dim = axis as usize;
+    let channels = input.shape[dim];
+    let mut bias = NpyFile::open(path)?;
+    if bias.shape.len() != 1 || bias.len != channels {
+        return Err(CliError::run(format!(
+            "{path}: the bias has shape {:?}; expected [{channels}] (one value per index of \
+             dimension {dim} of {}, shape {:?}; --bias-dim chooses the dimension)",
+            bias.shape, input.path, input.shape
+        )));
+    }
+    if bias.dtype != input.dtype {
+        return Err(CliError::run(format!(
+            "{path} is {} but {} is {}: the bias must have the input's dtype",
+            bias.dtype.name(),
+            input.path,
+            input.dtype.name()
+        )));
+    }
+    Ok(BiasFile {
+        bytes: bias.read_all()?,
+        dim,
+        channels,
+    })
 }
 
 /// Whether two paths name the same file (or would).

@@ -15,6 +15,12 @@
 //! pairs of halves: whole slices from the split dimension on, which hold
 //! both halves of every pair they touch; its output (forward) and the
 //! gradient of its output (backward) are half as long as each piece.
+//!
+//! The fused epilogue (`--bias`, `--residual`) records the library's fused
+//! kernels instead: a bias's channels are kept those of the whole tensor the
+//! way PReLU's are (whole periods, or whole channel blocks with the bias
+//! values gathered), the residual is read beside the input, and the bias's
+//! gradient is summed over the pieces like PReLU's weight gradient.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -26,9 +32,9 @@ use indicatif::ProgressBar;
 use wgpu_activations::tensor::prelu_channels;
 use wgpu_activations::tensor::MAX_ELEMENTS;
 use wgpu_activations::{
-    f16, Activation, BackwardBuffers, DType, ForwardBuffers, GatedActivation, GatedBackwardBuffers,
-    GatedForwardBuffers, GatedHalves, GpuContext, RowActivation, RowBackwardBuffers,
-    RowForwardBuffers, TensorView,
+    f16, Activation, BackwardBuffers, DType, ForwardBuffers, FusedBackwardBuffers,
+    FusedForwardBuffers, GatedActivation, GatedBackwardBuffers, GatedForwardBuffers, GatedHalves,
+    GpuContext, RowActivation, RowBackwardBuffers, RowForwardBuffers, TensorView,
 };
 
 use crate::error::{gpu, CliError, Result};
@@ -96,14 +102,33 @@ pub struct Job<'a> {
     pub weight: Option<&'a [u8]>,
     /// Backward with PReLU: also compute the weight's gradient.
     pub grad_weight: bool,
+    /// The fused epilogue's bias (elementwise ops).
+    pub bias: Option<Bias<'a>>,
+    /// Forward, fused epilogue: a file of the input's shape added to the
+    /// op's output.
+    pub residual: Option<Source>,
+    /// Backward with a bias: also compute the bias's gradient.
+    pub grad_bias: bool,
     /// The output's name, for messages.
     pub output_name: &'a str,
+}
+
+/// The fused epilogue's bias: `shape[dim]` values added to the input
+/// before the op.
+#[derive(Debug, Clone, Copy)]
+pub struct Bias<'a> {
+    /// Little-endian bytes of the job's dtype.
+    pub values: &'a [u8],
+    /// The dimension it runs along, counted from the front.
+    pub dim: usize,
 }
 
 /// How the job went.
 pub struct Outcome {
     /// The weight gradient, summed over the chunks in f64 in chunk order.
     pub grad_weight: Option<Vec<f64>>,
+    /// The bias gradient, summed the same way.
+    pub grad_bias: Option<Vec<f64>>,
 }
 
 /// How chunks map onto PReLU's channels.
@@ -114,8 +139,12 @@ enum Layout {
     Plain { indexed: bool },
     /// One weight shared by every element: any chunking.
     Shared,
-    /// One weight per channel; `period = channels * inner` elements.
+    /// One weight (or bias value) per channel; `period = channels * inner`
+    /// elements.
     PerChannel { channels: u64, inner: u64 },
+    /// One piece: the whole tensor with its own shape (PReLU's channels and
+    /// a bias along another dimension, in a tensor that fits one chunk).
+    Whole,
     /// A row op along the middle of `[outer, n, inner]`: pieces of whole
     /// blocks of `n * inner` elements, recorded with shape `[blocks, n,
     /// inner]` along dimension 1.
@@ -159,6 +188,8 @@ struct Planner {
     chunk: u64,
     layout: Layout,
     next: u64,
+    /// The tensor's shape: that of a [`Layout::Whole`] piece.
+    shape: Vec<usize>,
 }
 
 impl Planner {
@@ -168,7 +199,14 @@ impl Planner {
             chunk: chunk.max(1),
             layout,
             next: 0,
+            shape: vec![n as usize],
         }
+    }
+
+    /// The tensor's shape, for a [`Layout::Whole`] piece.
+    fn with_shape(mut self, shape: &[usize]) -> Self {
+        self.shape = shape.to_vec();
+        self
     }
 
     /// The most elements of one piece, and the most gathered weights.
@@ -186,6 +224,7 @@ impl Planner {
                 let block = (2 * half * inner).max(1);
                 (((self.chunk / block).max(1) * block).min(self.n), 0)
             }
+            Layout::Whole => (self.n, 0),
             _ => (count, 0),
         }
     }
@@ -212,6 +251,14 @@ impl Iterator for Planner {
                     half_count: false,
                 }
             }
+            Layout::Whole => Piece {
+                start,
+                count: left,
+                shape: self.shape.clone(),
+                first_element: 0,
+                gather: None,
+                half_count: false,
+            },
             Layout::Shared => {
                 let count = self.chunk.min(left);
                 Piece {
@@ -321,16 +368,51 @@ struct Chunk {
     piece: Piece,
     input: Vec<u8>,
     grad_output: Option<Vec<u8>>,
+    residual: Option<Vec<u8>>,
+}
+
+/// A per-channel tensor beside the stream (PReLU's weight, the bias): the
+/// whole of it, or room for the values gathered for one piece.
+struct ChannelValues {
+    /// The values in the GPU's element type.
+    values: Vec<u8>,
+    len: u64,
+    /// The whole tensor on the GPU, where pieces are whole periods.
+    whole: Option<wgpu::Buffer>,
+}
+
+impl ChannelValues {
+    /// The values `(c0 + j) % len` for `j < k`, as bytes of `element` each.
+    fn gather(&self, c0: u64, k: u64, element: usize) -> Vec<u8> {
+        let mut gathered = Vec::with_capacity(k as usize * element);
+        for j in 0..k {
+            let c = ((c0 + j) % self.len) as usize;
+            gathered.extend_from_slice(&self.values[c * element..(c + 1) * element]);
+        }
+        pad_words(gathered)
+    }
+}
+
+/// A per-channel gradient of one slot: the GPU buffer the kernel writes and
+/// its mappable copy.
+struct SumBuffers {
+    sums: wgpu::Buffer,
+    staging: wgpu::Buffer,
 }
 
 /// One ring slot: the buffers of one chunk in flight.
 struct Slot {
     input: wgpu::Buffer,
     grad_output: Option<wgpu::Buffer>,
+    residual: Option<wgpu::Buffer>,
     output: wgpu::Buffer,
     staging: wgpu::Buffer,
+    /// The weights gathered for a piece of partial periods.
     gathered: Option<wgpu::Buffer>,
-    grad_weight: Option<(wgpu::Buffer, wgpu::Buffer)>,
+    /// The bias values gathered for a piece of partial periods.
+    gathered_bias: Option<wgpu::Buffer>,
+    grad_weight: Option<SumBuffers>,
+    grad_bias: Option<SumBuffers>,
     pending: Option<Pending>,
 }
 
@@ -342,14 +424,17 @@ struct Pending {
     expected_maps: usize,
     /// Values of the weight gradient this chunk produced.
     grad_weight_len: u64,
+    /// Values of the bias gradient this chunk produced.
+    grad_bias_len: u64,
 }
 
 /// A finished chunk: the output bytes in the file's type, and the chunk's
-/// contribution to the weight gradient.
+/// contributions to the weight's and the bias's gradients.
 struct Finished {
     piece: Piece,
     output: Vec<u8>,
     grad_weight: Option<Vec<f64>>,
+    grad_bias: Option<Vec<f64>>,
 }
 
 /// Streams `job` through the GPU, writing the output's data (no header) to
@@ -407,6 +492,20 @@ fn run_chunked(
     let chunk = requested.unwrap_or(CHUNK_BYTES / element).min(most).max(1);
 
     let weight_len = job.weight.map_or(0, |w| w.len() as u64 / job.dtype.size());
+    let fused = job.bias.is_some() || job.residual.is_some();
+    if fused && !matches!(job.op, Op::Elementwise(_)) {
+        return Err(CliError::usage(
+            "--bias and --residual are only for elementwise ops",
+        ));
+    }
+    if job.grad_weight && job.bias.is_some() {
+        return Err(CliError::usage(
+            "--grad-weight with --bias is not supported (run backward on INPUT + bias)",
+        ));
+    }
+    if job.grad_bias && job.bias.is_none() {
+        return Err(CliError::usage("--grad-bias needs --bias"));
+    }
     let indexed = matches!(
         job.op,
         Op::Elementwise(Activation::Rrelu { training: true, .. })
@@ -459,6 +558,26 @@ fn run_chunked(
             half: geometry.half as u64,
             inner: geometry.inner as u64,
         }
+    } else if let Some(bias) = &job.bias {
+        // The bias's channels decide the pieces; PReLU's per-channel weights
+        // share them where they run along the same dimension (1), and
+        // otherwise the tensor must be one piece.
+        let channels = job.shape[bias.dim] as u64;
+        let inner = job.shape[bias.dim + 1..].iter().product::<usize>() as u64;
+        if job.op.uses_weight() && weight_len > 1 && bias.dim != 1 {
+            if n > chunk {
+                return Err(CliError::run(format!(
+                    "{}: prelu with one weight per channel (dimension 1) and a bias along \
+                     dimension {} cannot be streamed in pieces ({n} elements, more than one \
+                     chunk of {chunk}): give the bias along dimension 1 (--bias-dim 1), or add \
+                     the bias in a separate pass",
+                    job.input.name, bias.dim
+                )));
+            }
+            Layout::Whole
+        } else {
+            Layout::PerChannel { channels, inner }
+        }
     } else if !job.op.uses_weight() {
         Layout::Plain { indexed }
     } else if weight_len == 1 {
@@ -470,7 +589,7 @@ fn run_chunked(
             inner: inner as u64,
         }
     };
-    let planner = Planner::new(n, chunk, layout);
+    let planner = Planner::new(n, chunk, layout).with_shape(job.shape);
     let (capacity, gather_capacity) = planner.capacity();
     if verbose {
         eprintln!(
@@ -484,14 +603,17 @@ fn run_chunked(
         );
     }
 
-    // Weights in the GPU's element type.
-    let weight: Option<Vec<u8>> = job.weight.map(|w| {
+    // Weights and bias in the GPU's element type.
+    let to_gpu = |w: &[u8]| {
         if convert {
             f16_to_f32_bytes(w)
         } else {
             w.to_vec()
         }
-    });
+    };
+    let weight: Option<Vec<u8>> = job.weight.map(to_gpu);
+    let bias: Option<Vec<u8>> = job.bias.map(|b| to_gpu(b.values));
+    let bias_len = job.bias.map_or(0, |b| job.shape[b.dim] as u64);
 
     let gpu_errors = catch_uncaptured(ctx);
     let device = ctx.device();
@@ -505,21 +627,39 @@ fn run_chunked(
         })
     };
     use wgpu::BufferUsages as U;
-    // Values of the weight gradient one chunk produces, at most.
-    let grad_weight_capacity = match (job.grad_weight, gather_capacity) {
+    // Values of a per-channel gradient one chunk produces, at most.
+    let sums_capacity = |wanted: bool, len: u64| match (wanted, gather_capacity) {
         (false, _) => 0,
-        (true, 0) => weight_len,
+        (true, 0) => len,
         (true, gathered) => gathered,
     };
-    let (whole_weight, mut slots) = ctx
+    let grad_weight_capacity = sums_capacity(job.grad_weight, weight_len);
+    let grad_bias_capacity = sums_capacity(job.grad_bias, bias_len);
+    let sum_buffers = |label: &str, capacity: u64| {
+        (capacity > 0).then(|| SumBuffers {
+            sums: buffer(label, capacity, U::STORAGE | U::COPY_SRC),
+            staging: buffer(label, capacity, U::MAP_READ | U::COPY_DST),
+        })
+    };
+    let (weight, bias, mut slots) = ctx
         .catching(|| {
-            let whole_weight = match (&weight, gather_capacity) {
-                (Some(w), 0) => {
-                    let buffer = buffer("weight", weight_len, U::STORAGE | U::COPY_DST);
-                    ctx.queue().write_buffer(&buffer, 0, &pad_words(w.clone()));
-                    Some(buffer)
-                }
-                _ => None,
+            // Uploaded once where every piece takes the whole of it.
+            let channel_values = |label: &str, values: Option<Vec<u8>>, len: u64| {
+                values.map(|values| {
+                    let whole = (gather_capacity == 0).then(|| {
+                        let buffer = buffer(label, len, U::STORAGE | U::COPY_DST);
+                        ctx.queue()
+                            .write_buffer(&buffer, 0, &pad_words(values.clone()));
+                        buffer
+                    });
+                    ChannelValues { values, len, whole }
+                })
+            };
+            let weight = channel_values("weight", weight, weight_len);
+            let bias = channel_values("bias", bias, bias_len);
+            let gathered = |label: &str, values: &Option<ChannelValues>| {
+                (values.is_some() && gather_capacity > 0)
+                    .then(|| buffer(label, gather_capacity, U::STORAGE | U::COPY_DST))
             };
             let slots: Vec<Slot> = (0..SLOTS)
                 .map(|_| Slot {
@@ -528,29 +668,20 @@ fn run_chunked(
                         .grad_output
                         .as_ref()
                         .map(|_| buffer("grad_output", capacity, U::STORAGE | U::COPY_DST)),
+                    residual: job
+                        .residual
+                        .as_ref()
+                        .map(|_| buffer("residual", capacity, U::STORAGE | U::COPY_DST)),
                     output: buffer("output", capacity, U::STORAGE | U::COPY_SRC),
                     staging: buffer("staging", capacity, U::MAP_READ | U::COPY_DST),
-                    gathered: (weight.is_some() && gather_capacity > 0).then(|| {
-                        buffer("gathered weight", gather_capacity, U::STORAGE | U::COPY_DST)
-                    }),
-                    grad_weight: (grad_weight_capacity > 0).then(|| {
-                        (
-                            buffer(
-                                "grad_weight",
-                                grad_weight_capacity,
-                                U::STORAGE | U::COPY_SRC,
-                            ),
-                            buffer(
-                                "grad_weight staging",
-                                grad_weight_capacity,
-                                U::MAP_READ | U::COPY_DST,
-                            ),
-                        )
-                    }),
+                    gathered: gathered("gathered weight", &weight),
+                    gathered_bias: gathered("gathered bias", &bias),
+                    grad_weight: sum_buffers("grad_weight", grad_weight_capacity),
+                    grad_bias: sum_buffers("grad_bias", grad_bias_capacity),
                     pending: None,
                 })
                 .collect();
-            (whole_weight, slots)
+            (weight, bias, slots)
         })
         .map_err(|e| {
             CliError::run(format!(
@@ -562,24 +693,32 @@ fn run_chunked(
     let (chunk_tx, chunk_rx) = sync_channel::<Result<Chunk>>(QUEUED);
     let (out_tx, out_rx) = sync_channel::<Vec<u8>>(QUEUED);
     let file_element = job.dtype.size() as usize;
+    let bias_dim = job.bias.map(|b| b.dim);
     let Job {
         op,
         input,
         grad_output,
+        residual,
         grad_weight,
+        grad_bias,
         output_name,
         ..
     } = job;
 
-    let mut sums = grad_weight.then(|| vec![0.0f64; weight_len as usize]);
+    let mut sums = Sums {
+        grad_weight: grad_weight.then(|| vec![0.0f64; weight_len as usize]),
+        grad_bias: grad_bias.then(|| vec![0.0f64; bias_len as usize]),
+    };
     let gpu = Gpu {
         ctx,
         op,
         dtype: gpu_dtype,
         convert,
-        whole_weight: whole_weight.as_ref(),
-        weight: weight.as_deref(),
-        weight_len,
+        weight: weight.as_ref(),
+        bias: bias.as_ref(),
+        bias_dim,
+        indexed,
+        whole: layout == Layout::Whole,
         errors: &gpu_errors,
     };
     let outcome = std::thread::scope(|scope| {
@@ -588,6 +727,7 @@ fn run_chunked(
                 planner,
                 input,
                 grad_output,
+                residual,
                 file_element as u64,
                 convert,
                 chunk_tx,
@@ -603,7 +743,7 @@ fn run_chunked(
             &mut slots,
             chunk_rx,
             out_tx,
-            sums.as_mut(),
+            &mut sums,
             progress,
             file_element,
         );
@@ -640,7 +780,17 @@ fn run_chunked(
         }
         eprintln!();
     }
-    Ok(Outcome { grad_weight: sums })
+    Ok(Outcome {
+        grad_weight: sums.grad_weight,
+        grad_bias: sums.grad_bias,
+    })
+}
+
+/// The per-channel gradients of the whole tensor, summed over the pieces in
+/// f64 in piece order.
+struct Sums {
+    grad_weight: Option<Vec<f64>>,
+    grad_bias: Option<Vec<f64>>,
 }
 
 /// Reads the chunks the planner cuts, in order, and sends them on.
@@ -650,6 +800,7 @@ fn read_chunks(
     planner: Planner,
     mut input: Source,
     mut grad_output: Option<Source>,
+    mut residual: Option<Source>,
     file_element: u64,
     convert: bool,
     tx: SyncSender<Result<Chunk>>,
@@ -678,10 +829,15 @@ fn read_chunks(
                 Some(source) => Some(read(source, piece.grad_count())?),
                 None => None,
             };
+            let r = match residual.as_mut() {
+                Some(source) => Some(read(source, piece.count)?),
+                None => None,
+            };
             Ok(Chunk {
                 piece: piece.clone(),
                 input: x,
                 grad_output: g,
+                residual: r,
             })
         })();
         let failed = chunk.is_err();
@@ -697,9 +853,15 @@ struct Gpu<'a> {
     op: Op,
     dtype: DType,
     convert: bool,
-    whole_weight: Option<&'a wgpu::Buffer>,
-    weight: Option<&'a [u8]>,
-    weight_len: u64,
+    /// PReLU's weight.
+    weight: Option<&'a ChannelValues>,
+    /// The fused epilogue's bias, and the dimension it runs along.
+    bias: Option<&'a ChannelValues>,
+    bias_dim: Option<usize>,
+    /// The op depends on each element's index in the whole tensor.
+    indexed: bool,
+    /// One piece, the whole tensor with its shape ([`Layout::Whole`]).
+    whole: bool,
     errors: &'a Arc<Mutex<Option<String>>>,
 }
 
@@ -711,14 +873,20 @@ impl Gpu<'_> {
         slots: &mut [Slot],
         chunks: Receiver<Result<Chunk>>,
         out: SyncSender<Vec<u8>>,
-        mut sums: Option<&mut Vec<f64>>,
+        sums: &mut Sums,
         progress: &ProgressBar,
         file_element: usize,
     ) -> Result<u64> {
         let mut done = 0u64;
         let mut deliver = |finished: Finished| -> Result<()> {
-            if let (Some(sums), Some(partial)) = (sums.as_deref_mut(), finished.grad_weight) {
-                self.fold(sums, &finished.piece, &partial);
+            let parts = [
+                (sums.grad_weight.as_mut(), finished.grad_weight, self.weight),
+                (sums.grad_bias.as_mut(), finished.grad_bias, self.bias),
+            ];
+            for (sums, partial, values) in parts {
+                if let (Some(sums), Some(partial), Some(values)) = (sums, partial, values) {
+                    fold(sums, values.len, &finished.piece, &partial);
+                }
             }
             done += finished.piece.count;
             progress.inc(finished.piece.count * file_element as u64);
@@ -760,98 +928,103 @@ impl Gpu<'_> {
                 if let (Some(buffer), Some(bytes)) = (&slot.grad_output, &chunk.grad_output) {
                     queue.write_buffer(buffer, 0, bytes);
                 }
-                let weight = match (piece.gather, &slot.gathered, self.weight) {
-                    (Some((c0, k)), Some(buffer), Some(weight)) => {
-                        let element = self.dtype.size() as usize;
-                        let mut gathered = Vec::with_capacity(k as usize * element);
-                        for j in 0..k {
-                            let c = ((c0 + j) % self.weight_len) as usize;
-                            gathered.extend_from_slice(&weight[c * element..(c + 1) * element]);
-                        }
-                        queue.write_buffer(buffer, 0, &pad_words(gathered));
-                        Some(view(buffer, k as usize))
-                    }
-                    _ => self.whole_weight.map(|w| view(w, self.weight_len as usize)),
-                };
+                if let (Some(buffer), Some(bytes)) = (&slot.residual, &chunk.residual) {
+                    queue.write_buffer(buffer, 0, bytes);
+                }
+                // A per-channel tensor for this piece: the values gathered
+                // for its channels, or the whole tensor.
+                let weight = self.channel_view(piece.gather, self.weight, slot.gathered.as_ref());
+                let bias = self.channel_view(piece.gather, self.bias, slot.gathered_bias.as_ref());
                 let grad_weight_len = weight.map_or(0, |w| w.len());
                 let mut encoder = ctx.create_encoder();
                 let half = piece.grad_count() as usize;
                 let gated_dim = if piece.shape.len() == 2 { -1 } else { 1 };
-                match (self.op, &slot.grad_output) {
-                    (Op::Gated(op), None) => ctx.encode_gated_forward(
-                        &mut encoder,
-                        &op.along(gated_dim),
-                        &piece.shape,
-                        &GatedForwardBuffers {
-                            input: GatedHalves::Joined(view(&slot.input, count)),
-                            output: view(&slot.output, half),
-                        },
-                    ),
-                    (Op::Gated(op), Some(grad_output)) => ctx.encode_gated_backward(
-                        &mut encoder,
-                        &op.along(gated_dim),
-                        &piece.shape,
-                        &GatedBackwardBuffers {
-                            input: GatedHalves::Joined(view(&slot.input, count)),
-                            grad_output: view(grad_output, half),
-                            grad_input: GatedHalves::Joined(view(&slot.output, count)),
-                        },
-                    ),
-                    (Op::Row(op), None) => ctx.encode_row_forward(
-                        &mut encoder,
-                        &op.along(1),
-                        &piece.shape,
-                        &RowForwardBuffers {
-                            input: view(&slot.input, count),
-                            output: view(&slot.output, count),
-                        },
-                    ),
-                    (Op::Row(op), Some(grad_output)) => ctx.encode_row_backward(
-                        &mut encoder,
-                        &op.along(1),
-                        &piece.shape,
-                        &RowBackwardBuffers {
-                            output: view(&slot.input, count),
-                            grad_output: view(grad_output, count),
-                            grad_input: view(&slot.output, count),
-                        },
-                    ),
-                    (Op::Elementwise(op), None) => ctx.encode_forward(
-                        &mut encoder,
-                        &op,
-                        &piece.shape,
-                        &ForwardBuffers {
-                            input: view(&slot.input, count),
-                            output: view(&slot.output, count),
-                            weight,
-                            first_element: piece.first_element,
-                        },
-                    ),
-                    (Op::Elementwise(op), Some(grad_output)) => ctx.encode_backward(
-                        &mut encoder,
-                        &op,
-                        &piece.shape,
-                        &BackwardBuffers {
-                            input: view(&slot.input, count),
-                            grad_output: view(grad_output, count),
-                            grad_input: view(&slot.output, count),
-                            weight,
-                            grad_weight: slot
-                                .grad_weight
-                                .as_ref()
-                                .map(|(buffer, _)| view(buffer, grad_weight_len)),
-                            from_output: false,
-                            first_element: piece.first_element,
-                        },
-                    ),
+                if bias.is_some() || slot.residual.is_some() {
+                    self.encode_fused(&mut encoder, slot, &piece, weight, bias)
+                        .map_err(|e| gpu(&context(), e))?;
+                } else {
+                    match (self.op, &slot.grad_output) {
+                        (Op::Gated(op), None) => ctx.encode_gated_forward(
+                            &mut encoder,
+                            &op.along(gated_dim),
+                            &piece.shape,
+                            &GatedForwardBuffers {
+                                input: GatedHalves::Joined(view(&slot.input, count)),
+                                output: view(&slot.output, half),
+                            },
+                        ),
+                        (Op::Gated(op), Some(grad_output)) => ctx.encode_gated_backward(
+                            &mut encoder,
+                            &op.along(gated_dim),
+                            &piece.shape,
+                            &GatedBackwardBuffers {
+                                input: GatedHalves::Joined(view(&slot.input, count)),
+                                grad_output: view(grad_output, half),
+                                grad_input: GatedHalves::Joined(view(&slot.output, count)),
+                            },
+                        ),
+                        (Op::Row(op), None) => ctx.encode_row_forward(
+                            &mut encoder,
+                            &op.along(1),
+                            &piece.shape,
+                            &RowForwardBuffers {
+                                input: view(&slot.input, count),
+                                output: view(&slot.output, count),
+                            },
+                        ),
+                        (Op::Row(op), Some(grad_output)) => ctx.encode_row_backward(
+                            &mut encoder,
+                            &op.along(1),
+                            &piece.shape,
+                            &RowBackwardBuffers {
+                                output: view(&slot.input, count),
+                                grad_output: view(grad_output, count),
+                                grad_input: view(&slot.output, count),
+                            },
+                        ),
+                        (Op::Elementwise(op), None) => ctx.encode_forward(
+                            &mut encoder,
+                            &op,
+                            &piece.shape,
+                            &ForwardBuffers {
+                                input: view(&slot.input, count),
+                                output: view(&slot.output, count),
+                                weight,
+                                first_element: piece.first_element,
+                            },
+                        ),
+                        (Op::Elementwise(op), Some(grad_output)) => ctx.encode_backward(
+                            &mut encoder,
+                            &op,
+                            &piece.shape,
+                            &BackwardBuffers {
+                                input: view(&slot.input, count),
+                                grad_output: view(grad_output, count),
+                                grad_input: view(&slot.output, count),
+                                weight,
+                                grad_weight: slot
+                                    .grad_weight
+                                    .as_ref()
+                                    .map(|s| view(&s.sums, grad_weight_len)),
+                                from_output: false,
+                                first_element: piece.first_element,
+                            },
+                        ),
+                    }
+                    .map_err(|e| gpu(&context(), e))?;
                 }
-                .map_err(|e| gpu(&context(), e))?;
                 let written = piece.output_count(slot.grad_output.is_some()) as usize;
                 let words = view(&slot.output, written).word_len();
                 encoder.copy_buffer_to_buffer(&slot.output, 0, &slot.staging, 0, words);
-                if let Some((buffer, staging)) = &slot.grad_weight {
-                    let words = view(buffer, grad_weight_len).word_len();
-                    encoder.copy_buffer_to_buffer(buffer, 0, staging, 0, words);
+                let sum_copies = [
+                    (&slot.grad_weight, grad_weight_len),
+                    (&slot.grad_bias, bias.map_or(0, |b| b.len())),
+                ];
+                for (sums, len) in sum_copies {
+                    if let Some(SumBuffers { sums, staging }) = sums {
+                        let words = view(sums, len).word_len();
+                        encoder.copy_buffer_to_buffer(sums, 0, staging, 0, words);
+                    }
                 }
                 ctx.submit(encoder).map_err(|e| gpu(&context(), e))
             })
@@ -869,23 +1042,121 @@ impl Gpu<'_> {
         let written = piece.output_count(slot.grad_output.is_some()) as usize;
         map(&slot.staging, view(&slot.staging, written).word_len());
         let mut expected_maps = 1;
-        let mut grad_weight_len = 0;
-        if let Some((_, staging)) = &slot.grad_weight {
-            grad_weight_len = match piece.gather {
-                Some((_, k)) => k,
-                None => self.weight_len,
+        // Values of each per-channel gradient this piece produces.
+        let mut sums_len = |sums: &Option<SumBuffers>, values: Option<&ChannelValues>| {
+            let (Some(SumBuffers { staging, .. }), Some(values)) = (sums, values) else {
+                return 0;
             };
-            map(staging, view(staging, grad_weight_len as usize).word_len());
+            let len = match piece.gather {
+                Some((_, k)) => k,
+                None => values.len,
+            };
+            let words = TensorView::with_dtype(staging, 0, len as usize, self.dtype).word_len();
+            map(staging, words);
             expected_maps += 1;
-        }
+            len
+        };
+        let grad_weight_len = sums_len(&slot.grad_weight, self.weight);
+        let grad_bias_len = sums_len(&slot.grad_bias, self.bias);
         slot.pending = Some(Pending {
             piece,
             submission,
             maps,
             expected_maps,
             grad_weight_len,
+            grad_bias_len,
         });
         Ok(())
+    }
+
+    /// A per-channel tensor for a piece: the values gathered for its
+    /// channels (uploaded into `gathered`), or the whole tensor.
+    fn channel_view<'b>(
+        &self,
+        gather: Option<(u64, u64)>,
+        values: Option<&'b ChannelValues>,
+        gathered: Option<&'b wgpu::Buffer>,
+    ) -> Option<TensorView<'b>> {
+        let values = values?;
+        match (gather, gathered) {
+            (Some((c0, k)), Some(buffer)) => {
+                let element = self.dtype.size() as usize;
+                self.ctx
+                    .queue()
+                    .write_buffer(buffer, 0, &values.gather(c0, k, element));
+                Some(TensorView::with_dtype(buffer, 0, k as usize, self.dtype))
+            }
+            _ => values
+                .whole
+                .as_ref()
+                .map(|w| TensorView::with_dtype(w, 0, values.len as usize, self.dtype)),
+        }
+    }
+
+    /// Records the fused epilogue's kernels for `piece`: the bias along the
+    /// dimension that holds its channels in the piece's shape.
+    fn encode_fused(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        slot: &Slot,
+        piece: &Piece,
+        weight: Option<TensorView<'_>>,
+        bias: Option<TensorView<'_>>,
+    ) -> std::result::Result<(), wgpu_activations::ActivationError> {
+        let Op::Elementwise(op) = self.op else {
+            return Err(wgpu_activations::ActivationError::Unsupported {
+                op: "gated and row ops",
+                what: "the fused epilogue (it is for elementwise ops)",
+            });
+        };
+        let count = piece.count as usize;
+        let view = |buffer, len| TensorView::with_dtype(buffer, 0, len, self.dtype);
+        // Pieces of whole periods or channel blocks have shape `[m, k,
+        // inner]` (the bias along 1); one block's piece `[count]` becomes
+        // `[1, count]` with its one bias value along 0; the whole tensor keeps
+        // its shape and the bias's dimension.
+        let (shape, bias_dim) = if self.whole {
+            (piece.shape.clone(), self.bias_dim.unwrap_or(0) as i64)
+        } else if piece.shape.len() == 1 {
+            (vec![1, count], 0)
+        } else {
+            (piece.shape.clone(), 1)
+        };
+        let first_element = if self.indexed { piece.start } else { 0 };
+        match &slot.grad_output {
+            None => self.ctx.encode_forward_fused(
+                encoder,
+                &op,
+                &shape,
+                &FusedForwardBuffers {
+                    input: view(&slot.input, count),
+                    output: view(&slot.output, count),
+                    weight,
+                    bias,
+                    bias_dim,
+                    residual: slot.residual.as_ref().map(|r| view(r, count)),
+                    first_element,
+                },
+            ),
+            Some(grad_output) => self.ctx.encode_backward_fused(
+                encoder,
+                &op,
+                &shape,
+                &FusedBackwardBuffers {
+                    input: view(&slot.input, count),
+                    grad_output: view(grad_output, count),
+                    grad_input: view(&slot.output, count),
+                    weight,
+                    bias,
+                    bias_dim,
+                    grad_bias: match (&slot.grad_bias, bias) {
+                        (Some(sums), Some(bias)) => Some(view(&sums.sums, bias.len())),
+                        _ => None,
+                    },
+                    first_element,
+                },
+            ),
+        }
     }
 
     /// Waits for `slot`'s chunk and reads its results back.
@@ -948,40 +1219,46 @@ impl Gpu<'_> {
         if self.convert {
             output = f32_to_f16_bytes(&output);
         }
-        let grad_weight = match &slot.grad_weight {
-            Some((_, staging)) => {
-                let bytes = read(staging, pending.grad_weight_len as usize)?;
-                Some(widen(&bytes, self.dtype))
+        let read_sums = |sums: &Option<SumBuffers>, len: u64| -> Result<Option<Vec<f64>>> {
+            match sums {
+                Some(SumBuffers { staging, .. }) => {
+                    let bytes = read(staging, len as usize)?;
+                    Ok(Some(widen(&bytes, self.dtype)))
+                }
+                None => Ok(None),
             }
-            None => None,
         };
+        let grad_weight = read_sums(&slot.grad_weight, pending.grad_weight_len)?;
+        let grad_bias = read_sums(&slot.grad_bias, pending.grad_bias_len)?;
         Ok(Finished {
             piece: pending.piece,
             output,
             grad_weight,
+            grad_bias,
         })
-    }
-
-    /// Adds a chunk's weight gradient to the whole tensor's.
-    fn fold(&self, sums: &mut [f64], piece: &Piece, partial: &[f64]) {
-        match piece.gather {
-            Some((c0, _)) => {
-                for (j, value) in partial.iter().enumerate() {
-                    sums[((c0 + j as u64) % self.weight_len) as usize] += value;
-                }
-            }
-            None => {
-                for (sum, value) in sums.iter_mut().zip(partial) {
-                    *sum += value;
-                }
-            }
-        }
     }
 
     fn check_errors(&self) -> Result<()> {
         match self.errors.lock().unwrap_or_else(|p| p.into_inner()).take() {
             Some(error) => Err(CliError::run(format!("GPU error: {error}"))),
             None => Ok(()),
+        }
+    }
+}
+
+/// Adds a chunk's per-channel gradient (of a tensor of `len` channels) to
+/// the whole tensor's.
+fn fold(sums: &mut [f64], len: u64, piece: &Piece, partial: &[f64]) {
+    match piece.gather {
+        Some((c0, _)) => {
+            for (j, value) in partial.iter().enumerate() {
+                sums[((c0 + j as u64) % len) as usize] += value;
+            }
+        }
+        None => {
+            for (sum, value) in sums.iter_mut().zip(partial) {
+                *sum += value;
+            }
         }
     }
 }
@@ -1072,6 +1349,7 @@ mod tests {
                 channels: 1,
                 inner: 7,
             },
+            Layout::Whole,
         ] {
             for n in [0u64, 1, 15, 30, 105] {
                 if let Layout::PerChannel { channels, inner } = layout {
@@ -1222,6 +1500,9 @@ mod tests {
                 grad_output: grad,
                 weight: None,
                 grad_weight: false,
+                bias: None,
+                residual: None,
+                grad_bias: false,
                 output_name: "out.npy",
             };
             let result = run_chunked(ctx, job, &mut out, &ProgressBar::hidden(), false, Some(16));
@@ -1366,6 +1647,9 @@ mod tests {
             grad_output: None,
             weight: None,
             grad_weight: false,
+            bias: None,
+            residual: None,
+            grad_bias: false,
             output_name: "out.npy",
         };
         let mut out = Vec::new();
