@@ -123,7 +123,10 @@ pub use context::{
 pub use error::{ActivationError, Result};
 pub use gated::GatedActivation;
 pub use half::f16;
-pub use kernels::gated::{GatedBackwardBuffers, GatedForwardBuffers, GatedHalves};
+pub use kernels::gated::{
+    GatedBackwardBuffers, GatedForwardBuffers, GatedFusedBackwardBuffers, GatedFusedForwardBuffers,
+    GatedHalves,
+};
 pub use kernels::row::{RowBackwardBuffers, RowForwardBuffers};
 pub use kernels::{
     BackwardBuffers, BackwardInPlaceBuffers, ForwardBuffers, ForwardInPlaceBuffers,

@@ -16,48 +16,7 @@ use wgpu_activations::{
 };
 
 use common::strategies;
-
-/// Element i's index along `dim` of `shape`.
-fn channel_of(i: usize, shape: &[usize], dim: usize) -> usize {
-    let inner: usize = shape[dim + 1..].iter().product();
-    (i / inner.max(1)) % shape[dim]
-}
-
-fn ulp(v: f32) -> f64 {
-    let a = v.abs();
-    if !a.is_finite() {
-        return 0.0;
-    }
-    f64::from(f32::from_bits(a.to_bits() + 1)) - f64::from(a)
-}
-
-fn subnormal(v: f32) -> bool {
-    v != 0.0 && v.abs() < f32::MIN_POSITIVE
-}
-
-/// Whether the GPU's `y` is `a + r` as a GPU may compute it (see the module
-/// docs), for one of the candidate values `a` of the op.
-fn acceptable(y: f32, candidates: &[f32], r: f32) -> bool {
-    candidates.iter().any(|&a| {
-        let reference = a + r;
-        if y.to_bits() == reference.to_bits() || (y.is_nan() && reference.is_nan()) {
-            return true;
-        }
-        if y.is_nan() || reference.is_nan() {
-            return false;
-        }
-        // An output the GPU flushed.
-        if (subnormal(reference) || reference == 0.0) && (subnormal(y) || y == 0.0) {
-            return true;
-        }
-        // A fused multiply-add: one rounding of the exact a + r instead of two.
-        if reference.is_infinite() {
-            return y.is_finite() && y.signum() == reference.signum() && y.abs() >= 3.0e38;
-        }
-        let exact = f64::from(a) + f64::from(r);
-        (f64::from(y) - exact).abs() <= ulp(a) + ulp(reference)
-    })
-}
+use common::{acceptable, channel_of, check_channel_sums, subnormal};
 
 /// Runs the fused forward and checks it against the plain op; f32 storage.
 fn check_f32(
@@ -489,28 +448,10 @@ fn check_backward(
             "{op} {shape:?}: grad_bias differs between two runs"
         ));
     }
-    for (c, &dbc) in db.iter().enumerate().take(b.len()) {
-        let terms: Vec<f64> = (0..x.len())
-            .filter(|&i| channel_of(i, shape, axis) == c)
-            .map(|i| f64::from(gx[i]))
-            .collect();
-        let sum: f64 = terms.iter().sum();
-        let magnitude: f64 = terms.iter().map(|v| v.abs()).sum();
-        let n = terms.len().max(1) as f64;
-        let bound = (n.log2() + 3.0) * f64::from(f32::EPSILON) * magnitude + 1e-37;
-        let ok = if sum.is_nan() || magnitude.is_infinite() {
-            // NaN or infinite terms: NaN or an infinity out, as a sum gives.
-            !dbc.is_finite() || magnitude.is_infinite()
-        } else {
-            (f64::from(dbc) - sum).abs() <= bound
-                || (sum.abs() > f64::from(f32::MAX) && dbc.is_infinite())
-        };
-        if !ok {
-            return Err(format!(
-                "{op} {shape:?} grad_bias[{c}]: {dbc:e}, the sum is {sum:e} (bound {bound:e})"
-            ));
-        }
+    if db.len() != b.len() {
+        return Err(format!("{op} {shape:?}: grad_bias has {} values", db.len()));
     }
+    check_channel_sums(&db, &gx, shape, axis).map_err(|e| format!("{op} {shape:?} {e}"))?;
     Ok(())
 }
 

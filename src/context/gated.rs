@@ -2,10 +2,13 @@
 //! [`GpuContext`]: the convenience layer over [`GpuTensor`]s and the
 //! recording API over caller-owned buffers, checked as the other families.
 
-use super::GpuContext;
+use super::{Epilogue, FusedGradients, GpuContext};
 use crate::error::{ActivationError, Result};
 use crate::gated::GatedActivation;
-use crate::kernels::gated::{GatedBackwardBuffers, GatedForwardBuffers, GatedHalves};
+use crate::kernels::gated::{
+    GatedBackwardBuffers, GatedForwardBuffers, GatedFusedBackwardBuffers, GatedFusedForwardBuffers,
+    GatedHalves,
+};
 use crate::kernels::Target;
 use crate::tensor::GpuTensor;
 
@@ -246,6 +249,201 @@ impl GpuContext {
     ) -> Result<()> {
         self.alive(|| {
             self.inner.kernels.encode_gated_backward(
+                &mut Target::Pass(pass),
+                op,
+                shape,
+                buffers,
+                true,
+            )
+        })
+    }
+}
+
+impl GpuContext {
+    /// The gated op `op` with the fused epilogue, in one pass:
+    /// `op(input + bias[c]) + residual`. `input` holds both halves joined
+    /// (a linear layer's `[gate | up]` projection); the bias runs along
+    /// `epilogue.bias_dim` of the input (its length is the input's size
+    /// there: `2d` for the projection's features along the last dimension)
+    /// and is added to both halves before the op; the residual has the
+    /// output's shape. Each part is optional; with neither it is
+    /// [`GpuContext::gated_forward`], bit for bit.
+    ///
+    /// ```no_run
+    /// use wgpu_activations::{Epilogue, GatedActivation, GpuContext};
+    ///
+    /// let ctx = GpuContext::new()?;
+    /// // One token of [gate | up], d = 2, the projection's bias, a skip connection.
+    /// let x = ctx.upload(&[1.0, -1.0, 2.0, 3.0], &[1, 4])?;
+    /// let bias = ctx.upload(&[0.5, 0.5, 0.0, -1.0], &[4])?;
+    /// let skip = ctx.upload(&[1.0, 1.0], &[1, 2])?;
+    /// let epilogue = Epilogue { bias: Some(&bias), bias_dim: -1, residual: Some(&skip) };
+    /// let y = ctx.gated_forward_fused(&GatedActivation::SiluAndMul, &x, &epilogue)?;
+    /// // [silu(1.5) * 2 + 1, silu(-0.5) * 2 + 1]
+    /// # Ok::<(), wgpu_activations::ActivationError>(())
+    /// ```
+    pub fn gated_forward_fused(
+        &self,
+        op: &GatedActivation,
+        input: &GpuTensor,
+        epilogue: &Epilogue<'_>,
+    ) -> Result<GpuTensor> {
+        self.check_alive()?;
+        let shape = op.output_shape(input.shape())?;
+        if let Some(residual) = epilogue.residual {
+            if residual.shape() != shape.as_slice() {
+                return Err(ActivationError::ShapeMismatch {
+                    what: "residual (the output's shape)",
+                    expected: shape,
+                    actual: residual.shape().to_vec(),
+                });
+            }
+        }
+        let output = self.empty_with_dtype(&shape, input.dtype())?;
+        let mut encoder = self.create_encoder();
+        self.inner
+            .kernels
+            .encode_gated_forward_fused(
+                &mut Target::Encoder(&mut encoder),
+                op,
+                input.shape(),
+                &GatedFusedForwardBuffers {
+                    input: input.view(),
+                    output: output.view(),
+                    bias: epilogue.bias.map(GpuTensor::view),
+                    bias_dim: epilogue.bias_dim,
+                    residual: epilogue.residual.map(GpuTensor::view),
+                },
+                false,
+            )
+            .map_err(|e| self.classify(e))?;
+        self.submit(encoder)?;
+        Ok(output)
+    }
+
+    /// The gradients of [`GpuContext::gated_forward_fused`]: the input's (both
+    /// halves, at `input + bias[c]`) and, with a bias, the bias's (the sum
+    /// of the input's gradient over each channel, in a fixed order: the same
+    /// bits on every run). The residual's gradient is `grad_output` itself
+    /// (no copy is made).
+    pub fn gated_backward_fused(
+        &self,
+        op: &GatedActivation,
+        input: &GpuTensor,
+        grad_output: &GpuTensor,
+        epilogue: &Epilogue<'_>,
+    ) -> Result<FusedGradients> {
+        self.check_alive()?;
+        let shape = op.output_shape(input.shape())?;
+        if grad_output.shape() != shape.as_slice() {
+            return Err(ActivationError::ShapeMismatch {
+                what: "grad_output",
+                expected: shape,
+                actual: grad_output.shape().to_vec(),
+            });
+        }
+        let grad_input = self.empty_with_dtype(input.shape(), input.dtype())?;
+        let grad_bias = match epilogue.bias {
+            Some(bias) => Some(self.empty_with_dtype(bias.shape(), bias.dtype())?),
+            None => None,
+        };
+        let mut encoder = self.create_encoder();
+        self.inner
+            .kernels
+            .encode_gated_backward_fused(
+                &mut Target::Encoder(&mut encoder),
+                op,
+                input.shape(),
+                &GatedFusedBackwardBuffers {
+                    input: input.view(),
+                    grad_output: grad_output.view(),
+                    grad_input: grad_input.view(),
+                    bias: epilogue.bias.map(GpuTensor::view),
+                    bias_dim: epilogue.bias_dim,
+                    grad_bias: grad_bias.as_ref().map(GpuTensor::view),
+                },
+                false,
+            )
+            .map_err(|e| self.classify(e))?;
+        self.submit(encoder)?;
+        Ok(FusedGradients {
+            grad_input,
+            grad_bias,
+        })
+    }
+
+    /// Records [`GpuContext::gated_forward_fused`] into `encoder` over
+    /// caller-owned buffers (checked as
+    /// [`GpuContext::encode_gated_forward`]; on error nothing is recorded).
+    pub fn encode_gated_forward_fused(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        op: &GatedActivation,
+        shape: &[usize],
+        buffers: &GatedFusedForwardBuffers<'_>,
+    ) -> Result<()> {
+        self.alive(|| {
+            self.inner.kernels.encode_gated_forward_fused(
+                &mut Target::Encoder(encoder),
+                op,
+                shape,
+                buffers,
+                true,
+            )
+        })
+    }
+
+    /// Records [`GpuContext::gated_backward_fused`] into `encoder` over
+    /// caller-owned buffers.
+    pub fn encode_gated_backward_fused(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        op: &GatedActivation,
+        shape: &[usize],
+        buffers: &GatedFusedBackwardBuffers<'_>,
+    ) -> Result<()> {
+        self.alive(|| {
+            self.inner.kernels.encode_gated_backward_fused(
+                &mut Target::Encoder(encoder),
+                op,
+                shape,
+                buffers,
+                true,
+            )
+        })
+    }
+
+    /// [`GpuContext::encode_gated_forward_fused`] into the caller's open
+    /// compute pass (see [`GpuContext::encode_forward_in_pass`]).
+    pub fn encode_gated_forward_fused_in_pass(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        op: &GatedActivation,
+        shape: &[usize],
+        buffers: &GatedFusedForwardBuffers<'_>,
+    ) -> Result<()> {
+        self.alive(|| {
+            self.inner.kernels.encode_gated_forward_fused(
+                &mut Target::Pass(pass),
+                op,
+                shape,
+                buffers,
+                true,
+            )
+        })
+    }
+
+    /// [`GpuContext::encode_gated_backward_fused`] into the caller's open
+    /// compute pass.
+    pub fn encode_gated_backward_fused_in_pass(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        op: &GatedActivation,
+        shape: &[usize],
+        buffers: &GatedFusedBackwardBuffers<'_>,
+    ) -> Result<()> {
+        self.alive(|| {
+            self.inner.kernels.encode_gated_backward_fused(
                 &mut Target::Pass(pass),
                 op,
                 shape,

@@ -18,6 +18,7 @@ use super::{
 use crate::error::{ActivationError, Result};
 use crate::gated::{GatedActivation, GatedGeometry};
 use crate::shaders::gated::{gated_module, GatedModuleKey, GatedParams};
+use crate::shaders::ReduceTerm;
 use crate::shaders::WORKGROUP_SIZE;
 use crate::shape::element_count;
 use crate::tensor::DType;
@@ -75,11 +76,58 @@ pub struct GatedBackwardBuffers<'a> {
     pub grad_input: GatedHalves<'a>,
 }
 
+/// The buffers of one fused gated forward, recorded with
+/// [`crate::GpuContext::encode_gated_forward_fused`]: `output = op(input +
+/// bias[c]) + residual`, the bias (a linear layer's, of the joined `[gate |
+/// up]` projection) added to both halves before the op, `c` each input
+/// element's index along `bias_dim`; the residual (the output's shape) added
+/// to the result. Each part is optional.
+#[derive(Debug, Clone, Copy)]
+pub struct GatedFusedForwardBuffers<'a> {
+    /// The input, both halves joined along the op's dimension.
+    pub input: TensorView<'a>,
+    /// Where the output is written (the output's shape): a different buffer
+    /// from every other view.
+    pub output: TensorView<'a>,
+    /// A bias of `shape[bias_dim]` values (the input's shape).
+    pub bias: Option<TensorView<'a>>,
+    /// The dimension of the input the bias runs along; negative counts from
+    /// the end (-1: the joined projection's features).
+    pub bias_dim: i64,
+    /// A tensor of the output's shape added to the op's result.
+    pub residual: Option<TensorView<'a>>,
+}
+
+/// The buffers of one fused gated backward, recorded with
+/// [`crate::GpuContext::encode_gated_backward_fused`]: the input's gradient
+/// at `input + bias[c]` (both halves, joined) and, if wanted, the bias's:
+/// the sum of the input's gradient over each channel, in a fixed order.
+#[derive(Debug, Clone, Copy)]
+pub struct GatedFusedBackwardBuffers<'a> {
+    /// The forward's input, both halves joined.
+    pub input: TensorView<'a>,
+    /// The gradient of the loss with respect to the output (its shape).
+    pub grad_output: TensorView<'a>,
+    /// Where the input's gradient is written (the input's shape).
+    pub grad_input: TensorView<'a>,
+    /// The forward's bias, if it had one.
+    pub bias: Option<TensorView<'a>>,
+    /// The dimension of the input the bias runs along.
+    pub bias_dim: i64,
+    /// Where the bias's gradient is written (`shape[bias_dim]` values), if
+    /// wanted; needs `bias`.
+    pub grad_bias: Option<TensorView<'a>>,
+}
+
 /// The bind group layout of a gated kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct GatedLayout {
     joined: bool,
     backward: bool,
+    /// The fused bias at binding 6.
+    bias: bool,
+    /// The fused residual at binding 3 (forward).
+    residual: bool,
 }
 
 impl GatedLayout {
@@ -88,19 +136,23 @@ impl GatedLayout {
     }
 
     /// 1: the input (joined) or first half; 2: the second half; 3: the
-    /// output's gradient; 4: the output, the joined gradient or the first
-    /// half's; 5: the second half's gradient.
+    /// output's gradient (backward) or the residual (forward); 4: the output,
+    /// the joined gradient or the first half's; 5: the second half's
+    /// gradient; 6: the bias.
     pub(super) fn entries(self) -> Vec<wgpu::BindGroupLayoutEntry> {
         let mut entries = vec![uniform_entry(self.uniform_size()), storage_entry(1, true)];
         if !self.joined {
             entries.push(storage_entry(2, true));
         }
-        if self.backward {
+        if self.backward || self.residual {
             entries.push(storage_entry(3, true));
         }
         entries.push(storage_entry(4, false));
         if self.backward && !self.joined {
             entries.push(storage_entry(5, false));
+        }
+        if self.bias {
+            entries.push(storage_entry(6, true));
         }
         entries
     }
@@ -229,9 +281,134 @@ impl Kernels {
             op,
             geometry,
             out_len as u64,
+            false,
             [Some(first), second, None, Some(buffers.output), None],
+            None,
             cache,
         )
+    }
+
+    pub(crate) fn encode_gated_forward_fused(
+        &self,
+        target: &mut Target<'_, '_>,
+        op: &GatedActivation,
+        shape: &[usize],
+        buffers: &GatedFusedForwardBuffers<'_>,
+        cache: bool,
+    ) -> Result<()> {
+        op.validate()?;
+        let dtype = buffers.input.dtype();
+        self.check_dtype(dtype)?;
+        let input = GatedHalves::Joined(buffers.input);
+        let (geometry, out_len) = self.check_halves(op, shape, &input, ["input", ""], dtype)?;
+        self.check_view("output", &buffers.output, out_len, dtype)?;
+        let bias = self.check_bias(buffers.bias, buffers.bias_dim, shape, dtype)?;
+        if let Some(residual) = &buffers.residual {
+            self.check_view("residual", residual, out_len, dtype)?;
+        }
+        Self::check_distinct(
+            ("output", &buffers.output),
+            &[
+                Some(("input", &buffers.input)),
+                buffers.bias.as_ref().map(|b| ("bias", b)),
+                buffers.residual.as_ref().map(|r| ("residual", r)),
+            ],
+        )?;
+        self.encode_gated(
+            target,
+            op,
+            geometry,
+            out_len as u64,
+            false,
+            [
+                Some(buffers.input),
+                None,
+                buffers.residual,
+                Some(buffers.output),
+                None,
+            ],
+            bias,
+            cache,
+        )
+    }
+
+    pub(crate) fn encode_gated_backward_fused(
+        &self,
+        target: &mut Target<'_, '_>,
+        op: &GatedActivation,
+        shape: &[usize],
+        buffers: &GatedFusedBackwardBuffers<'_>,
+        cache: bool,
+    ) -> Result<()> {
+        op.validate()?;
+        let dtype = buffers.input.dtype();
+        self.check_dtype(dtype)?;
+        let input = GatedHalves::Joined(buffers.input);
+        let (geometry, out_len) = self.check_halves(op, shape, &input, ["input", ""], dtype)?;
+        self.check_view("grad_output", &buffers.grad_output, out_len, dtype)?;
+        let len = element_count(shape)?;
+        self.check_view("grad_input", &buffers.grad_input, len, dtype)?;
+        let bias = self.check_bias(buffers.bias, buffers.bias_dim, shape, dtype)?;
+        let grad_bias = match (buffers.grad_bias, bias) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(ActivationError::Unsupported {
+                    op: op.name(),
+                    what: "grad_bias without a bias: give the forward's bias too",
+                })
+            }
+            (Some(view), Some((bias, channels, inner))) => {
+                self.check_view("grad_bias", &view, bias.len(), dtype)?;
+                Some((view, channels, inner))
+            }
+        };
+        let reads = [
+            Some(("input", &buffers.input)),
+            Some(("grad_output", &buffers.grad_output)),
+            buffers.bias.as_ref().map(|b| ("bias", b)),
+        ];
+        Self::check_distinct(("grad_input", &buffers.grad_input), &reads)?;
+        if let Some((view, _, _)) = &grad_bias {
+            Self::check_distinct(
+                ("grad_bias", view),
+                &[
+                    reads[0],
+                    reads[1],
+                    reads[2],
+                    Some(("grad_input", &buffers.grad_input)),
+                ],
+            )?;
+        }
+        self.encode_gated(
+            target,
+            op,
+            geometry,
+            out_len as u64,
+            true,
+            [
+                Some(buffers.input),
+                None,
+                Some(buffers.grad_output),
+                Some(buffers.grad_input),
+                None,
+            ],
+            bias,
+            cache,
+        )?;
+        if let Some((view, channels, inner)) = grad_bias {
+            // Sums of the input's gradient per channel (wgpu orders this
+            // after the kernel that writes it).
+            self.encode_channel_sums(
+                target,
+                ReduceTerm::Gradient,
+                (u64::from(channels), u64::from(inner)),
+                buffers.grad_input,
+                buffers.grad_input,
+                view,
+                cache,
+            )?;
+        }
+        Ok(())
     }
 
     pub(crate) fn encode_gated_backward(
@@ -289,6 +466,7 @@ impl Kernels {
             op,
             geometry,
             out_len as u64,
+            true,
             [
                 Some(first),
                 second,
@@ -296,6 +474,7 @@ impl Kernels {
                 Some(grad_first),
                 grad_second,
             ],
+            None,
             cache,
         )
     }
@@ -311,6 +490,8 @@ impl Kernels {
         let kind = LayoutKind::Gated(GatedLayout {
             joined: key.joined,
             backward: key.backward,
+            bias: key.bias,
+            residual: key.residual,
         });
         if let Some(pipeline) = lock(&self.gated.pipelines).get(&key) {
             return (self.layout(kind).0, pipeline.clone(), false);
@@ -337,15 +518,20 @@ impl Kernels {
     }
 
     /// Records a gated op over checked views: `views` are bindings 1 to 5
-    /// (first or joined input, second, grad_output, output or first
-    /// gradient, second gradient).
+    /// (first or joined input, second, grad_output or the forward's
+    /// residual, output or first gradient, second gradient); `bias`: the
+    /// fused bias with its channels and channel block (binding 6, bound
+    /// whole).
+    #[allow(clippy::too_many_arguments)]
     fn encode_gated(
         &self,
         target: &mut Target<'_, '_>,
         op: &GatedActivation,
         geometry: Option<GatedGeometry>,
         out_len: u64,
+        backward: bool,
         views: [Option<TensorView<'_>>; 5],
+        bias: Option<(TensorView<'_>, u32, u32)>,
         cache: bool,
     ) -> Result<()> {
         if out_len == 0 {
@@ -353,7 +539,7 @@ impl Kernels {
         }
         let dtype = views[0].map_or(DType::F32, |v| v.dtype());
         let joined = geometry.is_some();
-        let backward = views[2].is_some();
+        let residual = !backward && views[2].is_some();
         let alignment = u64::from(self.limits.min_storage_buffer_offset_alignment).max(4);
         let max_binding = self
             .limits
@@ -363,8 +549,15 @@ impl Kernels {
             * 4;
         let (capacity, align) = (max_binding / dtype.size(), alignment / dtype.size());
         let pieces = plan(geometry, out_len, capacity, align)?;
-        let key = GatedModuleKey::of(op, dtype, joined, backward);
-        let layout_kind = LayoutKind::Gated(GatedLayout { joined, backward });
+        let key =
+            GatedModuleKey::of(op, dtype, joined, backward).with_epilogue(bias.is_some(), residual);
+        let layout_kind = LayoutKind::Gated(GatedLayout {
+            joined,
+            backward,
+            bias: bias.is_some(),
+            residual,
+        });
+        let (bias_channels, bias_inner) = bias.map_or((1, 1), |(_, c, i)| (c, i));
         let args = op.activation().kernel_args();
         let half = geometry.map_or(0, |g| g.half_block() as u64);
         let max_dim = self.limits.max_compute_workgroups_per_dimension;
@@ -385,9 +578,9 @@ impl Kernels {
                     p1: args.scalars[1],
                     p2: args.scalars[2],
                     p3: args.scalars[3],
+                    bias_channels,
+                    bias_inner,
                     pad0: 0,
-                    pad1: 0,
-                    pad2: 0,
                 };
                 let uniform = lock(&self.arena).slot(
                     &self.device,
@@ -412,7 +605,14 @@ impl Kernels {
                 let key = BindGroupKey {
                     layout: layout_kind,
                     uniform: uniform.buffer.clone(),
-                    storage: [window(0), window(1), window(2), window(3), window(4), None],
+                    storage: [
+                        window(0),
+                        window(1),
+                        window(2),
+                        window(3),
+                        window(4),
+                        bias.map(|(view, _, _)| bound(view, view.word_len())),
+                    ],
                 };
                 let (bind_group, new_key) = self.bind_group(
                     key,

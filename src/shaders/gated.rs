@@ -35,9 +35,11 @@ uniform_struct! {
         p1: f32,
         p2: f32,
         p3: f32,
+        /// The fused bias: its length (the input's size along its
+        /// dimension) and the elements of one of its channel blocks.
+        bias_channels: u32,
+        bias_inner: u32,
         pad0: u32,
-        pad1: u32,
-        pad2: u32,
     }
 }
 
@@ -49,6 +51,10 @@ pub(crate) struct GatedModuleKey {
     pub dtype: DType,
     pub joined: bool,
     pub backward: bool,
+    /// The fused epilogue: a bias added to both halves of the joined input
+    /// before the op, a residual added to the forward's output.
+    pub bias: bool,
+    pub residual: bool,
 }
 
 impl GatedModuleKey {
@@ -59,6 +65,17 @@ impl GatedModuleKey {
             dtype,
             joined,
             backward,
+            bias: false,
+            residual: false,
+        }
+    }
+
+    /// The same with the fused epilogue's parts.
+    pub(crate) fn with_epilogue(self, bias: bool, residual: bool) -> Self {
+        GatedModuleKey {
+            bias,
+            residual,
+            ..self
         }
     }
 }
@@ -72,7 +89,16 @@ fn bindings(key: &GatedModuleKey) -> String {
         format!("@group(0) @binding({binding}) var<storage, read_write> {name}: array<Stored>;\n")
     };
     let mut text = String::from("@group(0) @binding(0) var<uniform> params: GatedParams;\n");
-    if key.joined {
+    if key.joined && key.bias {
+        // The bias of the input element at window index `i`, by its global
+        // index; the sum is f32, rounded once, as in the elementwise kernels.
+        text += &read(1, "src");
+        text += &read(6, "bias");
+        text += "fn bias_at(i: u32) -> f32 {\n    \
+                 return widen(bias[((i + params.in_window) / params.bias_inner) % params.bias_channels]);\n}\n\
+                 fn read_first(i: u32) -> f32 {\n    return widen(src[i]) + bias_at(i);\n}\n\
+                 fn read_second(j: u32) -> f32 {\n    return widen(src[j]) + bias_at(j);\n}\n";
+    } else if key.joined {
         text += &read(1, "src");
         text += "fn read_first(i: u32) -> f32 {\n    return widen(src[i]);\n}\n\
                  fn read_second(j: u32) -> f32 {\n    return widen(src[j]);\n}\n";
@@ -84,7 +110,14 @@ fn bindings(key: &GatedModuleKey) -> String {
     }
     if !key.backward {
         text += &write(4, "dst");
-        text += "fn write_output(o: u32, v: f32) {\n    dst[o] = narrow(v);\n}\n";
+        if key.residual {
+            // Output-shaped, at binding 3 (the backward's output gradient).
+            text += &read(3, "residual");
+            text += "fn write_output(o: u32, v: f32) {\n    \
+                     dst[o] = narrow(v + widen(residual[o]));\n}\n";
+        } else {
+            text += "fn write_output(o: u32, v: f32) {\n    dst[o] = narrow(v);\n}\n";
+        }
         return text;
     }
     text += &read(3, "grad");
@@ -187,13 +220,19 @@ mod tests {
             for dtype in [DType::F32, DType::F16] {
                 for joined in [false, true] {
                     for backward in [false, true] {
-                        let key = GatedModuleKey::of(&op, dtype, joined, backward);
-                        let module = parse(&format!("{op} {key:?}"), &gated_module(&op, &key));
-                        assert_eq!(module.entry_points.len(), 1);
-                        assert_eq!(
-                            module.entry_points[0].workgroup_size,
-                            [super::super::WORKGROUP_SIZE, 1, 1]
-                        );
+                        for (bias, residual) in [(false, false), (true, false), (true, true)] {
+                            if (bias && !joined) || (residual && backward) {
+                                continue;
+                            }
+                            let key = GatedModuleKey::of(&op, dtype, joined, backward)
+                                .with_epilogue(bias, residual);
+                            let module = parse(&format!("{op} {key:?}"), &gated_module(&op, &key));
+                            assert_eq!(module.entry_points.len(), 1);
+                            assert_eq!(
+                                module.entry_points[0].workgroup_size,
+                                [super::super::WORKGROUP_SIZE, 1, 1]
+                            );
+                        }
                     }
                 }
             }

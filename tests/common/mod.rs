@@ -129,3 +129,84 @@ pub fn assert_matches<T: Float + Element + std::fmt::Debug>(
         );
     }
 }
+
+// The fused epilogue's comparisons (tests/epilogue.rs, tests/gated_epilogue.rs).
+
+/// Element i's index along `dim` of `shape`.
+pub fn channel_of(i: usize, shape: &[usize], dim: usize) -> usize {
+    let inner: usize = shape[dim + 1..].iter().product();
+    (i / inner.max(1)) % shape[dim]
+}
+
+pub fn ulp(v: f32) -> f64 {
+    let a = v.abs();
+    if !a.is_finite() {
+        return 0.0;
+    }
+    f64::from(f32::from_bits(a.to_bits() + 1)) - f64::from(a)
+}
+
+pub fn subnormal(v: f32) -> bool {
+    v != 0.0 && v.abs() < f32::MIN_POSITIVE
+}
+
+/// Whether the GPU's `y` is `a + r` as a GPU may compute it (see the module
+/// docs), for one of the candidate values `a` of the op.
+pub fn acceptable(y: f32, candidates: &[f32], r: f32) -> bool {
+    candidates.iter().any(|&a| {
+        let reference = a + r;
+        if y.to_bits() == reference.to_bits() || (y.is_nan() && reference.is_nan()) {
+            return true;
+        }
+        if y.is_nan() || reference.is_nan() {
+            return false;
+        }
+        // An output the GPU flushed.
+        if (subnormal(reference) || reference == 0.0) && (subnormal(y) || y == 0.0) {
+            return true;
+        }
+        // A fused multiply-add: one rounding of the exact a + r instead of two.
+        if reference.is_infinite() {
+            return y.is_finite() && y.signum() == reference.signum() && y.abs() >= 3.0e38;
+        }
+        let exact = f64::from(a) + f64::from(r);
+        (f64::from(y) - exact).abs() <= ulp(a) + ulp(reference)
+    })
+}
+
+/// Checks `sums[c]` against the f64 sum of `terms` over channel `c` along
+/// `axis` of `shape`: within `(log2(n) + 3) eps sum|terms|` (the
+/// fixed-order reduction's bound), NaN or an infinity where the terms give
+/// one.
+pub fn check_channel_sums(
+    sums: &[f32],
+    terms: &[f32],
+    shape: &[usize],
+    axis: usize,
+) -> Result<(), String> {
+    // One pass: (sum, sum of magnitudes, count) per channel.
+    let mut totals = vec![(0.0f64, 0.0f64, 0usize); sums.len()];
+    for (i, &term) in terms.iter().enumerate() {
+        let total = &mut totals[channel_of(i, shape, axis)];
+        total.0 += f64::from(term);
+        total.1 += f64::from(term).abs();
+        total.2 += 1;
+    }
+    for (c, (&sum_c, &(sum, magnitude, count))) in sums.iter().zip(&totals).enumerate() {
+        let n = count.max(1) as f64;
+        let bound = (n.log2() + 3.0) * f64::from(f32::EPSILON) * magnitude + 1e-37;
+        let ok = if sum.is_nan() || magnitude.is_infinite() {
+            // NaN or infinite terms: NaN or an infinity out, as a sum gives.
+            !sum_c.is_finite() || magnitude.is_infinite()
+        } else {
+            (f64::from(sum_c) - sum).abs() <= bound
+                || (sum.abs() > f64::from(f32::MAX) && sum_c.is_infinite())
+        };
+        if !ok {
+            return Err(format!(
+                "channel sum [{c}]: {sum_c:e}, the sum is {sum:e} (bound {bound:e})"
+            ));
+        }
+    }
+    Ok(())
+}
