@@ -86,7 +86,10 @@
 //! [`GpuContext::encode_forward_fused`] over [`FusedForwardBuffers`], ...
 //!
 //! **Gated activations** ([`gated`]): glu and the `*_and_mul` forms of LLM
-//! MLPs ([`GatedActivation`]), over one tensor or two.
+//! MLPs ([`GatedActivation`]), over one tensor or two, and with the fused
+//! epilogue ([`GpuContext::gated_forward_fused`],
+//! [`GpuContext::gated_backward_fused`], [`GatedFusedForwardBuffers`]):
+//! the projection's bias added to both halves, a residual to the output.
 //!
 //! **Softmax and its family** ([`row`]): softmax, log_softmax, softmin and
 //! softmax2d along any dimension, forward and backward from the output

@@ -2530,11 +2530,20 @@ fn fused_epilogue_flags_are_checked_before_any_output() {
         ),
         (
             vec!["forward", "softmax", "--dim", "1", "--bias", &bp, &xp, &yp],
-            "--bias is only for elementwise ops",
+            "--bias is only for elementwise and gated ops",
         ),
         (
-            vec!["forward", "silu_and_mul", "--residual", &rp, &xp, &yp],
-            "--residual is only for elementwise ops",
+            vec![
+                "forward",
+                "softmax",
+                "--dim",
+                "1",
+                "--residual",
+                &rp,
+                &xp,
+                &yp,
+            ],
+            "--residual is only for elementwise and gated ops",
         ),
         (
             vec![
@@ -2557,4 +2566,136 @@ fn fused_epilogue_flags_are_checked_before_any_output() {
         assert_error(&run(&args), needle);
         assert_eq!(dir.names(), before, "{args:?} left a file");
     }
+}
+
+#[test]
+fn gated_ops_take_the_fused_epilogue() {
+    use wgpu_activations::{Epilogue, GatedActivation};
+    let ctx = gpu_or_skip!();
+    let dir = Dir::new();
+    let (xp, gp, rp, bp) = (
+        dir.path("x.npy"),
+        dir.path("g.npy"),
+        dir.path("r.npy"),
+        dir.path("b.npy"),
+    );
+    let (yp, dxp, dbp) = (dir.path("y.npy"), dir.path("dx.npy"), dir.path("db.npy"));
+    // SwiGLU after a linear layer (the bias over the 2d features), and glu
+    // along 1 with the bias along 1 and along 2.
+    let cases: Vec<(Vec<&str>, GatedActivation, Vec<usize>, i64)> = vec![
+        (
+            vec!["silu_and_mul"],
+            GatedActivation::SiluAndMul,
+            vec![3, 8],
+            -1,
+        ),
+        (
+            vec!["glu", "--dim", "1"],
+            GatedActivation::Glu { dim: 1 },
+            vec![3, 4, 5],
+            1,
+        ),
+        (
+            vec!["glu", "--dim", "1"],
+            GatedActivation::Glu { dim: 1 },
+            vec![3, 4, 5],
+            2,
+        ),
+    ];
+    for (op_args, op, shape, dim) in cases {
+        let n: usize = shape.iter().product();
+        let out_shape = op.output_shape(&shape).unwrap();
+        let axis = if dim < 0 {
+            dim + shape.len() as i64
+        } else {
+            dim
+        } as usize;
+        let x = data(n, 2);
+        let g = data(n / 2, 5);
+        let r = data(n / 2, 6);
+        let b: Vec<f32> = (0..shape[axis]).map(|c| c as f32 * 0.5 - 1.0).collect();
+        write_f32(&xp, &x, &shape);
+        write_f32(&gp, &g, &out_shape);
+        write_f32(&rp, &r, &out_shape);
+        write_f32(&bp, &b, &[b.len()]);
+        let (xt, gt, rt, bt) = (
+            ctx.upload(&x, &shape).unwrap(),
+            ctx.upload(&g, &out_shape).unwrap(),
+            ctx.upload(&r, &out_shape).unwrap(),
+            ctx.upload(&b, &[b.len()]).unwrap(),
+        );
+        let epilogue = Epilogue {
+            bias: Some(&bt),
+            bias_dim: dim,
+            residual: Some(&rt),
+        };
+        let y_lib = ctx
+            .download(&ctx.gated_forward_fused(&op, &xt, &epilogue).unwrap())
+            .unwrap();
+        let grads = ctx
+            .gated_backward_fused(
+                &op,
+                &xt,
+                &gt,
+                &Epilogue {
+                    residual: None,
+                    ..epilogue
+                },
+            )
+            .unwrap();
+        let dx_lib = ctx.download(&grads.grad_input).unwrap();
+        let dim_text = dim.to_string();
+        for chunk in ["", "40", "20", "7", "1"] {
+            let env: Vec<(&str, &str)> = if chunk.is_empty() {
+                vec![]
+            } else {
+                vec![(CHUNK_ENV, chunk)]
+            };
+            let context = format!("{op} bias dim {dim} chunk {chunk:?}");
+            let mut args = vec!["forward"];
+            args.extend(&op_args);
+            args.extend(["--bias", &bp, "--bias-dim", &dim_text, "--residual", &rp]);
+            args.extend([xp.as_str(), yp.as_str()]);
+            assert_ok(&run_with(&args, &env));
+            assert_eq!(bits(&read_f32(&yp, &out_shape)), bits(&y_lib), "{context}");
+
+            let mut args = vec!["backward"];
+            args.extend(&op_args);
+            args.extend(["--bias", &bp, "--bias-dim", &dim_text, "--grad-bias", &dbp]);
+            args.extend([xp.as_str(), gp.as_str(), dxp.as_str()]);
+            assert_ok(&run_with(&args, &env));
+            assert_eq!(bits(&read_f32(&dxp, &shape)), bits(&dx_lib), "{context}");
+            let db = read_f32(&dbp, &[b.len()]);
+            for (c, (sum, magnitude)) in channel_sums(&dx_lib, &shape, axis).iter().enumerate() {
+                assert!(
+                    (f64::from(db[c]) - sum).abs()
+                        <= 8.0 * f64::from(f32::EPSILON) * magnitude + f64::from(f32::MIN_POSITIVE),
+                    "{context}: grad_bias[{c}] = {} vs {sum}",
+                    db[c]
+                );
+            }
+        }
+    }
+    // A bias along a dimension before the split one: one piece, or an error
+    // where the file needs several.
+    let shape = [3usize, 8];
+    write_f32(&xp, &data(24, 2), &shape);
+    write_f32(&bp, &[0.5, -0.5, 1.0], &[3]);
+    let args = [
+        "forward",
+        "silu_and_mul",
+        "--bias",
+        &bp,
+        "--bias-dim",
+        "0",
+        &xp,
+        &yp,
+    ];
+    assert_ok(&run(&args));
+    fs::remove_file(&yp).unwrap();
+    assert_error(
+        &run_with(&args, &[(CHUNK_ENV, "8")]),
+        "before the split dimension",
+    );
+    assert!(!Path::new(&yp).exists());
 }

@@ -248,14 +248,14 @@ pub fn parse(mode: Mode, tokens: &[String]) -> Result<OpArgs> {
             )));
         }
     }
-    check_epilogue(mode, &args, &op)?;
+    check_epilogue(mode, &args, op.name())?;
     args.op = Some(op);
     Ok(args)
 }
 
-/// The fused epilogue's flags of an elementwise op, checked against each
-/// other and the mode.
-fn check_epilogue(mode: Mode, args: &OpArgs, op: &Activation) -> Result<()> {
+/// The fused epilogue's flags of an elementwise or gated op, checked
+/// against each other and the mode.
+fn check_epilogue(mode: Mode, args: &OpArgs, op: &str) -> Result<()> {
     if args.bias.is_none() {
         if args.bias_dim.is_some() {
             return Err(CliError::usage(
@@ -286,10 +286,9 @@ fn check_epilogue(mode: Mode, args: &OpArgs, op: &Activation) -> Result<()> {
             }
             if args.bias.is_some() && args.grad_weight.is_some() {
                 return Err(CliError::usage(format!(
-                    "--grad-weight with --bias is not supported: {} with a bias gives the \
+                    "--grad-weight with --bias is not supported: {op} with a bias gives the \
                      input's and the bias's gradients; for the weight's, run backward on \
-                     INPUT + bias without --bias",
-                    op.name()
+                     INPUT + bias without --bias"
                 )));
             }
         }
@@ -307,7 +306,7 @@ fn reject_epilogue(args: &OpArgs, name: &str, what: &str) -> Result<()> {
     ];
     match given.iter().find(|(set, _)| *set) {
         Some((_, flag)) => Err(CliError::usage(format!(
-            "{flag} is only for elementwise ops; {name} is {what}"
+            "{flag} is only for elementwise and gated ops; {name} is {what}"
         ))),
         None => Ok(()),
     }
@@ -420,7 +419,7 @@ fn parse_gated_op(
     }
     let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     let op = GatedActivation::parse(name, &pairs).map_err(|e| CliError::usage(e.to_string()))?;
-    reject_epilogue(&args, name, "a gated op")?;
+    check_epilogue(mode, &args, name)?;
     if args.weight.is_some() || args.grad_weight.is_some() {
         return Err(CliError::usage(format!(
             "--weight and --grad-weight are only for prelu; {name} takes no weight"

@@ -33,8 +33,9 @@ use wgpu_activations::tensor::prelu_channels;
 use wgpu_activations::tensor::MAX_ELEMENTS;
 use wgpu_activations::{
     f16, Activation, BackwardBuffers, DType, ForwardBuffers, FusedBackwardBuffers,
-    FusedForwardBuffers, GatedActivation, GatedBackwardBuffers, GatedForwardBuffers, GatedHalves,
-    GpuContext, RowActivation, RowBackwardBuffers, RowForwardBuffers, TensorView,
+    FusedForwardBuffers, GatedActivation, GatedBackwardBuffers, GatedForwardBuffers,
+    GatedFusedBackwardBuffers, GatedFusedForwardBuffers, GatedHalves, GpuContext, RowActivation,
+    RowBackwardBuffers, RowForwardBuffers, TensorView,
 };
 
 use crate::error::{gpu, CliError, Result};
@@ -143,8 +144,10 @@ enum Layout {
     /// elements.
     PerChannel { channels: u64, inner: u64 },
     /// One piece: the whole tensor with its own shape (PReLU's channels and
-    /// a bias along another dimension, in a tensor that fits one chunk).
-    Whole,
+    /// a bias along another dimension, or a gated op's bias along a
+    /// dimension before the split one, in a tensor that fits one chunk).
+    /// `gated`: the output is half as long.
+    Whole { gated: bool },
     /// A row op along the middle of `[outer, n, inner]`: pieces of whole
     /// blocks of `n * inner` elements, recorded with shape `[blocks, n,
     /// inner]` along dimension 1.
@@ -154,6 +157,11 @@ enum Layout {
     /// `[blocks, 2 * half, inner]` split along dimension 1 (`[blocks, 2 *
     /// half]` along the last where `inner` is 1).
     Gated { half: u64, inner: u64 },
+    /// A gated op with a fused bias along a dimension at or after the split
+    /// one (`split`): pieces of whole blocks as [`Layout::Gated`], recorded
+    /// with shape `[blocks] ++ shape[split..]` split along 1, so that the
+    /// bias keeps its dimension (`dim - split + 1`).
+    GatedKeepingDims { half: u64, inner: u64, split: usize },
 }
 
 /// One chunk: elements `start..start + count` of the whole tensor.
@@ -220,11 +228,11 @@ impl Planner {
                 let block = (n * inner).max(1);
                 (((self.chunk / block).max(1) * block).min(self.n), 0)
             }
-            Layout::Gated { half, inner } => {
+            Layout::Gated { half, inner } | Layout::GatedKeepingDims { half, inner, .. } => {
                 let block = (2 * half * inner).max(1);
                 (((self.chunk / block).max(1) * block).min(self.n), 0)
             }
-            Layout::Whole => (self.n, 0),
+            Layout::Whole { .. } => (self.n, 0),
             _ => (count, 0),
         }
     }
@@ -251,14 +259,28 @@ impl Iterator for Planner {
                     half_count: false,
                 }
             }
-            Layout::Whole => Piece {
+            Layout::Whole { gated } => Piece {
                 start,
                 count: left,
                 shape: self.shape.clone(),
                 first_element: 0,
                 gather: None,
-                half_count: false,
+                half_count: gated,
             },
+            Layout::GatedKeepingDims { half, inner, split } => {
+                let block = 2 * half * inner;
+                let count = ((self.chunk / block).max(1) * block).min(left);
+                let mut shape = vec![(count / block) as usize];
+                shape.extend_from_slice(&self.shape[split..]);
+                Piece {
+                    start,
+                    count,
+                    shape,
+                    first_element: 0,
+                    gather: None,
+                    half_count: true,
+                }
+            }
             Layout::Shared => {
                 let count = self.chunk.min(left);
                 Piece {
@@ -493,9 +515,9 @@ fn run_chunked(
 
     let weight_len = job.weight.map_or(0, |w| w.len() as u64 / job.dtype.size());
     let fused = job.bias.is_some() || job.residual.is_some();
-    if fused && !matches!(job.op, Op::Elementwise(_)) {
+    if fused && matches!(job.op, Op::Row(_)) {
         return Err(CliError::usage(
-            "--bias and --residual are only for elementwise ops",
+            "--bias and --residual are only for elementwise and gated ops",
         ));
     }
     if job.grad_weight && job.bias.is_some() {
@@ -554,9 +576,29 @@ fn run_chunked(
                 job.shape
             )));
         }
-        Layout::Gated {
-            half: geometry.half as u64,
-            inner: geometry.inner as u64,
+        let split = gated
+            .resolve_dim(job.shape)
+            .map_err(|e| CliError::usage(e.to_string()))?;
+        match &job.bias {
+            None => Layout::Gated {
+                half: geometry.half as u64,
+                inner: geometry.inner as u64,
+            },
+            Some(bias) if bias.dim >= split => Layout::GatedKeepingDims {
+                half: geometry.half as u64,
+                inner: geometry.inner as u64,
+                split,
+            },
+            Some(bias) => {
+                // The bias's channels span several pairs of halves.
+                if n > chunk {
+                    return Err(CliError::run(format!(
+                        "{}: {gated} with a bias along dimension {}, before the split                          dimension {split}, cannot be streamed in pieces ({n} elements, more                          than one chunk of {chunk}): give the bias along the split dimension                          or after it",
+                        job.input.name, bias.dim
+                    )));
+                }
+                Layout::Whole { gated: true }
+            }
         }
     } else if let Some(bias) = &job.bias {
         // The bias's channels decide the pieces; PReLU's per-channel weights
@@ -574,7 +616,7 @@ fn run_chunked(
                     job.input.name, bias.dim
                 )));
             }
-            Layout::Whole
+            Layout::Whole { gated: false }
         } else {
             Layout::PerChannel { channels, inner }
         }
@@ -718,7 +760,11 @@ fn run_chunked(
         bias: bias.as_ref(),
         bias_dim,
         indexed,
-        whole: layout == Layout::Whole,
+        whole: matches!(layout, Layout::Whole { .. }),
+        gated_split: match layout {
+            Layout::GatedKeepingDims { split, .. } => Some(split),
+            _ => None,
+        },
         errors: &gpu_errors,
     };
     let outcome = std::thread::scope(|scope| {
@@ -830,7 +876,7 @@ fn read_chunks(
                 None => None,
             };
             let r = match residual.as_mut() {
-                Some(source) => Some(read(source, piece.count)?),
+                Some(source) => Some(read(source, piece.grad_count())?),
                 None => None,
             };
             Ok(Chunk {
@@ -862,6 +908,9 @@ struct Gpu<'a> {
     indexed: bool,
     /// One piece, the whole tensor with its shape ([`Layout::Whole`]).
     whole: bool,
+    /// A gated op's split dimension where pieces keep the dimensions from
+    /// it on ([`Layout::GatedKeepingDims`]).
+    gated_split: Option<usize>,
     errors: &'a Arc<Mutex<Option<String>>>,
 }
 
@@ -1103,14 +1152,60 @@ impl Gpu<'_> {
         weight: Option<TensorView<'_>>,
         bias: Option<TensorView<'_>>,
     ) -> std::result::Result<(), wgpu_activations::ActivationError> {
-        let Op::Elementwise(op) = self.op else {
-            return Err(wgpu_activations::ActivationError::Unsupported {
-                op: "gated and row ops",
-                what: "the fused epilogue (it is for elementwise ops)",
-            });
-        };
         let count = piece.count as usize;
         let view = |buffer, len| TensorView::with_dtype(buffer, 0, len, self.dtype);
+        let op = match self.op {
+            Op::Elementwise(op) => op,
+            Op::Gated(op) => {
+                // Whole pairs of halves: `[blocks] ++ shape[split..]` split
+                // along 1 (the bias's dimension shifted with it), or the
+                // whole tensor as it is.
+                let (op, bias_dim) = match self.gated_split {
+                    Some(split) => (
+                        op.along(1),
+                        self.bias_dim.map_or(-1, |d| (d - split + 1) as i64),
+                    ),
+                    None => (op, self.bias_dim.map_or(-1, |d| d as i64)),
+                };
+                let half = piece.grad_count() as usize;
+                return match &slot.grad_output {
+                    None => self.ctx.encode_gated_forward_fused(
+                        encoder,
+                        &op,
+                        &piece.shape,
+                        &GatedFusedForwardBuffers {
+                            input: view(&slot.input, count),
+                            output: view(&slot.output, half),
+                            bias,
+                            bias_dim,
+                            residual: slot.residual.as_ref().map(|r| view(r, half)),
+                        },
+                    ),
+                    Some(grad_output) => self.ctx.encode_gated_backward_fused(
+                        encoder,
+                        &op,
+                        &piece.shape,
+                        &GatedFusedBackwardBuffers {
+                            input: view(&slot.input, count),
+                            grad_output: view(grad_output, half),
+                            grad_input: view(&slot.output, count),
+                            bias,
+                            bias_dim,
+                            grad_bias: match (&slot.grad_bias, bias) {
+                                (Some(sums), Some(bias)) => Some(view(&sums.sums, bias.len())),
+                                _ => None,
+                            },
+                        },
+                    ),
+                };
+            }
+            Op::Row(_) => {
+                return Err(wgpu_activations::ActivationError::Unsupported {
+                    op: "softmax and its family",
+                    what: "the fused epilogue (it is for elementwise and gated ops)",
+                })
+            }
+        };
         // Pieces of whole periods or channel blocks have shape `[m, k,
         // inner]` (the bias along 1); one block's piece `[count]` becomes
         // `[1, count]` with its one bias value along 0; the whole tensor keeps
@@ -1349,7 +1444,7 @@ mod tests {
                 channels: 1,
                 inner: 7,
             },
-            Layout::Whole,
+            Layout::Whole { gated: false },
         ] {
             for n in [0u64, 1, 15, 30, 105] {
                 if let Layout::PerChannel { channels, inner } = layout {
