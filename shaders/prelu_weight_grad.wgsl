@@ -1,7 +1,8 @@
 // Per-channel sums in a fixed order: the PReLU weight gradient,
 //     grad_weight[c] = sum over the elements i of channel c of (x[i] > 0 ? 0 : x[i] * g[i]),
 // and a fused bias's gradient, grad_bias[c] = sum of g[i] (`reduce_term`,
-// put before this template, says which).
+// put before this template, says which; `reduce_input` reads x[i], or
+// x[i] + bias[..] for PReLU's weight gradient under a fused bias).
 // Twin of `cpu::prelu_weight_grad`. `src/shaders.rs` puts it after the
 // parameter block `ReduceParams`, `WORKGROUP_SIZE`, `ELEMENTS_PER_THREAD` and
 // the scalar storage prelude of the element type (`Stored`, `widen`,
@@ -97,7 +98,7 @@ fn partial_sums(
         let j = first + chunk * CHUNK + k * WORKGROUP_SIZE + local;
         if (j < end) {
             let i = channel_element(c, j) - reduce.piece_start;
-            let xi = widen(x[i]);
+            let xi = reduce_input(i);
             // A NaN input fails `xi > 0` and so reaches the sum as NaN.
             acc = add_compensated(acc, reduce_term(xi, widen(g[i])));
         }

@@ -156,6 +156,8 @@ pub struct FusedGradients {
     pub grad_input: GpuTensor,
     /// The bias's gradient, when the epilogue has a bias.
     pub grad_bias: Option<GpuTensor>,
+    /// PReLU's weight gradient (at `input + bias`); `None` for other ops.
+    pub grad_weight: Option<GpuTensor>,
 }
 
 /// The optional parts of [`GpuContext::forward_fused`]:
@@ -904,8 +906,8 @@ impl GpuContext {
     /// grad_output * f'(input + bias[c])` and, with a bias, its gradient
     /// (the sum of `grad_input` over each channel, added in a fixed order:
     /// the same bits on every run). The residual's gradient is `grad_output`
-    /// itself (no copy is made). PReLU's weight gradient is not computed
-    /// here (use [`GpuContext::backward`] on `input + bias`).
+    /// itself (no copy is made). PReLU's weight gradient is computed too,
+    /// at `input + bias`, in the fixed order of [`GpuContext::backward`].
     pub fn backward_fused(
         &self,
         op: &Activation,
@@ -927,6 +929,10 @@ impl GpuContext {
             Some(bias) => Some(self.empty_with_dtype(bias.shape(), bias.dtype())?),
             None => None,
         };
+        let grad_weight = match (op.uses_weight(), weight) {
+            (true, Some(weight)) => Some(self.empty_with_dtype(weight.shape(), weight.dtype())?),
+            _ => None,
+        };
         let mut encoder = self.create_encoder();
         self.inner
             .kernels
@@ -942,6 +948,7 @@ impl GpuContext {
                     bias: epilogue.bias.map(GpuTensor::view),
                     bias_dim: epilogue.bias_dim,
                     grad_bias: grad_bias.as_ref().map(GpuTensor::view),
+                    grad_weight: grad_weight.as_ref().map(GpuTensor::view),
                     first_element: 0,
                 },
                 false,
@@ -951,6 +958,7 @@ impl GpuContext {
         Ok(FusedGradients {
             grad_input,
             grad_bias,
+            grad_weight,
         })
     }
 

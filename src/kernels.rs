@@ -74,8 +74,12 @@ pub struct FusedBackwardBuffers<'a> {
     pub grad_output: TensorView<'a>,
     /// Where the input's gradient is written: a buffer of its own.
     pub grad_input: TensorView<'a>,
-    /// PReLU's weight (its gradient is not computed here); `None` for other ops.
+    /// PReLU's weight; `None` for other ops.
     pub weight: Option<TensorView<'a>>,
+    /// PReLU: where the weight's gradient is written (at `input + bias`,
+    /// summed in the fixed order of [`BackwardBuffers::grad_weight`]), if
+    /// wanted.
+    pub grad_weight: Option<TensorView<'a>>,
     /// The forward's bias, if it had one.
     pub bias: Option<TensorView<'a>>,
     /// The dimension the bias runs along; negative counts from the end.
@@ -275,7 +279,10 @@ enum LayoutKind {
         in_place: bool,
         epilogue: EpilogueKey,
     },
-    WeightGrad,
+    /// The per-channel sums; `bias`: a fused bias at binding 5.
+    WeightGrad {
+        bias: bool,
+    },
     Row(row::RowLayout),
     Gated(gated::GatedLayout),
 }
@@ -610,7 +617,7 @@ impl LayoutKind {
     fn uniform_size(self) -> usize {
         match self {
             LayoutKind::Elementwise { .. } => std::mem::size_of::<ElementwiseParams>(),
-            LayoutKind::WeightGrad => std::mem::size_of::<ReduceParams>(),
+            LayoutKind::WeightGrad { .. } => std::mem::size_of::<ReduceParams>(),
             LayoutKind::Row(kind) => kind.uniform_size(),
             LayoutKind::Gated(kind) => kind.uniform_size(),
         }
@@ -650,11 +657,14 @@ impl LayoutKind {
                     entries.push(storage_entry(6, true));
                 }
             }
-            LayoutKind::WeightGrad => {
+            LayoutKind::WeightGrad { bias } => {
                 entries.push(storage_entry(1, true));
                 entries.push(storage_entry(2, true));
                 entries.push(storage_entry(3, false));
                 entries.push(storage_entry(4, false));
+                if bias {
+                    entries.push(storage_entry(5, true));
+                }
             }
             LayoutKind::Row(_) | LayoutKind::Gated(_) => {}
         }
@@ -793,7 +803,9 @@ impl Kernels {
             return (pipelines.clone(), false);
         }
         scope.open(&self.device);
-        let (layout, pipeline_layout) = self.layout(LayoutKind::WeightGrad);
+        let (layout, pipeline_layout) = self.layout(LayoutKind::WeightGrad {
+            bias: term == ReduceTerm::PreluWeightBiased,
+        });
         let module = self
             .device
             .create_shader_module(wgpu::ShaderModuleDescriptor {
@@ -1178,6 +1190,30 @@ impl Kernels {
             buffers.bias.as_ref().map(|b| ("bias", b)),
         ];
         Self::check_distinct(("grad_input", &buffers.grad_input), &reads)?;
+        if let Some(grad_weight) = &buffers.grad_weight {
+            let weight = buffers
+                .weight
+                .as_ref()
+                .ok_or(ActivationError::WeightArgument {
+                    op: op.name(),
+                    problem: "grad_weight was asked for, but the op has no weight",
+                })?;
+            self.check_view("grad_weight", grad_weight, weight.len(), dtype)?;
+            let mut others = reads.to_vec();
+            others.push(Some(("grad_input", &buffers.grad_input)));
+            others.push(buffers.grad_bias.as_ref().map(|b| ("grad_bias", b)));
+            Self::check_distinct(("grad_weight", grad_weight), &others)?;
+            let (channels, inner) = prelu_channels(shape);
+            let block = (channels.max(1) * inner) as u64;
+            if weight.len() > 1 && !buffers.first_element.is_multiple_of(block) {
+                return Err(ActivationError::Unsupported {
+                    op: op.name(),
+                    what:
+                        "a weight gradient over a piece of a tensor needs the piece to start at a \
+                           multiple of channels * inner elements",
+                });
+            }
+        }
         if let Some((view, _, _)) = &grad_bias {
             Self::check_distinct(
                 ("grad_bias", view),
@@ -1217,6 +1253,19 @@ impl Kernels {
                 buffers.grad_input,
                 buffers.grad_input,
                 view,
+                None,
+                cache,
+            )?;
+        }
+        if let Some(grad_weight) = buffers.grad_weight {
+            // PReLU's weight gradient at x + bias: the bias read beside x.
+            self.encode_prelu_weight_grad(
+                target,
+                shape,
+                buffers.input,
+                buffers.grad_output,
+                grad_weight,
+                bias,
                 cache,
             )?;
         }
@@ -1478,6 +1527,7 @@ impl Kernels {
                     buffers.input,
                     buffers.grad_output,
                     grad_weight,
+                    None,
                     cache,
                 ),
                 None => Ok(()),
@@ -1680,6 +1730,7 @@ impl Kernels {
     /// piece (the pieces of the elementwise kernels); each piece adds its
     /// own chunks of each channel, in a fixed order, so the result is the
     /// same on every run (for a given binding size).
+    #[allow(clippy::too_many_arguments)]
     fn encode_prelu_weight_grad(
         &self,
         target: &mut Target<'_, '_>,
@@ -1687,6 +1738,7 @@ impl Kernels {
         input: TensorView<'_>,
         grad_output: TensorView<'_>,
         grad_weight: TensorView<'_>,
+        bias: Option<(TensorView<'_>, u32, u32)>,
         cache: bool,
     ) -> Result<()> {
         let (channels, inner) = if grad_weight.len() == 1 {
@@ -1695,13 +1747,18 @@ impl Kernels {
             let (channels, inner) = prelu_channels(shape);
             (channels as u64, inner as u64)
         };
+        let term = match bias {
+            Some(_) => ReduceTerm::PreluWeightBiased,
+            None => ReduceTerm::PreluWeight,
+        };
         self.encode_channel_sums(
             target,
-            ReduceTerm::PreluWeight,
+            term,
             (channels, inner),
             input,
             grad_output,
             grad_weight,
+            bias,
             cache,
         )
     }
@@ -1718,8 +1775,11 @@ impl Kernels {
         input: TensorView<'_>,
         grad_output: TensorView<'_>,
         grad_weight: TensorView<'_>,
+        bias: Option<(TensorView<'_>, u32, u32)>,
         cache: bool,
     ) -> Result<()> {
+        debug_assert_eq!(bias.is_some(), term == ReduceTerm::PreluWeightBiased);
+        let (bias_channels, bias_inner) = bias.map_or((1, 1), |(_, c, i)| (c, i));
         let len = input.len() as u64;
         let dtype = input.dtype();
         let chunk = u64::from(WEIGHT_GRAD_CHUNK);
@@ -1770,7 +1830,11 @@ impl Kernels {
                     chunks_per_channel: piece_chunks as u32,
                     chunk_base: chunk_base as u32,
                     total_chunks: total_chunks as u32,
+                    bias_channels,
+                    bias_inner,
                     pad0: 0,
+                    pad1: 0,
+                    pad2: 0,
                 };
                 let grid = dispatch_grid(channels * piece_chunks, max_dim)?;
                 let uniform = lock(&self.arena).slot(
@@ -1791,7 +1855,9 @@ impl Kernels {
                     bound(sub, sub.word_len())
                 };
                 let key = BindGroupKey {
-                    layout: LayoutKind::WeightGrad,
+                    layout: LayoutKind::WeightGrad {
+                        bias: bias.is_some(),
+                    },
                     uniform: uniform.buffer.clone(),
                     storage: [
                         Some(bind(input)),
@@ -1802,7 +1868,7 @@ impl Kernels {
                             size: chunk_sums.size(),
                         }),
                         Some(bound(grad_weight, grad_weight.word_len())),
-                        None,
+                        bias.map(|(view, _, _)| bound(view, view.word_len())),
                         None,
                     ],
                 };

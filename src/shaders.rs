@@ -123,7 +123,13 @@ uniform_struct! {
         chunk_base: u32,
         /// Chunks per channel in the whole tensor.
         total_chunks: u32,
+        /// A fused bias (PReLU's weight gradient at `x + bias`): its
+        /// channels and the elements of one of its channel blocks.
+        bias_channels: u32,
+        bias_inner: u32,
         pad0: u32,
+        pad1: u32,
+        pad2: u32,
     }
 }
 
@@ -597,12 +603,24 @@ pub(crate) fn elementwise_module(
 pub(crate) fn prelu_weight_grad_module(dtype: DType, term: ReduceTerm) -> String {
     let layout = StorageLayout::Scalar(dtype);
     let f16 = dtype == DType::F16;
+    // A NaN input fails `x > 0` and so reaches the sum as NaN.
+    let prelu =
+        "fn reduce_term(x: f32, g: f32) -> f32 {\n    return select(x * g, 0.0, x > 0.0);\n}\n";
+    let plain_input = "fn reduce_input(i: u32) -> f32 {\n    return widen(x[i]);\n}\n";
     let term = match term {
-        // A NaN input fails `x > 0` and so reaches the sum as NaN.
-        ReduceTerm::PreluWeight => {
-            "fn reduce_term(x: f32, g: f32) -> f32 {\n    return select(x * g, 0.0, x > 0.0);\n}\n"
+        ReduceTerm::PreluWeight => format!("{prelu}{plain_input}"),
+        ReduceTerm::PreluWeightBiased => format!(
+            "{prelu}\
+             @group(0) @binding(5) var<storage, read> bias: array<Stored>;\n\
+             // x + bias in f32, as the fused kernel computes it; `i` is in the\n\
+             // bound piece, the bias's channel from the whole tensor's index.\n\
+             fn reduce_input(i: u32) -> f32 {{\n    \
+             let c = ((i + reduce.piece_start) / reduce.bias_inner) % reduce.bias_channels;\n    \
+             return widen(x[i]) + widen(bias[c]);\n}}\n"
+        ),
+        ReduceTerm::Gradient => {
+            format!("fn reduce_term(x: f32, g: f32) -> f32 {{\n    return g;\n}}\n{plain_input}")
         }
-        ReduceTerm::Gradient => "fn reduce_term(x: f32, g: f32) -> f32 {\n    return g;\n}\n",
     };
     [
         preamble(dtype, ReduceParams::WGSL),
@@ -612,7 +630,7 @@ pub(crate) fn prelu_weight_grad_module(dtype: DType, term: ReduceTerm) -> String
             f16,
         )),
         layout.prelude(),
-        term.to_string(),
+        term,
         PRELU_WEIGHT_GRAD_TEMPLATE.to_string(),
     ]
     .join("\n")
@@ -625,6 +643,9 @@ pub(crate) enum ReduceTerm {
     PreluWeight,
     /// A bias's gradient: the gradient `g` itself.
     Gradient,
+    /// PReLU's weight gradient under a fused bias: `z g` where `z = x +
+    /// bias[c] <= 0` (the bias at binding 5).
+    PreluWeightBiased,
 }
 
 /// The library text without its `enable` line (the preamble has it).
@@ -770,12 +791,18 @@ mod tests {
     #[test]
     fn prelu_weight_grad_modules_validate_with_naga() {
         for dtype in [DType::F32, DType::F16] {
-            let module = parse(
-                &format!("prelu_weight_grad {dtype:?}"),
-                &prelu_weight_grad_module(dtype, ReduceTerm::PreluWeight),
-            );
-            for entry in &module.entry_points {
-                assert_eq!(entry.workgroup_size, [WORKGROUP_SIZE, 1, 1]);
+            for term in [
+                ReduceTerm::PreluWeight,
+                ReduceTerm::Gradient,
+                ReduceTerm::PreluWeightBiased,
+            ] {
+                let module = parse(
+                    &format!("prelu_weight_grad {dtype:?} {term:?}"),
+                    &prelu_weight_grad_module(dtype, term),
+                );
+                for entry in &module.entry_points {
+                    assert_eq!(entry.workgroup_size, [WORKGROUP_SIZE, 1, 1]);
+                }
             }
         }
     }

@@ -401,13 +401,16 @@ fn check_backward(
         .collect();
     let weight = op.uses_weight().then(|| ctx.upload(&[0.25], &[1]).unwrap());
     let grad = ctx.upload(g, shape).unwrap();
-    let plain = |values: &[f32]| -> Vec<f32> {
+    let plain = |values: &[f32]| -> (Vec<f32>, Option<Vec<f32>>) {
         let tensor = ctx.upload(values, shape).unwrap();
         let grads = ctx.backward(op, &tensor, &grad, weight.as_ref()).unwrap();
-        ctx.download(&grads.grad_input).unwrap()
+        (
+            ctx.download(&grads.grad_input).unwrap(),
+            grads.grad_weight.map(|w| ctx.download(&w).unwrap()),
+        )
     };
-    let expected = plain(&t);
-    let expected_flushed = plain(&flushed);
+    let (expected, expected_weight) = plain(&t);
+    let (expected_flushed, expected_weight_flushed) = plain(&flushed);
     let input = ctx.upload(x, shape).unwrap();
     let bias_tensor = bias.map(|(b, _)| ctx.upload(b, &[b.len()]).unwrap());
     let epilogue = Epilogue {
@@ -421,6 +424,23 @@ fn check_backward(
     };
     let first = run()?;
     let gx = ctx.download(&first.grad_input).unwrap();
+    // PReLU's weight gradient at x + bias: the plain one's bits at t.
+    let gw = first.grad_weight.as_ref().map(|w| ctx.download(w).unwrap());
+    let bits_of = |v: &Option<Vec<f32>>| {
+        v.as_ref()
+            .map(|v| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+    };
+    if bits_of(&gw) != bits_of(&expected_weight)
+        && bits_of(&gw) != bits_of(&expected_weight_flushed)
+    {
+        let nan_alike = matches!((&gw, &expected_weight), (Some(a), Some(b))
+            if a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan())));
+        if !nan_alike {
+            return Err(format!(
+                "{op} {shape:?}: grad_weight {gw:?}, the plain backward at x + bias gives {expected_weight:?}"
+            ));
+        }
+    }
     for i in 0..x.len() {
         let same = |e: f32| e.to_bits() == gx[i].to_bits() || (e.is_nan() && gx[i].is_nan());
         let flushed_out = subnormal(gx[i]) || gx[i] == 0.0;
@@ -531,6 +551,7 @@ fn backward_argument_errors() {
             bias: None,
             bias_dim: -1,
             grad_bias: Some(db.view()),
+            grad_weight: None,
             first_element: 0,
         },
     );
@@ -601,6 +622,7 @@ fn into_the_callers_pass() {
                 weight: None,
                 bias: Some(b.view()),
                 bias_dim: -1,
+                grad_weight: None,
                 grad_bias: Some(db.view()),
                 first_element: 0,
             },
@@ -618,4 +640,66 @@ fn into_the_callers_pass() {
     assert_eq!(bits(&y), bits(&y_expected));
     assert_eq!(bits(&gx), bits(&grads.grad_input));
     assert_eq!(bits(&db), bits(grads.grad_bias.as_ref().unwrap()));
+}
+
+#[test]
+fn prelu_weight_gradient_at_x_plus_bias() {
+    let ctx = gpu_or_skip!();
+    let shape = [2usize, 3, 4];
+    let x: Vec<f32> = (0..24).map(|i| (i as f32 - 11.5) / 3.0).collect();
+    let g: Vec<f32> = (0..24).map(|i| 1.0 + (i % 5) as f32 / 4.0).collect();
+    let w = ctx.upload(&[0.25f32, -0.5, 2.0], &[3]).unwrap();
+    let input = ctx.upload(&x, &shape).unwrap();
+    let grad = ctx.upload(&g, &shape).unwrap();
+    for (bias_values, dim) in [
+        (vec![0.5f32, -1.0, 2.0], 1i64),
+        (vec![1.0f32, -2.0, 0.25, 3.0], -1),
+    ] {
+        let axis = if dim < 0 { dim + 3 } else { dim } as usize;
+        let t: Vec<f32> = x
+            .iter()
+            .enumerate()
+            .map(|(i, &xi)| xi + bias_values[channel_of(i, &shape, axis)])
+            .collect();
+        let plain = ctx
+            .backward(
+                &Activation::Prelu,
+                &ctx.upload(&t, &shape).unwrap(),
+                &grad,
+                Some(&w),
+            )
+            .unwrap();
+        let bias = ctx.upload(&bias_values, &[bias_values.len()]).unwrap();
+        let fused = ctx
+            .backward_fused(
+                &Activation::Prelu,
+                &input,
+                &grad,
+                Some(&w),
+                &Epilogue {
+                    bias: Some(&bias),
+                    bias_dim: dim,
+                    residual: None,
+                },
+            )
+            .unwrap();
+        let download = |t: &GpuTensor| ctx.download(t).unwrap();
+        assert_eq!(
+            download(fused.grad_weight.as_ref().unwrap()),
+            download(plain.grad_weight.as_ref().unwrap()),
+            "bias along {dim}"
+        );
+        assert_eq!(download(&fused.grad_input), download(&plain.grad_input));
+        // By hand: sum of t * g where t <= 0, per channel of dim 1.
+        let mut by_hand = [0.0f64; 3];
+        for i in 0..24 {
+            if t[i] <= 0.0 {
+                by_hand[channel_of(i, &shape, 1)] += f64::from(t[i]) * f64::from(g[i]);
+            }
+        }
+        let gw = download(fused.grad_weight.as_ref().unwrap());
+        for c in 0..3 {
+            assert!((f64::from(gw[c]) - by_hand[c]).abs() <= 1e-5 * by_hand[c].abs().max(1.0));
+        }
+    }
 }

@@ -369,6 +369,7 @@ impl GpuContext {
         Ok(FusedGradients {
             grad_input,
             grad_bias,
+            grad_weight: None,
         })
     }
 

@@ -405,6 +405,7 @@ impl Kernels {
                 buffers.grad_input,
                 buffers.grad_input,
                 view,
+                None,
                 cache,
             )?;
         }

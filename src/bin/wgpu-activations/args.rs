@@ -248,14 +248,14 @@ pub fn parse(mode: Mode, tokens: &[String]) -> Result<OpArgs> {
             )));
         }
     }
-    check_epilogue(mode, &args, op.name())?;
+    check_epilogue(mode, &args)?;
     args.op = Some(op);
     Ok(args)
 }
 
 /// The fused epilogue's flags of an elementwise or gated op, checked
 /// against each other and the mode.
-fn check_epilogue(mode: Mode, args: &OpArgs, op: &str) -> Result<()> {
+fn check_epilogue(mode: Mode, args: &OpArgs) -> Result<()> {
     if args.bias.is_none() {
         if args.bias_dim.is_some() {
             return Err(CliError::usage(
@@ -283,13 +283,6 @@ fn check_epilogue(mode: Mode, args: &OpArgs, op: &str) -> Result<()> {
                     "--residual is only for forward: the residual does not change the \
                      gradients (the residual's gradient is GRAD_OUTPUT itself)",
                 ));
-            }
-            if args.bias.is_some() && args.grad_weight.is_some() {
-                return Err(CliError::usage(format!(
-                    "--grad-weight with --bias is not supported: {op} with a bias gives the \
-                     input's and the bias's gradients; for the weight's, run backward on \
-                     INPUT + bias without --bias"
-                )));
             }
         }
     }
@@ -419,7 +412,7 @@ fn parse_gated_op(
     }
     let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     let op = GatedActivation::parse(name, &pairs).map_err(|e| CliError::usage(e.to_string()))?;
-    check_epilogue(mode, &args, name)?;
+    check_epilogue(mode, &args)?;
     if args.weight.is_some() || args.grad_weight.is_some() {
         return Err(CliError::usage(format!(
             "--weight and --grad-weight are only for prelu; {name} takes no weight"

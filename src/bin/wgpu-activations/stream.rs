@@ -520,11 +520,6 @@ fn run_chunked(
             "--bias and --residual are only for elementwise and gated ops",
         ));
     }
-    if job.grad_weight && job.bias.is_some() {
-        return Err(CliError::usage(
-            "--grad-weight with --bias is not supported (run backward on INPUT + bias)",
-        ));
-    }
     if job.grad_bias && job.bias.is_none() {
         return Err(CliError::usage("--grad-bias needs --bias"));
     }
@@ -1246,6 +1241,10 @@ impl Gpu<'_> {
                     bias_dim,
                     grad_bias: match (&slot.grad_bias, bias) {
                         (Some(sums), Some(bias)) => Some(view(&sums.sums, bias.len())),
+                        _ => None,
+                    },
+                    grad_weight: match (&slot.grad_weight, weight) {
+                        (Some(sums), Some(weight)) => Some(view(&sums.sums, weight.len())),
                         _ => None,
                     },
                     first_element,
