@@ -277,14 +277,7 @@ fn check_epilogue(mode: Mode, args: &OpArgs) -> Result<()> {
                 ));
             }
         }
-        Mode::Backward => {
-            if args.residual.is_some() {
-                return Err(CliError::usage(
-                    "--residual is only for forward: the residual does not change the \
-                     gradients (the residual's gradient is GRAD_OUTPUT itself)",
-                ));
-            }
-        }
+        Mode::Backward => {}
     }
     Ok(())
 }

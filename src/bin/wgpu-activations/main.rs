@@ -45,12 +45,14 @@ defaults. Parameters use PyTorch's argument names in kebab case: `--negative-slo
 channel: dimension 1 of the input) and, in backward, writes the weight's gradient with \
 `--grad-weight GW.npy`.
 
-Fused epilogue (elementwise ops): `--bias B.npy` adds a bias before the op, one value per \
-index of dimension `--bias-dim D` (default -1, a linear layer's; 1 for a convolution's \
-channels), and `--residual R.npy` (forward, the input's shape) adds a tensor after it, in the \
-same pass: OUTPUT = OP(INPUT + B) + R. Backward with `--bias` gives the gradient at INPUT + B \
-and writes the bias's gradient with `--grad-bias GB.npy` (the residual's gradient is \
-GRAD_OUTPUT itself).
+Fused epilogue (elementwise and gated ops): `--bias B.npy` adds a bias before the op, one \
+value per index of dimension `--bias-dim D` of the input (default -1, a linear layer's; 1 for \
+a convolution's channels; a gated op's bias is added to both halves), and `--residual R.npy` \
+(forward, the output's shape) adds a tensor after it, in the same pass: OUTPUT = OP(INPUT + \
+B) + R. Backward with `--bias` gives the gradients at INPUT + B and writes the bias's gradient \
+with `--grad-bias GB.npy` (and prelu's with `--grad-weight`); the residual's gradient is \
+GRAD_OUTPUT itself (backward accepts `--residual` as forward does, checks its shape and dtype, \
+and reads nothing more from it).
 
 softmax, log_softmax and softmin take `--dim DIM` (required; negative counts from the end), \
 softmax2d none (dim -3 of a 3-D or 4-D input). Their backward takes the forward's OUTPUT, not \
@@ -523,10 +525,14 @@ fn run_op(mode: Mode, tokens: &[String], adapter: Option<String>, verbose: bool)
                 values: &b.bytes,
                 dim: b.dim,
             }),
-            residual: residual.map(|r| stream::Source {
-                name: r.path.clone(),
-                file: r.file,
-            }),
+            // Backward takes --residual as forward does (checked above) but
+            // does not read it: it does not change the gradients.
+            residual: residual
+                .filter(|_| mode == Mode::Forward)
+                .map(|r| stream::Source {
+                    name: r.path.clone(),
+                    file: r.file,
+                }),
             grad_bias: grad_bias_output.is_some(),
             output_name: &output.path,
         };
