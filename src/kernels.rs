@@ -1151,6 +1151,30 @@ impl Kernels {
         Ok(Some((view, narrow(channels)?, narrow(inner)?)))
     }
 
+    /// Checks a fused backward's `grad_bias` against the checked `bias`
+    /// (its channels and channel block): the bias's length, and a bias to
+    /// go with it.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn check_grad_bias<'a>(
+        &self,
+        op: &'static str,
+        grad_bias: Option<TensorView<'a>>,
+        bias: Option<(TensorView<'_>, u32, u32)>,
+        dtype: DType,
+    ) -> Result<Option<(TensorView<'a>, u32, u32)>> {
+        match (grad_bias, bias) {
+            (None, _) => Ok(None),
+            (Some(_), None) => Err(ActivationError::Unsupported {
+                op,
+                what: "grad_bias without a bias: give the forward's bias too",
+            }),
+            (Some(view), Some((bias, channels, inner))) => {
+                self.check_view("grad_bias", &view, bias.len(), dtype)?;
+                Ok(Some((view, channels, inner)))
+            }
+        }
+    }
+
     /// Records a fused backward (see [`FusedBackwardBuffers`]).
     pub(crate) fn encode_backward_fused(
         &self,
@@ -1170,19 +1194,7 @@ impl Kernels {
         self.check_view("grad_input", &buffers.grad_input, len, dtype)?;
         let prelu = self.check_weight(op, shape, buffers.weight.as_ref(), dtype)?;
         let bias = self.check_bias(buffers.bias, buffers.bias_dim, shape, dtype)?;
-        let grad_bias = match (buffers.grad_bias, bias) {
-            (None, _) => None,
-            (Some(_), None) => {
-                return Err(ActivationError::Unsupported {
-                    op: op.name(),
-                    what: "grad_bias without a bias: give the forward's bias too",
-                })
-            }
-            (Some(view), Some((bias, channels, inner))) => {
-                self.check_view("grad_bias", &view, bias.len(), dtype)?;
-                Some((view, channels, inner))
-            }
-        };
+        let grad_bias = self.check_grad_bias(op.name(), buffers.grad_bias, bias, dtype)?;
         let reads = [
             Some(("input", &buffers.input)),
             Some(("grad_output", &buffers.grad_output)),

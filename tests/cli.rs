@@ -288,6 +288,15 @@ fn library_backward(
     )
 }
 
+/// The environment that sets the chunk size (none for "").
+fn chunk_env(chunk: &str) -> Vec<(&'static str, &str)> {
+    if chunk.is_empty() {
+        vec![]
+    } else {
+        vec![(CHUNK_ENV, chunk)]
+    }
+}
+
 fn has_f16(ctx: &GpuContext) -> bool {
     ctx.device().features().contains(wgpu::Features::SHADER_F16)
 }
@@ -603,11 +612,7 @@ fn streaming_in_many_chunks_equals_one_chunk_bit_for_bit() {
         ["", "1", "3", "64", "1000"]
             .iter()
             .map(|chunk| {
-                let env: Vec<(&str, &str)> = if chunk.is_empty() {
-                    vec![]
-                } else {
-                    vec![(CHUNK_ENV, chunk)]
-                };
+                let env = chunk_env(chunk);
                 let mut full = args.to_vec();
                 full.push(&out);
                 assert_ok(&run_with(&full, &env));
@@ -663,11 +668,7 @@ fn prelu_per_channel_weight_and_its_gradient() {
     // Unchunked; whole periods (40); channel blocks gathered (7, 13); pieces
     // of one block (3, 1).
     for chunk in ["", "40", "13", "7", "3", "1"] {
-        let env: Vec<(&str, &str)> = if chunk.is_empty() {
-            vec![]
-        } else {
-            vec![(CHUNK_ENV, chunk)]
-        };
+        let env = chunk_env(chunk);
         assert_ok(&run_with(
             &["forward", "prelu", "--weight", &wp, &xp, &yp],
             &env,
@@ -2251,11 +2252,7 @@ fn fused_bias_and_residual_stream_like_the_library() {
                 library_fused_backward(ctx, op, (&x, &g, &shape), None, (&b, dim as i64));
             // Unchunked; whole periods; channel blocks gathered; pieces of one block.
             for chunk in ["", "40", "13", "7", "3", "1"] {
-                let env: Vec<(&str, &str)> = if chunk.is_empty() {
-                    vec![]
-                } else {
-                    vec![(CHUNK_ENV, chunk)]
-                };
+                let env = chunk_env(chunk);
                 let context = format!("{op_args:?} bias dim {dim} chunk {chunk:?}");
                 let mut args = vec!["forward"];
                 args.extend(op_args);
@@ -2302,11 +2299,7 @@ fn fused_bias_and_residual_stream_like_the_library() {
     // Without a bias: the residual alone.
     let y_lib = library_fused_forward(ctx, &Activation::Relu, (&x, &shape), None, None, Some(&r));
     for chunk in ["", "7"] {
-        let env: Vec<(&str, &str)> = if chunk.is_empty() {
-            vec![]
-        } else {
-            vec![(CHUNK_ENV, chunk)]
-        };
+        let env = chunk_env(chunk);
         assert_ok(&run_with(
             &["forward", "relu", "--residual", &rp, &xp, &yp],
             &env,
@@ -2373,11 +2366,7 @@ fn fused_bias_keeps_prelu_channels_and_rrelu_indices() {
         let dx_lib = ctx.download(&grads.grad_input).unwrap();
         let dw_lib = ctx.download(grads.grad_weight.as_ref().unwrap()).unwrap();
         for chunk in ["", "40", "13", "7", "3", "1"] {
-            let env: Vec<(&str, &str)> = if chunk.is_empty() {
-                vec![]
-            } else {
-                vec![(CHUNK_ENV, chunk)]
-            };
+            let env = chunk_env(chunk);
             let args = [
                 "forward",
                 "prelu",
@@ -2456,11 +2445,7 @@ fn fused_bias_keeps_prelu_channels_and_rrelu_indices() {
     let op = Activation::parse("rrelu", &[("training", "true"), ("seed", "9")]).unwrap();
     let y_lib = library_fused_forward(ctx, &op, (&x, &shape), None, Some((&b, 1)), None);
     for chunk in ["", "13", "3"] {
-        let env: Vec<(&str, &str)> = if chunk.is_empty() {
-            vec![]
-        } else {
-            vec![(CHUNK_ENV, chunk)]
-        };
+        let env = chunk_env(chunk);
         let args = [
             "forward",
             "rrelu",
@@ -2693,11 +2678,7 @@ fn gated_ops_take_the_fused_epilogue() {
         let dx_lib = ctx.download(&grads.grad_input).unwrap();
         let dim_text = dim.to_string();
         for chunk in ["", "40", "20", "7", "1"] {
-            let env: Vec<(&str, &str)> = if chunk.is_empty() {
-                vec![]
-            } else {
-                vec![(CHUNK_ENV, chunk)]
-            };
+            let env = chunk_env(chunk);
             let context = format!("{op} bias dim {dim} chunk {chunk:?}");
             let mut args = vec!["forward"];
             args.extend(&op_args);

@@ -349,19 +349,7 @@ impl Kernels {
         let len = element_count(shape)?;
         self.check_view("grad_input", &buffers.grad_input, len, dtype)?;
         let bias = self.check_bias(buffers.bias, buffers.bias_dim, shape, dtype)?;
-        let grad_bias = match (buffers.grad_bias, bias) {
-            (None, _) => None,
-            (Some(_), None) => {
-                return Err(ActivationError::Unsupported {
-                    op: op.name(),
-                    what: "grad_bias without a bias: give the forward's bias too",
-                })
-            }
-            (Some(view), Some((bias, channels, inner))) => {
-                self.check_view("grad_bias", &view, bias.len(), dtype)?;
-                Some((view, channels, inner))
-            }
-        };
+        let grad_bias = self.check_grad_bias(op.name(), buffers.grad_bias, bias, dtype)?;
         let reads = [
             Some(("input", &buffers.input)),
             Some(("grad_output", &buffers.grad_output)),
