@@ -11,8 +11,8 @@ use std::sync::Mutex;
 
 use wgpu_activations::{
     f16, Activation, ActivationError, BackwardBuffers, BackwardInPlaceBuffers, DeviceLossCheck,
-    Epilogue, ForwardBuffers, ForwardInPlaceBuffers, FusedForwardBuffers, GpuContext, GpuTensor,
-    TensorView,
+    Epilogue, ForwardBuffers, ForwardInPlaceBuffers, FusedForwardBuffers, GatedActivation,
+    GatedFusedForwardBuffers, GpuContext, GpuTensor, TensorView,
 };
 
 /// A fresh context with its own device: `new()`, or a device made as a
@@ -43,6 +43,8 @@ struct Setup {
     w: GpuTensor,
     y: GpuTensor,
     out: GpuTensor,
+    /// Two elements: a gated op's output shape for `x`.
+    half: GpuTensor,
     /// Overwritten by the in-place calls.
     in_place: Mutex<GpuTensor>,
 }
@@ -56,6 +58,7 @@ fn warmed_up(from_device: bool) -> Option<Setup> {
     let w = ctx.upload(&[0.25], &[1]).unwrap();
     let y = ctx.forward(&Activation::Relu, &x, None).unwrap();
     let out = ctx.empty(&[4]).unwrap();
+    let half = ctx.upload(&[0.5, -0.5], &[2]).unwrap();
     let in_place = Mutex::new(ctx.upload(&[1.0; 4], &[4]).unwrap());
     let setup = Setup {
         ctx,
@@ -64,6 +67,7 @@ fn warmed_up(from_device: bool) -> Option<Setup> {
         w,
         y,
         out,
+        half,
         in_place,
     };
     for call in calls() {
@@ -159,6 +163,63 @@ fn calls() -> Vec<Call> {
                         bias_dim: 0,
                         residual: Some(s.g.view()),
                         first_element: 0,
+                    },
+                )
+            },
+        },
+        Call {
+            name: "backward_fused (prelu, weight gradient)",
+            run: |s| {
+                let epilogue = Epilogue {
+                    bias: Some(&s.g),
+                    bias_dim: 0,
+                    residual: None,
+                };
+                s.ctx
+                    .backward_fused(&Activation::Prelu, &s.x, &s.g, Some(&s.w), &epilogue)
+                    .map(drop)
+            },
+        },
+        Call {
+            name: "gated_forward_fused",
+            run: |s| {
+                let epilogue = Epilogue {
+                    bias: Some(&s.g),
+                    bias_dim: 0,
+                    residual: Some(&s.half),
+                };
+                s.ctx
+                    .gated_forward_fused(&GatedActivation::SiluAndMul, &s.x, &epilogue)
+                    .map(drop)
+            },
+        },
+        Call {
+            name: "gated_backward_fused",
+            run: |s| {
+                let epilogue = Epilogue {
+                    bias: Some(&s.g),
+                    bias_dim: 0,
+                    residual: None,
+                };
+                s.ctx
+                    .gated_backward_fused(&GatedActivation::SiluAndMul, &s.x, &s.half, &epilogue)
+                    .map(drop)
+            },
+        },
+        Call {
+            name: "encode_gated_forward_fused",
+            run: |s| {
+                let mut encoder = s.ctx.create_encoder();
+                s.ctx.encode_gated_forward_fused(
+                    &mut encoder,
+                    &GatedActivation::SiluAndMul,
+                    &[4],
+                    &GatedFusedForwardBuffers {
+                        input: s.x.view(),
+                        output: TensorView::new(s.out.buffer(), 0, 2),
+                        bias: Some(s.g.view()),
+                        bias_dim: 0,
+                        residual: Some(s.half.view()),
                     },
                 )
             },
