@@ -1128,16 +1128,7 @@ impl Kernels {
         let Some(view) = bias else {
             return Ok(None);
         };
-        let rank = shape.len() as i64;
-        let axis = if dim < 0 { dim + rank } else { dim };
-        if !(0..rank).contains(&axis) {
-            return Err(ActivationError::DimOutOfRange {
-                op: "bias",
-                dim,
-                shape: shape.to_vec(),
-            });
-        }
-        let axis = axis as usize;
+        let axis = crate::shape::wrap_dim("bias", dim, shape.len(), shape)?;
         let channels = shape[axis];
         let inner: usize = shape[axis + 1..].iter().product();
         self.check_view("bias", &view, channels, dtype)?;

@@ -13,6 +13,22 @@ pub fn element_count(shape: &[usize]) -> Result<usize> {
         .ok_or_else(|| ActivationError::ShapeOverflow(shape.to_vec()))
 }
 
+/// `dim` of a tensor of `rank` dimensions counted from the front (negative
+/// counts from the end, as in PyTorch), or `DimOutOfRange` naming `op` and
+/// `shape`.
+pub fn wrap_dim(op: &'static str, dim: i64, rank: usize, shape: &[usize]) -> Result<usize> {
+    let rank = rank as i64;
+    let wrapped = if dim < 0 { dim + rank } else { dim };
+    if !(0..rank).contains(&wrapped) {
+        return Err(ActivationError::DimOutOfRange {
+            op,
+            dim,
+            shape: shape.to_vec(),
+        });
+    }
+    Ok(wrapped as usize)
+}
+
 /// PReLU's view of `shape`: `(channels, inner)`, where `channels` is the size
 /// of dimension 1 (1 for shapes of fewer than 2 dimensions, as in PyTorch) and
 /// `inner` the number of elements per channel block (the product of the

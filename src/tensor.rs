@@ -5,7 +5,7 @@
 use crate::view::TensorView;
 
 pub use crate::kernels::MAX_ELEMENTS;
-pub use crate::shape::{element_count, prelu_channels};
+pub use crate::shape::{element_count, prelu_channels, wrap_dim};
 
 /// The element type of a tensor in memory. Arithmetic is f32 for both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -320,17 +320,7 @@ impl GatedActivation {
                     "an input of at least one dimension (a 0-D input cannot be split in halves)",
             });
         }
-        let rank = shape.len() as i64;
-        let dim = self.dim();
-        let wrapped = if dim < 0 { dim + rank } else { dim };
-        if !(0..rank).contains(&wrapped) {
-            return Err(ActivationError::DimOutOfRange {
-                op: self.name(),
-                dim,
-                shape: shape.to_vec(),
-            });
-        }
-        Ok(wrapped as usize)
+        crate::shape::wrap_dim(self.name(), self.dim(), shape.len(), shape)
     }
 
     /// `shape` seen along the split dimension, checked: the dimension's

@@ -428,17 +428,7 @@ impl RowActivation {
                 expected: "a 3-D (C, H, W) or 4-D (N, C, H, W) input",
             });
         }
-        let wrapped_rank = rank.max(1) as i64;
-        let dim = self.dim();
-        let wrapped = if dim < 0 { dim + wrapped_rank } else { dim };
-        if !(0..wrapped_rank).contains(&wrapped) {
-            return Err(ActivationError::DimOutOfRange {
-                op: self.name(),
-                dim,
-                shape: shape.to_vec(),
-            });
-        }
-        Ok(wrapped as usize)
+        crate::shape::wrap_dim(self.name(), self.dim(), rank.max(1), shape)
     }
 
     /// `shape` seen along this op's dimension, checked.

@@ -27,7 +27,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use wgpu_activations::tensor::prelu_channels;
+use wgpu_activations::tensor::{prelu_channels, wrap_dim};
 use wgpu_activations::{describe_adapter, AdapterOptions, GpuContext};
 
 use crate::args::Mode;
@@ -587,17 +587,15 @@ struct BiasFile {
 /// Opens and checks `--bias`: 1-D, `input.shape[dim]` values of the input's dtype.
 fn open_bias(path: &str, dim: i64, input: &NpyFile) -> Result<BiasFile> {
     let rank = input.shape.len() as i64;
-    let axis = if dim < 0 { dim + rank } else { dim };
-    if axis < 0 || axis >= rank {
-        return Err(CliError::usage(format!(
+    let dim = wrap_dim("bias", dim, input.shape.len(), &input.shape).map_err(|_| {
+        CliError::usage(format!(
             "--bias-dim {dim} is out of range for {} of shape {:?} (expected {} to {})",
             input.path,
             input.shape,
             -rank,
             rank - 1
-        )));
-    }
-    let dim = axis as usize;
+        ))
+    })?;
     let channels = input.shape[dim];
     let mut bias = NpyFile::open(path)?;
     if bias.shape.len() != 1 || bias.len != channels {

@@ -103,9 +103,9 @@ pub struct Job<'a> {
     pub weight: Option<&'a [u8]>,
     /// Backward with PReLU: also compute the weight's gradient.
     pub grad_weight: bool,
-    /// The fused epilogue's bias (elementwise ops).
+    /// The fused epilogue's bias (elementwise and gated ops).
     pub bias: Option<Bias<'a>>,
-    /// Forward, fused epilogue: a file of the input's shape added to the
+    /// Forward, fused epilogue: a file of the output's shape added to the
     /// op's output.
     pub residual: Option<Source>,
     /// Backward with a bias: also compute the bias's gradient.
@@ -546,7 +546,9 @@ fn run_chunked(
         let largest = limits.max_buffer_size / element;
         if block > largest {
             return Err(CliError::run(format!(
-                "{}: {row} couples {block} elements (a whole slice from dim on, shape {:?}),                  more than the GPU's largest buffer holds ({largest}): the file cannot be                  streamed in pieces of whole rows",
+                "{}: {row} couples {block} elements (a whole slice from dim on, shape {:?}), \
+                 more than the GPU's largest buffer holds ({largest}): the file cannot be \
+                 streamed in pieces of whole rows",
                 job.input.name, job.shape
             )));
         }
@@ -588,7 +590,10 @@ fn run_chunked(
                 // The bias's channels span several pairs of halves.
                 if n > chunk {
                     return Err(CliError::run(format!(
-                        "{}: {gated} with a bias along dimension {}, before the split                          dimension {split}, cannot be streamed in pieces ({n} elements, more                          than one chunk of {chunk}): give the bias along the split dimension                          or after it",
+                        "{}: {gated} with a bias along dimension {}, before the split \
+                         dimension {split}, cannot be streamed in pieces ({n} elements, more \
+                         than one chunk of {chunk}): give the bias along the split dimension \
+                         or after it",
                         job.input.name, bias.dim
                     )));
                 }
