@@ -95,7 +95,10 @@ enum Command {
     #[command(
         override_usage = "wgpu-activations forward OP [--PARAM VALUE]... INPUT.npy OUTPUT.npy",
         after_help = "The ops and their parameters: `wgpu-activations list`.\n\
-                      Example: wgpu-activations forward leaky_relu --negative-slope 0.2 x.npy y.npy"
+                      Example: wgpu-activations forward leaky_relu --negative-slope 0.2 x.npy y.npy\n\
+                      Fused epilogue (elementwise and gated ops): OUTPUT = OP(INPUT + B) + R with \
+                      --bias B.npy [--bias-dim D] (default -1) --residual R.npy, in one pass: \
+                      wgpu-activations forward silu --bias b.npy --residual r.npy x.npy y.npy"
     )]
     Forward {
         /// The op, its parameters (`--negative-slope 0.2`) and the files.
@@ -115,7 +118,10 @@ enum Command {
                       Example: wgpu-activations backward prelu --weight w.npy x.npy gy.npy gx.npy \
                       --grad-weight gw.npy\n\
                       softmax, log_softmax, softmin and softmax2d take the forward's OUTPUT as \
-                      the first file: wgpu-activations backward softmax --dim 1 y.npy gy.npy gx.npy"
+                      the first file: wgpu-activations backward softmax --dim 1 y.npy gy.npy gx.npy\n\
+                      Fused epilogue: --bias B.npy [--bias-dim D] gives the gradients at INPUT + B \
+                      and --grad-bias GB.npy writes the bias's: wgpu-activations backward silu \
+                      --bias b.npy --grad-bias gb.npy x.npy gy.npy gx.npy"
     )]
     Backward {
         /// The op, its parameters (`--weight W.npy` for prelu), the files, and
