@@ -8,7 +8,8 @@
 //! - every op's backward against relu backward (the kernel that moves the
 //!   same three tensors with no arithmetic);
 //! - every op's forward on f16 storage against the f16 identity kernel;
-//! - PReLU with one weight per channel against relu.
+//! - PReLU with one weight per channel against relu, with large channel
+//!   blocks (the channel from the dispatch grid) and 8 x 8 ones (by division).
 //!
 //! A bench, not a test: `cargo bench --bench throughput`. Environment:
 //! `BENCH_LOG2_LEN` (default 24), `BENCH_REPEATS` (default 7), `BENCH_OPS`
@@ -310,23 +311,31 @@ fn main() {
         Err(error) => println!("f16 skipped: {error}"),
     }
 
-    // PReLU with a weight per channel: [16, 64, len / 1024] (NCHW-like).
-    let channel_shape = [16, 64, len / 1024];
+    // PReLU with a weight per channel (NCHW-like): large channel blocks,
+    // where the kernel reads the channel from its dispatch grid, and 8 x 8
+    // blocks, where each thread finds it by division.
     let weights: Vec<f32> = (0..64).map(|c| 0.01 * c as f32).collect();
     let channel_weight = ctx.upload(&weights, &[64]).expect("upload");
-    let relu = forward(&ctx, Activation::Relu, &channel_shape, &x, &out, None);
-    let prelu = forward(
-        &ctx,
-        Activation::Prelu,
-        &channel_shape,
-        &x,
-        &out,
-        Some(&channel_weight),
-    );
-    rows.push((
-        format!("prelu, 64 channels of {channel_shape:?}, vs relu"),
-        vec![row("prelu (64 weights)".into(), &relu, &prelu, two)],
-    ));
+    let channel_shapes = [
+        ([16, 64, len / 1024], "channel from the grid"),
+        ([len / 4096, 64, 64], "channel by division"),
+    ];
+    let relu = forward(&ctx, Activation::Relu, &channel_shapes[0].0, &x, &out, None);
+    let channel_rows = channel_shapes
+        .iter()
+        .map(|(shape, how)| {
+            let prelu = forward(
+                &ctx,
+                Activation::Prelu,
+                shape,
+                &x,
+                &out,
+                Some(&channel_weight),
+            );
+            row(format!("prelu {shape:?} ({how})"), &relu, &prelu, two)
+        })
+        .collect();
+    rows.push(("prelu, 64 weights, vs relu".into(), channel_rows));
 
     for (title, table) in rows {
         println!("\n### {title}\n");

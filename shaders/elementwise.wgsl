@@ -31,7 +31,12 @@
 @group(0) @binding(1) var<storage, read> src: array<Stored>;
 @group(0) @binding(3) var<storage, read_write> dst: array<Stored>;
 
-// Linear thread index over a dispatch folded into a 2-D grid of workgroups.
+// What `thread_vector` returns to a thread with no `Stored` to handle.
+const WA_NO_VECTOR: u32 = 0xffffffffu;
+
+// Linear thread index over a dispatch folded into a 2-D grid of workgroups
+// (`thread_vector`, put together with the template, uses it or the grid's
+// own meaning for PReLU's channels).
 fn linear_thread(workgroup: vec3<u32>, workgroups: vec3<u32>, local: u32) -> u32 {
     return (workgroup.y * workgroups.x + workgroup.x) * WORKGROUP_SIZE + local;
 }
@@ -57,11 +62,11 @@ fn forward(
     @builtin(num_workgroups) workgroups: vec3<u32>,
     @builtin(local_invocation_index) local: u32,
 ) {
-    let v = linear_thread(workgroup, workgroups, local);
-    let first = v * LANES;
-    if (first >= params.len) {
+    let v = thread_vector(workgroup, workgroups, local);
+    if (v == WA_NO_VECTOR || v * LANES >= params.len) {
         return;
     }
+    let first = v * LANES;
     let index = lane_indices(first) + Index(params.base);
     store(v, first, finish(apply_forward(pre_activation(widen(load_input(v)), index), index), v));
 }
@@ -72,11 +77,11 @@ fn backward(
     @builtin(num_workgroups) workgroups: vec3<u32>,
     @builtin(local_invocation_index) local: u32,
 ) {
-    let v = linear_thread(workgroup, workgroups, local);
-    let first = v * LANES;
-    if (first >= params.len) {
+    let v = thread_vector(workgroup, workgroups, local);
+    if (v == WA_NO_VECTOR || v * LANES >= params.len) {
         return;
     }
+    let first = v * LANES;
     let index = lane_indices(first) + Index(params.base);
     store(v, first, apply_backward(pre_activation(widen(src[v]), index), widen(load_grad(v)), index));
 }

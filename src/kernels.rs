@@ -530,7 +530,7 @@ impl Target<'_, '_> {
 struct Prepared {
     bind_group: wgpu::BindGroup,
     offset: u32,
-    grid: (u32, u32),
+    grid: (u32, u32, u32),
     /// A bind group made in this call, to cache once the call's scope is clean.
     new_key: Option<BindGroupKey>,
 }
@@ -990,6 +990,20 @@ impl Kernels {
         Ok(())
     }
 
+    /// Checks that `view` (a weight or a bias: read whole by every thread)
+    /// fits one storage binding.
+    fn check_whole_binding(&self, what: &'static str, view: &TensorView<'_>) -> Result<()> {
+        let max = self.limits.max_storage_buffer_binding_size;
+        if view.word_len() > max {
+            return Err(ActivationError::TooLarge {
+                what,
+                len: view.len() as u64,
+                max: max / view.dtype().size(),
+            });
+        }
+        Ok(())
+    }
+
     /// Whether `view` can be bound as whole vec4s.
     fn fits_vec4(view: &TensorView<'_>) -> bool {
         let vec4_bytes = 4 * view.dtype().size();
@@ -1057,6 +1071,7 @@ impl Kernels {
                     });
                 }
                 self.check_view("weight", weight, weight.len(), dtype)?;
+                self.check_whole_binding("weight", weight)?;
                 let to_u32 = |n: usize| {
                     u32::try_from(n).map_err(|_| ActivationError::TooLarge {
                         what: "prelu channel layout",
@@ -1132,6 +1147,7 @@ impl Kernels {
         let channels = shape[axis];
         let inner: usize = shape[axis + 1..].iter().product();
         self.check_view("bias", &view, channels, dtype)?;
+        self.check_whole_binding("bias", &view)?;
         let narrow = |n: usize| {
             u32::try_from(n.max(1)).map_err(|_| ActivationError::TooLarge {
                 what: "bias channel block",
@@ -1598,22 +1614,29 @@ impl Kernels {
         };
         let op = dispatch.op;
         let (channels, inner) = dispatch.prelu;
-        let chunk = self.chunk_elements(dtype);
+        let max_dim = self.limits.max_compute_workgroups_per_dimension;
+        let mut chunk = self.chunk_elements(dtype);
+        // Each chunk's first element is the first one's plus a multiple of
+        // `chunk`.
+        let mut weights =
+            WeightLayout::choose(op, layout, channels, inner, [dispatch.first_element, chunk]);
+        // PReLU's channels from the grid: chunks of whole periods, at most
+        // `max_dim` of them (the grid's z) per dispatch.
+        let period = u64::from(channels) * u64::from(inner);
+        if weights == WeightLayout::PerThread
+            && WeightLayout::grid_fits(layout, channels, inner, dispatch.first_element, max_dim)
+            && chunk >= period
+        {
+            weights = WeightLayout::ChannelGrid;
+            chunk = (chunk / period).min(u64::from(max_dim)) * period;
+        }
         let key = PipelineKey {
             call: op.wgsl_call(),
             layout,
             direction: dispatch.direction,
             from_output: dispatch.from_output && dispatch.direction == Direction::Backward,
             in_place: dispatch.in_place,
-            // Each chunk's first element is the first one's plus a multiple
-            // of `chunk`.
-            weights: WeightLayout::choose(
-                op,
-                layout,
-                channels,
-                inner,
-                [dispatch.first_element, chunk],
-            ),
+            weights,
             epilogue: EpilogueKey {
                 bias: dispatch.bias.map(|(_, channels, inner)| {
                     BiasLayout::choose(layout, channels, inner, [dispatch.first_element, chunk])
@@ -1628,7 +1651,6 @@ impl Kernels {
         let (inner_magic, inner_shifts) = shaders::division_magic(inner);
         let (channels_magic, channels_shifts) = shaders::division_magic(channels);
         let per_thread = layout.elements_per_thread();
-        let max_dim = self.limits.max_compute_workgroups_per_dimension;
         let mut scope = Scope::default();
         let (bind_group_layout, pipeline, new_pipeline) =
             self.elementwise_pipeline(op, key, &mut scope);
@@ -1639,10 +1661,21 @@ impl Kernels {
                 let count = chunk.min(len - start);
                 let element_bytes = count.div_ceil(per_thread) * per_thread * dtype.size();
                 let bound_bytes = element_bytes.div_ceil(4) * 4;
-                let workgroups = count
-                    .div_ceil(per_thread)
-                    .div_ceil(u64::from(WORKGROUP_SIZE));
-                let grid = dispatch_grid(workgroups, max_dim)?;
+                let grid = if weights == WeightLayout::ChannelGrid {
+                    // x: the vec4s of a block, y: the channel, z: the periods.
+                    let per_block = u64::from(inner) / per_thread;
+                    (
+                        per_block.div_ceil(u64::from(WORKGROUP_SIZE)) as u32,
+                        channels,
+                        count.div_ceil(period) as u32,
+                    )
+                } else {
+                    let workgroups = count
+                        .div_ceil(per_thread)
+                        .div_ceil(u64::from(WORKGROUP_SIZE));
+                    let (x, y) = dispatch_grid(workgroups, max_dim)?;
+                    (x, y, 1)
+                };
                 let params = ElementwiseParams {
                     len: count as u32,
                     base: (dispatch.first_element + start) as u32,
@@ -1722,7 +1755,7 @@ impl Kernels {
             pass.set_pipeline(&pipeline);
             prepared.for_each(|item| {
                 pass.set_bind_group(0, &item.bind_group, &[item.offset]);
-                pass.dispatch_workgroups(item.grid.0, item.grid.1, 1);
+                pass.dispatch_workgroups(item.grid.0, item.grid.1, item.grid.2);
             });
         });
         Ok(())
@@ -1886,7 +1919,7 @@ impl Kernels {
                 prepared.push(Prepared {
                     bind_group,
                     offset: uniform.offset,
-                    grid,
+                    grid: (grid.0, grid.1, 1),
                     new_key,
                 });
                 chunk_base += piece_chunks;
@@ -1903,7 +1936,7 @@ impl Kernels {
             prepared.for_each(|item| {
                 if item.grid.0 > 0 {
                     pass.set_bind_group(0, &item.bind_group, &[item.offset]);
-                    pass.dispatch_workgroups(item.grid.0, item.grid.1, 1);
+                    pass.dispatch_workgroups(item.grid.0, item.grid.1, item.grid.2);
                 }
             });
             // Any piece's bind group will do: channel_sums reads the chunk

@@ -287,15 +287,23 @@ pub(crate) enum WeightLayout {
     PerThread,
     /// A weight per channel, looked up for each lane.
     PerLane,
+    /// A weight per channel, the channel read from the dispatch grid: x
+    /// walks the vec4s of one channel block, y is the channel, z the outer
+    /// index (the dispatch covers whole periods of `channels * inner`
+    /// elements, starting on one). No division per thread, at the price of
+    /// a partial last workgroup per block, so the host chooses it only
+    /// where that leaves few threads idle ([`WeightLayout::grid_fits`]).
+    ChannelGrid,
 }
 
 impl WeightLayout {
     /// Every layout a weighted op's kernel can have.
     #[cfg(test)]
-    pub(crate) const WEIGHTED: [WeightLayout; 3] = [
+    pub(crate) const WEIGHTED: [WeightLayout; 4] = [
         WeightLayout::Shared,
         WeightLayout::PerThread,
         WeightLayout::PerLane,
+        WeightLayout::ChannelGrid,
     ];
 
     /// The layout for `op` over `channels` channels of `inner` elements on
@@ -324,6 +332,58 @@ impl WeightLayout {
             WeightLayout::PerLane
         }
     }
+
+    /// Whether [`WeightLayout::ChannelGrid`] can replace `PerThread` for
+    /// `channels` blocks of `inner` elements on `layout`, the dispatch
+    /// starting at element `first_element`: vec4s that never straddle a
+    /// block, dispatches that start on a period, a grid within
+    /// `max_per_dimension` in x and y, and at most one thread in eight
+    /// idle in each block's last workgroup.
+    pub(crate) fn grid_fits(
+        layout: StorageLayout,
+        channels: u32,
+        inner: u32,
+        first_element: u64,
+        max_per_dimension: u32,
+    ) -> bool {
+        let lanes = layout.elements_per_thread();
+        let period = u64::from(channels) * u64::from(inner);
+        let per_block = u64::from(inner) / lanes.max(1);
+        let threads = per_block.div_ceil(u64::from(WORKGROUP_SIZE)) * u64::from(WORKGROUP_SIZE);
+        lanes == 4
+            && channels > 1
+            && inner > 0
+            && u64::from(inner).is_multiple_of(lanes)
+            && first_element.is_multiple_of(period)
+            && channels <= max_per_dimension
+            && per_block.div_ceil(u64::from(WORKGROUP_SIZE)) <= u64::from(max_per_dimension)
+            && 8 * (threads - per_block) <= threads
+    }
+}
+
+/// `thread_vector`: the index of the `Stored` a thread handles, or
+/// `WA_NO_VECTOR` for a thread with none. The linear index over the folded
+/// 2-D grid, or, for [`WeightLayout::ChannelGrid`], the place that the grid's
+/// x (vec4 within a block), y (channel) and z (outer index) name, with the
+/// channel kept for `channel_weights`.
+fn thread_snippet(weights: WeightLayout) -> &'static str {
+    match weights {
+        WeightLayout::ChannelGrid => {
+            "// The grid names the element: x the vec4 within a channel block, y\n\
+             // the channel, z the outer index.\n\
+             var<private> wa_grid_channel: u32;\n\
+             fn thread_vector(workgroup: vec3<u32>, workgroups: vec3<u32>, local: u32) -> u32 {\n    \
+                 let within = workgroup.x * WORKGROUP_SIZE + local;\n    \
+                 let per_block = params.inner / LANES;\n    \
+                 wa_grid_channel = workgroup.y;\n    \
+                 if (within >= per_block) {\n        return WA_NO_VECTOR;\n    }\n    \
+                 return (workgroup.z * params.channels + workgroup.y) * per_block + within;\n}\n"
+        }
+        _ => {
+            "fn thread_vector(workgroup: vec3<u32>, workgroups: vec3<u32>, local: u32) -> u32 {\n    \
+                 return linear_thread(workgroup, workgroups, local);\n}\n"
+        }
+    }
 }
 
 /// PReLU's weight binding and the elements' channel weights. The channel of
@@ -343,6 +403,12 @@ fn weight_snippet(layout: StorageLayout, weights: WeightLayout) -> String {
             return format!(
                 "{binding}// One weight for every element.\n\
                  fn channel_weights(index: Index) -> Value {{\n    return Value(load_weight(0u));\n}}\n"
+            )
+        }
+        (WeightLayout::ChannelGrid, _) => {
+            return format!(
+                "{binding}// The channel from the dispatch grid (`thread_vector`).\n\
+                 fn channel_weights(index: Index) -> Value {{\n    return Value(load_weight(wa_grid_channel));\n}}\n"
             )
         }
         (WeightLayout::PerThread, _) | (_, StorageLayout::Scalar(_)) => {
@@ -593,6 +659,7 @@ pub(crate) fn elementwise_module(
         parts.push(weight_snippet(layout, weights));
     }
     parts.push(epilogue_snippet(layout, epilogue));
+    parts.push(thread_snippet(weights).to_string());
     parts.push(ELEMENTWISE_TEMPLATE.to_string());
     parts.push(accessors(in_place).to_string());
     parts.push(glue);

@@ -524,26 +524,6 @@ fn empty_and_single_pairs() {
     }
 }
 
-/// A context on a device of the tests' adapter with its limits changed.
-fn custom_context(limits: impl FnOnce(&mut wgpu::Limits)) -> Option<GpuContext> {
-    common::gpu()?;
-    let instance =
-        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-    let adapter =
-        pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))
-            .expect("adapter");
-    let mut required = adapter.limits();
-    limits(&mut required);
-    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-        label: Some("custom test device"),
-        required_features: adapter.features() & wgpu::Features::SHADER_F16,
-        required_limits: required,
-        ..Default::default()
-    }))
-    .expect("device");
-    Some(GpuContext::from_device(device, queue))
-}
-
 fn data(len: usize, seed: u64) -> Vec<f32> {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     (0..len)
@@ -561,7 +541,7 @@ fn data(len: usize, seed: u64) -> Vec<f32> {
 /// halves larger than a binding is a clear error.
 #[test]
 fn tiny_limits_give_pieces_and_grids() {
-    let Some(ctx) = custom_context(|l| {
+    let Some(ctx) = common::custom_context(wgpu::Features::SHADER_F16, |l| {
         l.max_storage_buffer_binding_size = 1024;
         l.max_compute_workgroups_per_dimension = 7;
     }) else {

@@ -392,24 +392,11 @@ fn every_op_in_place_is_bit_identical_to_out_of_place() {
 
 /// A device of 8 KiB storage bindings at 256-byte offsets.
 fn small_bindings_context() -> Option<GpuContext> {
-    common::gpu()?;
-    let instance =
-        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-    let adapter =
-        pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))
-            .expect("adapter");
-    let mut limits = adapter.limits();
-    limits.max_storage_buffer_binding_size = 8192;
-    limits.min_storage_buffer_offset_alignment =
-        limits.min_storage_buffer_offset_alignment.max(256);
-    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-        label: Some("small bindings"),
-        required_features: adapter.features() & wgpu::Features::SHADER_F16,
-        required_limits: limits,
-        ..Default::default()
-    }))
-    .expect("device");
-    Some(GpuContext::from_device(device, queue))
+    common::custom_context(wgpu::Features::SHADER_F16, |limits| {
+        limits.max_storage_buffer_binding_size = 8192;
+        limits.min_storage_buffer_offset_alignment =
+            limits.min_storage_buffer_offset_alignment.max(256);
+    })
 }
 
 #[test]

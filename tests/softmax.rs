@@ -801,30 +801,6 @@ fn pytorch_values() {
     }
 }
 
-/// A context on a device of the tests' adapter, with the adapter's
-/// features among `features` and its limits changed by `limits`.
-fn custom_context(
-    features: wgpu::Features,
-    limits: impl FnOnce(&mut wgpu::Limits),
-) -> Option<GpuContext> {
-    common::gpu()?;
-    let instance =
-        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-    let adapter =
-        pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))
-            .expect("adapter");
-    let mut required = adapter.limits();
-    limits(&mut required);
-    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-        label: Some("custom test device"),
-        required_features: adapter.features() & features,
-        required_limits: required,
-        ..Default::default()
-    }))
-    .expect("device");
-    Some(GpuContext::from_device(device, queue))
-}
-
 /// Shapes and dims that take every pass and layout.
 const LAYOUTS: &[(&[usize], i64)] = &[
     (&[300, 128], -1),
@@ -842,7 +818,7 @@ const LAYOUTS: &[(&[usize], i64)] = &[
 #[test]
 fn subgroup_and_workgroup_reductions_give_the_same_bits() {
     let ctx = gpu_or_skip!();
-    let plain = custom_context(wgpu::Features::SHADER_F16, |_| {}).unwrap();
+    let plain = common::custom_context(wgpu::Features::SHADER_F16, |_| {}).unwrap();
     assert!(!plain.device().features().contains(wgpu::Features::SUBGROUP));
     if !ctx.device().features().contains(wgpu::Features::SUBGROUP) {
         eprintln!("the adapter has no subgroup operations: both run the workgroup-memory path");
@@ -907,7 +883,7 @@ fn small_bindings_split_tensors_into_pieces() {
     // 8 KiB bindings at 256-byte offsets: pieces of whole blocks of rows,
     // and chunks of one block's rows (the rows longer than a binding, or
     // strided over one), on shapes that take every pass.
-    let Some(ctx) = custom_context(wgpu::Features::all(), |limits| {
+    let Some(ctx) = common::custom_context(wgpu::Features::all(), |limits| {
         limits.max_storage_buffer_binding_size = 8192;
         limits.min_storage_buffer_offset_alignment =
             limits.min_storage_buffer_offset_alignment.max(256);
@@ -941,7 +917,7 @@ fn small_bindings_split_tensors_into_pieces() {
 fn small_workgroup_limits_fold_dispatches_into_2d_grids() {
     // At most 4 workgroups per dimension: the fused pass (12 workgroups),
     // partials and normalize (10), combine (5 and 6) in 2-D grids.
-    let Some(ctx) = custom_context(wgpu::Features::all(), |limits| {
+    let Some(ctx) = common::custom_context(wgpu::Features::all(), |limits| {
         limits.max_compute_workgroups_per_dimension = 4;
     }) else {
         return;
@@ -1120,7 +1096,7 @@ fn bad_arguments_are_errors() {
         "{err}"
     );
     // Tensors of another context.
-    let other = custom_context(wgpu::Features::empty(), |_| {}).unwrap();
+    let other = common::custom_context(wgpu::Features::empty(), |_| {}).unwrap();
     let theirs = other.upload(&[1.0; 6], &[2, 3]).unwrap();
     let err = ctx.row_forward(&op, &theirs).unwrap_err();
     assert!(
@@ -1134,7 +1110,7 @@ fn bad_arguments_are_errors() {
 
 #[test]
 fn a_lost_device_is_reported() {
-    let Some(ctx) = custom_context(wgpu::Features::empty(), |_| {}) else {
+    let Some(ctx) = common::custom_context(wgpu::Features::empty(), |_| {}) else {
         return;
     };
     let x = ctx.upload(&[1.0, 2.0], &[2]).unwrap();

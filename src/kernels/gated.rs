@@ -614,7 +614,7 @@ impl Kernels {
                 prepared.push(Prepared {
                     bind_group,
                     offset: uniform.offset,
-                    grid,
+                    grid: (grid.0, grid.1, 1),
                     new_key,
                 });
             }
@@ -629,7 +629,7 @@ impl Kernels {
             pass.set_pipeline(&pipeline);
             prepared.for_each(|item| {
                 pass.set_bind_group(0, &item.bind_group, &[item.offset]);
-                pass.dispatch_workgroups(item.grid.0, item.grid.1, 1);
+                pass.dispatch_workgroups(item.grid.0, item.grid.1, item.grid.2);
             });
         });
         Ok(())

@@ -565,7 +565,7 @@ impl Kernels {
                         items.push(Prepared {
                             bind_group,
                             offset: uniform.offset,
-                            grid,
+                            grid: (grid.0, grid.1, 1),
                             new_key,
                         });
                         Ok(())
@@ -594,7 +594,7 @@ impl Kernels {
                 stage.items.for_each(|item| {
                     if item.grid.0 > 0 {
                         pass.set_bind_group(0, &item.bind_group, &[item.offset]);
-                        pass.dispatch_workgroups(item.grid.0, item.grid.1, 1);
+                        pass.dispatch_workgroups(item.grid.0, item.grid.1, item.grid.2);
                     }
                 });
             }

@@ -32,6 +32,31 @@ pub fn gpu() -> Option<&'static GpuContext> {
     }
 }
 
+/// A context on a new device of the tests' adapter, with the adapter's
+/// features among `features` and its limits changed by `limits` (smaller
+/// bindings, fewer workgroups per dimension: pieces and grids on small data).
+pub fn custom_context(
+    features: wgpu::Features,
+    limits: impl FnOnce(&mut wgpu::Limits),
+) -> Option<GpuContext> {
+    gpu()?;
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapter =
+        pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))
+            .expect("adapter");
+    let mut required = adapter.limits();
+    limits(&mut required);
+    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+        label: Some("custom test device"),
+        required_features: adapter.features() & features,
+        required_limits: required,
+        ..Default::default()
+    }))
+    .expect("device");
+    Some(GpuContext::from_device(device, queue))
+}
+
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
