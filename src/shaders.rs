@@ -4,7 +4,11 @@
 //! parameter block `Params` and `WORKGROUP_SIZE` (both generated from the
 //! Rust definitions below, so they cannot drift), the library functions the
 //! op calls ([`crate::wgsl`], the same text users get), the storage layout's
-//! prelude, the template `shaders/elementwise.wgsl`, and the op's glue: the
+//! prelude, PReLU's weight lookup and the fused epilogue's snippets,
+//! `thread_vector` (which `Stored` a thread handles: its linear index over
+//! the folded grid, or, for PReLU's [`WeightLayout::ChannelGrid`], the
+//! block, channel and outer index the grid names), the template
+//! `shaders/elementwise.wgsl`, and the op's glue: the
 //! call of its WGSL functions with its parameters read from `params`. The
 //! glue is derived from the op's definition ([`Activation::wgsl_call`]), so
 //! an op's kernel costs nothing beyond its WGSL functions. Parameters travel
