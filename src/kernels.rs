@@ -247,6 +247,14 @@ pub(crate) fn dispatch_grid(workgroups: u64, max_per_dimension: u32) -> Result<(
     Ok((columns as u32, rows as u32))
 }
 
+/// The greatest common divisor of `a` and `b` (`b` for `a` = 0).
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while a != 0 {
+        (a, b) = (b % a, a);
+    }
+    b
+}
+
 /// Cache key of an elementwise pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct PipelineKey {
@@ -1031,6 +1039,20 @@ impl Kernels {
         ((max_binding / alignment) * alignment / dtype.size()).max(4)
     }
 
+    /// Elements per dispatch of PReLU's channel grid: the largest multiple
+    /// of `period` that fits [`Kernels::chunk_elements`], holds at most
+    /// `max_periods` periods and keeps every later chunk's offset aligned;
+    /// `None` where no period fits.
+    fn chunk_of_periods(&self, dtype: DType, period: u64, max_periods: u64) -> Option<u64> {
+        let alignment = u64::from(self.limits.min_storage_buffer_offset_alignment).max(16);
+        let aligned = (alignment / dtype.size()).max(1);
+        let step = period.checked_mul(aligned / gcd(period, aligned))?;
+        let most = self
+            .chunk_elements(dtype)
+            .min(max_periods.saturating_mul(period));
+        Some(most / step * step).filter(|&chunk| chunk > 0)
+    }
+
     fn check_len(len: usize, first_element: u64) -> Result<()> {
         let end = (len as u64).saturating_add(first_element);
         if end > MAX_ELEMENTS {
@@ -1625,10 +1647,11 @@ impl Kernels {
         let period = u64::from(channels) * u64::from(inner);
         if weights == WeightLayout::PerThread
             && WeightLayout::grid_fits(layout, channels, inner, dispatch.first_element, max_dim)
-            && chunk >= period
         {
-            weights = WeightLayout::ChannelGrid;
-            chunk = (chunk / period).min(u64::from(max_dim)) * period;
+            if let Some(periods) = self.chunk_of_periods(dtype, period, u64::from(max_dim)) {
+                weights = WeightLayout::ChannelGrid;
+                chunk = periods;
+            }
         }
         let key = PipelineKey {
             call: op.wgsl_call(),
@@ -1954,6 +1977,14 @@ impl Kernels {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gcd_of_periods_and_alignments() {
+        assert_eq!(gcd(3000, 64), 8);
+        assert_eq!(gcd(3072, 64), 64);
+        assert_eq!(gcd(0, 5), 5);
+        assert_eq!(gcd(7, 1), 1);
+    }
 
     #[test]
     fn dispatch_grid_stays_1d_while_it_fits() {

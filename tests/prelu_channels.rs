@@ -253,14 +253,16 @@ fn channels_on_the_tests_adapter() {
     check_every_shape(ctx);
 }
 
-/// 16 KiB bindings (4096 f32): dispatches of one or two whole periods; 7
-/// workgroups per dimension: the blocks of nine workgroups fall back to
-/// division.
+/// 16 KiB bindings (4096 f32) at 256-byte offsets: dispatches of whole
+/// periods that start on aligned offsets; 7 workgroups per dimension: the
+/// blocks of nine workgroups fall back to division.
 #[test]
 fn channels_in_many_dispatches() {
     let Some(ctx) = common::custom_context(wgpu::Features::SHADER_F16, |limits| {
         limits.max_storage_buffer_binding_size = 16384;
         limits.max_compute_workgroups_per_dimension = 7;
+        limits.min_storage_buffer_offset_alignment =
+            limits.min_storage_buffer_offset_alignment.max(256);
     }) else {
         return;
     };
@@ -275,6 +277,8 @@ fn channels_with_the_grid_depth_capped() {
     let Some(ctx) = common::custom_context(wgpu::Features::SHADER_F16, |limits| {
         limits.max_storage_buffer_binding_size = 1 << 20;
         limits.max_compute_workgroups_per_dimension = 7;
+        limits.min_storage_buffer_offset_alignment =
+            limits.min_storage_buffer_offset_alignment.max(256);
     }) else {
         return;
     };
