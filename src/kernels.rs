@@ -1232,28 +1232,12 @@ impl Kernels {
         ];
         Self::check_distinct(("grad_input", &buffers.grad_input), &reads)?;
         if let Some(grad_weight) = &buffers.grad_weight {
-            let weight = buffers
-                .weight
-                .as_ref()
-                .ok_or(ActivationError::WeightArgument {
-                    op: op.name(),
-                    problem: "grad_weight was asked for, but the op has no weight",
-                })?;
-            self.check_view("grad_weight", grad_weight, weight.len(), dtype)?;
+            let weight = self.check_grad_weight(op, grad_weight, buffers.weight.as_ref(), dtype)?;
             let mut others = reads.to_vec();
             others.push(Some(("grad_input", &buffers.grad_input)));
             others.push(buffers.grad_bias.as_ref().map(|b| ("grad_bias", b)));
             Self::check_distinct(("grad_weight", grad_weight), &others)?;
-            let (channels, inner) = prelu_channels(shape);
-            let block = (channels.max(1) * inner) as u64;
-            if weight.len() > 1 && !buffers.first_element.is_multiple_of(block) {
-                return Err(ActivationError::Unsupported {
-                    op: op.name(),
-                    what:
-                        "a weight gradient over a piece of a tensor needs the piece to start at a \
-                           multiple of channels * inner elements",
-                });
-            }
+            Self::check_weight_grad_piece(op, shape, weight, buffers.first_element)?;
         }
         if let Some((view, _, _)) = &grad_bias {
             Self::check_distinct(
@@ -1284,20 +1268,7 @@ impl Kernels {
             buffers.grad_input,
             buffers.weight,
         )?;
-        if let Some((view, channels, inner)) = grad_bias {
-            // Sums of grad_input per channel (wgpu orders this after the
-            // kernel that writes it).
-            self.encode_channel_sums(
-                target,
-                ReduceTerm::Gradient,
-                (u64::from(channels), u64::from(inner)),
-                buffers.grad_input,
-                buffers.grad_input,
-                view,
-                None,
-                cache,
-            )?;
-        }
+        self.encode_bias_grad(target, buffers.grad_input, grad_bias, cache)?;
         if let Some(grad_weight) = buffers.grad_weight {
             // PReLU's weight gradient at x + bias: the bias read beside x.
             self.encode_prelu_weight_grad(
@@ -1309,6 +1280,68 @@ impl Kernels {
                 bias,
                 cache,
             )?;
+        }
+        Ok(())
+    }
+
+    /// Records a fused backward's bias gradient, when asked for: the sums of
+    /// `grad_input` per channel of the bias, in a fixed order (wgpu orders
+    /// this after the kernel that writes `grad_input`).
+    pub(crate) fn encode_bias_grad(
+        &self,
+        target: &mut Target<'_, '_>,
+        grad_input: TensorView<'_>,
+        grad_bias: Option<(TensorView<'_>, u32, u32)>,
+        cache: bool,
+    ) -> Result<()> {
+        let Some((view, channels, inner)) = grad_bias else {
+            return Ok(());
+        };
+        self.encode_channel_sums(
+            target,
+            ReduceTerm::Gradient,
+            (u64::from(channels), u64::from(inner)),
+            grad_input,
+            grad_input,
+            view,
+            None,
+            cache,
+        )
+    }
+
+    /// Checks a requested PReLU weight gradient: the op has a weight, and
+    /// the gradient has its length. Returns the weight.
+    fn check_grad_weight<'w>(
+        &self,
+        op: &Activation,
+        grad_weight: &TensorView<'_>,
+        weight: Option<&'w TensorView<'w>>,
+        dtype: DType,
+    ) -> Result<&'w TensorView<'w>> {
+        let weight = weight.ok_or(ActivationError::WeightArgument {
+            op: op.name(),
+            problem: "grad_weight was asked for, but the op has no weight",
+        })?;
+        self.check_view("grad_weight", grad_weight, weight.len(), dtype)?;
+        Ok(weight)
+    }
+
+    /// A weight gradient over a piece of a tensor sums whole channel blocks:
+    /// with per-channel weights the piece must start on a period.
+    fn check_weight_grad_piece(
+        op: &Activation,
+        shape: &[usize],
+        weight: &TensorView<'_>,
+        first_element: u64,
+    ) -> Result<()> {
+        let (channels, inner) = prelu_channels(shape);
+        let block = (channels.max(1) * inner) as u64;
+        if weight.len() > 1 && !first_element.is_multiple_of(block) {
+            return Err(ActivationError::Unsupported {
+                op: op.name(),
+                what: "a weight gradient over a piece of a tensor needs the piece to start at a \
+                       multiple of channels * inner elements",
+            });
         }
         Ok(())
     }
@@ -1520,14 +1553,7 @@ impl Kernels {
             )?;
         }
         if let Some(grad_weight) = &buffers.grad_weight {
-            let weight = buffers
-                .weight
-                .as_ref()
-                .ok_or(ActivationError::WeightArgument {
-                    op: op.name(),
-                    problem: "grad_weight was asked for, but the op has no weight",
-                })?;
-            self.check_view("grad_weight", grad_weight, weight.len(), dtype)?;
+            let weight = self.check_grad_weight(op, grad_weight, buffers.weight.as_ref(), dtype)?;
             Self::check_distinct(
                 ("grad_weight", grad_weight),
                 &[
@@ -1549,16 +1575,7 @@ impl Kernels {
                     other,
                 });
             }
-            let (channels, inner) = prelu_channels(shape);
-            let block = (channels.max(1) * inner) as u64;
-            if weight.len() > 1 && !buffers.first_element.is_multiple_of(block) {
-                return Err(ActivationError::Unsupported {
-                    op: op.name(),
-                    what:
-                        "a weight gradient over a piece of a tensor needs the piece to start at a \
-                           multiple of channels * inner elements",
-                });
-            }
+            Self::check_weight_grad_piece(op, shape, weight, buffers.first_element)?;
         }
         let weight_grad = |kernels: &Self, target: &mut Target<'_, '_>| -> Result<()> {
             match buffers.grad_weight {

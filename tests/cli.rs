@@ -2197,15 +2197,38 @@ fn library_fused_backward(
 /// Sums of `values` over every index but `dim`'s, in f64, with the sum of
 /// their magnitudes.
 fn channel_sums(values: &[f32], shape: &[usize], dim: usize) -> Vec<(f64, f64)> {
-    let inner: usize = shape[dim + 1..].iter().product();
-    let channels = shape[dim];
-    let mut sums = vec![(0.0f64, 0.0f64); channels];
+    let mut sums = vec![(0.0f64, 0.0f64); shape[dim]];
     for (i, &v) in values.iter().enumerate() {
-        let c = (i / inner) % channels;
+        let c = common::channel_of(i, shape, dim);
         sums[c].0 += f64::from(v);
         sums[c].1 += f64::from(v).abs();
     }
     sums
+}
+
+/// The command line's bias gradient `db` against the sums of the library's
+/// `grad_input` per channel of `dim` (pieces add their f32 sums in f64, in
+/// order): within 8 eps of the magnitudes' sum, NaN or the same infinity
+/// where the terms hold one.
+fn assert_bias_grad(db: &[f32], dx_lib: &[f32], shape: &[usize], dim: usize, context: &str) {
+    let eps = f64::from(f32::EPSILON);
+    for (c, (sum, magnitude)) in channel_sums(dx_lib, shape, dim).iter().enumerate() {
+        if sum.is_nan() || sum.is_infinite() {
+            // A NaN or an infinity among the terms.
+            assert!(
+                db[c].is_nan() && sum.is_nan() || f64::from(db[c]) == *sum,
+                "{context}: grad_bias[{c}] = {} vs {sum}",
+                db[c]
+            );
+            continue;
+        }
+        let error = (f64::from(db[c]) - sum).abs();
+        assert!(
+            error <= 8.0 * eps * magnitude + f64::from(f32::MIN_POSITIVE),
+            "{context}: grad_bias[{c}] = {} vs {sum}",
+            db[c]
+        );
+    }
 }
 
 #[test]
@@ -2272,27 +2295,8 @@ fn fused_bias_and_residual_stream_like_the_library() {
                 assert_ok(&run_with(&args, &env));
                 let dx = read_f32(&dxp, &shape);
                 assert_eq!(bits(&dx), bits(&dx_lib), "{context}");
-                // The bias gradient: the sums of grad_input per channel
-                // (pieces add their f32 sums in f64, in order).
                 let db = read_f32(&dbp, &[shape[dim]]);
-                let eps = f64::from(f32::EPSILON);
-                for (c, (sum, magnitude)) in channel_sums(&dx_lib, &shape, dim).iter().enumerate() {
-                    if sum.is_nan() || sum.is_infinite() {
-                        // A NaN or an infinity among the terms.
-                        assert!(
-                            db[c].is_nan() && sum.is_nan() || f64::from(db[c]) == *sum,
-                            "{context}: grad_bias[{c}] = {} vs {sum}",
-                            db[c]
-                        );
-                        continue;
-                    }
-                    let error = (f64::from(db[c]) - sum).abs();
-                    assert!(
-                        error <= 8.0 * eps * magnitude + f64::from(f32::MIN_POSITIVE),
-                        "{context}: grad_bias[{c}] = {} vs {sum}",
-                        db[c]
-                    );
-                }
+                assert_bias_grad(&db, &dx_lib, &shape, dim, &context);
             }
         }
     }
@@ -2637,11 +2641,7 @@ fn gated_ops_take_the_fused_epilogue() {
     for (op_args, op, shape, dim) in cases {
         let n: usize = shape.iter().product();
         let out_shape = op.output_shape(&shape).unwrap();
-        let axis = if dim < 0 {
-            dim + shape.len() as i64
-        } else {
-            dim
-        } as usize;
+        let axis = wgpu_activations::tensor::wrap_dim("bias", dim, shape.len(), &shape).unwrap();
         let x = data(n, 2);
         let g = data(n / 2, 5);
         let r = data(n / 2, 6);
@@ -2694,14 +2694,7 @@ fn gated_ops_take_the_fused_epilogue() {
             assert_ok(&run_with(&args, &env));
             assert_eq!(bits(&read_f32(&dxp, &shape)), bits(&dx_lib), "{context}");
             let db = read_f32(&dbp, &[b.len()]);
-            for (c, (sum, magnitude)) in channel_sums(&dx_lib, &shape, axis).iter().enumerate() {
-                assert!(
-                    (f64::from(db[c]) - sum).abs()
-                        <= 8.0 * f64::from(f32::EPSILON) * magnitude + f64::from(f32::MIN_POSITIVE),
-                    "{context}: grad_bias[{c}] = {} vs {sum}",
-                    db[c]
-                );
-            }
+            assert_bias_grad(&db, &dx_lib, &shape, axis, &context);
         }
     }
     // A bias along a dimension before the split one: one piece, or an error

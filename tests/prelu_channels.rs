@@ -90,12 +90,6 @@ fn download(ctx: &GpuContext, tensor: &GpuTensor) -> Vec<f32> {
     }
 }
 
-/// The channel of element `i` of a tensor of `shape`.
-fn channel(shape: &[usize], i: usize) -> usize {
-    let inner: usize = shape[2..].iter().product();
-    (i / inner) % shape[1]
-}
-
 fn prelu(x: f32, w: f32) -> f32 {
     if x < 0.0 {
         x * w
@@ -133,7 +127,7 @@ fn check_shape(ctx: &GpuContext, dtype: DType, shape: &[usize]) {
     let xt = upload(ctx, dtype, &x, shape);
     let gt = upload(ctx, dtype, &g, shape);
     let wt = upload(ctx, dtype, &w, &[w.len()]);
-    let weight_of = |i: usize| w[channel(shape, i)];
+    let weight_of = |i: usize| w[common::channel_of(i, shape, 1)];
 
     let forward = |i: usize| round(dtype, prelu(x[i], weight_of(i)));
     let y = ctx.forward(&op, &xt, Some(&wt)).unwrap();
@@ -170,7 +164,7 @@ fn check_shape(ctx: &GpuContext, dtype: DType, shape: &[usize]) {
         };
         let bias_of = |i: usize| {
             if bias_dim == 1 {
-                bias[channel(shape, i)]
+                bias[common::channel_of(i, shape, 1)]
             } else {
                 bias[i % bias_len]
             }
@@ -253,17 +247,23 @@ fn channels_on_the_tests_adapter() {
     check_every_shape(ctx);
 }
 
+/// A device of `binding`-byte storage bindings at 256-byte offsets and 7
+/// workgroups per dimension.
+fn limited_context(binding: u64) -> Option<GpuContext> {
+    common::custom_context(wgpu::Features::SHADER_F16, |limits| {
+        limits.max_storage_buffer_binding_size = binding;
+        limits.max_compute_workgroups_per_dimension = 7;
+        limits.min_storage_buffer_offset_alignment =
+            limits.min_storage_buffer_offset_alignment.max(256);
+    })
+}
+
 /// 16 KiB bindings (4096 f32) at 256-byte offsets: dispatches of whole
 /// periods that start on aligned offsets; 7 workgroups per dimension: the
 /// blocks of nine workgroups fall back to division.
 #[test]
 fn channels_in_many_dispatches() {
-    let Some(ctx) = common::custom_context(wgpu::Features::SHADER_F16, |limits| {
-        limits.max_storage_buffer_binding_size = 16384;
-        limits.max_compute_workgroups_per_dimension = 7;
-        limits.min_storage_buffer_offset_alignment =
-            limits.min_storage_buffer_offset_alignment.max(256);
-    }) else {
+    let Some(ctx) = limited_context(16384) else {
         return;
     };
     check_every_shape(&ctx);
@@ -274,12 +274,7 @@ fn channels_in_many_dispatches() {
 /// (the grid's z).
 #[test]
 fn channels_with_the_grid_depth_capped() {
-    let Some(ctx) = common::custom_context(wgpu::Features::SHADER_F16, |limits| {
-        limits.max_storage_buffer_binding_size = 1 << 20;
-        limits.max_compute_workgroups_per_dimension = 7;
-        limits.min_storage_buffer_offset_alignment =
-            limits.min_storage_buffer_offset_alignment.max(256);
-    }) else {
+    let Some(ctx) = limited_context(1 << 20) else {
         return;
     };
     check_every_shape(&ctx);

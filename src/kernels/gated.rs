@@ -18,7 +18,6 @@ use super::{
 use crate::error::{ActivationError, Result};
 use crate::gated::{GatedActivation, GatedGeometry};
 use crate::shaders::gated::{gated_module, GatedModuleKey, GatedParams};
-use crate::shaders::ReduceTerm;
 use crate::shaders::WORKGROUP_SIZE;
 use crate::shape::element_count;
 use crate::tensor::DType;
@@ -383,21 +382,7 @@ impl Kernels {
             bias,
             cache,
         )?;
-        if let Some((view, channels, inner)) = grad_bias {
-            // Sums of the input's gradient per channel (wgpu orders this
-            // after the kernel that writes it).
-            self.encode_channel_sums(
-                target,
-                ReduceTerm::Gradient,
-                (u64::from(channels), u64::from(inner)),
-                buffers.grad_input,
-                buffers.grad_input,
-                view,
-                None,
-                cache,
-            )?;
-        }
-        Ok(())
+        self.encode_bias_grad(target, buffers.grad_input, grad_bias, cache)
     }
 
     pub(crate) fn encode_gated_backward(

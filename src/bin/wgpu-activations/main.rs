@@ -398,14 +398,7 @@ fn run_op(mode: Mode, tokens: &[String], adapter: Option<String>, verbose: bool)
                     weight.len
                 )));
             }
-            if weight.dtype != input.dtype {
-                return Err(CliError::run(format!(
-                    "{path} is {} but {} is {}: the weight must have the input's dtype",
-                    weight.dtype.name(),
-                    input.path,
-                    input.dtype.name()
-                )));
-            }
+            same_dtype(&weight, path, "weight", &input)?;
             let bytes = weight.read_all()?;
             Some((weight.shape.clone(), bytes))
         }
@@ -426,14 +419,7 @@ fn run_op(mode: Mode, tokens: &[String], adapter: Option<String>, verbose: bool)
                     residual.shape, input.path, output_shape
                 )));
             }
-            if residual.dtype != input.dtype {
-                return Err(CliError::run(format!(
-                    "{path} is {} but {} is {}: the residual must have the input's dtype",
-                    residual.dtype.name(),
-                    input.path,
-                    input.dtype.name()
-                )));
-            }
+            same_dtype(&residual, path, "residual", &input)?;
             Some(residual)
         }
     };
@@ -590,6 +576,20 @@ struct BiasFile {
     channels: usize,
 }
 
+/// Checks that the extra file `path` (`what`: a weight, bias or residual)
+/// has the input's dtype.
+fn same_dtype(file: &NpyFile, path: &str, what: &str, input: &NpyFile) -> Result<()> {
+    if file.dtype != input.dtype {
+        return Err(CliError::run(format!(
+            "{path} is {} but {} is {}: the {what} must have the input's dtype",
+            file.dtype.name(),
+            input.path,
+            input.dtype.name()
+        )));
+    }
+    Ok(())
+}
+
 /// Opens and checks `--bias`: 1-D, `input.shape[dim]` values of the input's dtype.
 fn open_bias(path: &str, dim: i64, input: &NpyFile) -> Result<BiasFile> {
     let rank = input.shape.len() as i64;
@@ -611,14 +611,7 @@ fn open_bias(path: &str, dim: i64, input: &NpyFile) -> Result<BiasFile> {
             bias.shape, input.path, input.shape
         )));
     }
-    if bias.dtype != input.dtype {
-        return Err(CliError::run(format!(
-            "{path} is {} but {} is {}: the bias must have the input's dtype",
-            bias.dtype.name(),
-            input.path,
-            input.dtype.name()
-        )));
-    }
+    same_dtype(&bias, path, "bias", input)?;
     Ok(BiasFile {
         bytes: bias.read_all()?,
         dim,

@@ -32,9 +32,8 @@ use indicatif::ProgressBar;
 use wgpu_activations::tensor::prelu_channels;
 use wgpu_activations::tensor::MAX_ELEMENTS;
 use wgpu_activations::{
-    f16, Activation, BackwardBuffers, DType, ForwardBuffers, FusedBackwardBuffers,
-    FusedForwardBuffers, GatedActivation, GatedBackwardBuffers, GatedForwardBuffers,
-    GatedFusedBackwardBuffers, GatedFusedForwardBuffers, GatedHalves, GpuContext, RowActivation,
+    f16, Activation, DType, FusedBackwardBuffers, FusedForwardBuffers, GatedActivation,
+    GatedFusedBackwardBuffers, GatedFusedForwardBuffers, GpuContext, RowActivation,
     RowBackwardBuffers, RowForwardBuffers, TensorView,
 };
 
@@ -135,9 +134,8 @@ pub struct Outcome {
 /// How chunks map onto PReLU's channels.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Layout {
-    /// No weight: any chunking. `indexed`: the op depends on the element's
-    /// index in the whole tensor (RReLU in training mode).
-    Plain { indexed: bool },
+    /// No weight: any chunking.
+    Plain,
     /// One weight shared by every element: any chunking.
     Shared,
     /// One weight (or bias value) per channel; `period = channels * inner`
@@ -152,16 +150,12 @@ enum Layout {
     /// blocks of `n * inner` elements, recorded with shape `[blocks, n,
     /// inner]` along dimension 1.
     Rows { n: u64, inner: u64 },
-    /// A gated op over `[outer, 2 * half, inner]`: pieces of whole blocks
-    /// of `2 * half * inner` elements (both halves), recorded with shape
-    /// `[blocks, 2 * half, inner]` split along dimension 1 (`[blocks, 2 *
-    /// half]` along the last where `inner` is 1).
-    Gated { half: u64, inner: u64 },
-    /// A gated op with a fused bias along a dimension at or after the split
-    /// one (`split`): pieces of whole blocks as [`Layout::Gated`], recorded
-    /// with shape `[blocks] ++ shape[split..]` split along 1, so that the
-    /// bias keeps its dimension (`dim - split + 1`).
-    GatedKeepingDims { half: u64, inner: u64, split: usize },
+    /// A gated op over `[outer, 2 * half, inner]` split along dimension
+    /// `split`: pieces of whole blocks of `2 * half * inner` elements (both
+    /// halves), recorded with shape `[blocks] ++ shape[split..]` split along
+    /// 1, so that a bias at or after the split dimension keeps its dimension
+    /// (`dim - split + 1`).
+    Gated { half: u64, inner: u64, split: usize },
 }
 
 /// One chunk: elements `start..start + count` of the whole tensor.
@@ -198,6 +192,9 @@ struct Planner {
     next: u64,
     /// The tensor's shape: that of a [`Layout::Whole`] piece.
     shape: Vec<usize>,
+    /// The op depends on each element's index in the whole tensor (RReLU in
+    /// training mode): pieces carry their start as `first_element`.
+    indexed: bool,
 }
 
 impl Planner {
@@ -208,7 +205,14 @@ impl Planner {
             layout,
             next: 0,
             shape: vec![n as usize],
+            indexed: false,
         }
+    }
+
+    /// Pieces that carry their place in the whole tensor.
+    fn indexed(mut self, indexed: bool) -> Self {
+        self.indexed = indexed;
+        self
     }
 
     /// The tensor's shape, for a [`Layout::Whole`] piece.
@@ -228,7 +232,7 @@ impl Planner {
                 let block = (n * inner).max(1);
                 (((self.chunk / block).max(1) * block).min(self.n), 0)
             }
-            Layout::Gated { half, inner } | Layout::GatedKeepingDims { half, inner, .. } => {
+            Layout::Gated { half, inner, .. } => {
                 let block = (2 * half * inner).max(1);
                 (((self.chunk / block).max(1) * block).min(self.n), 0)
             }
@@ -247,14 +251,14 @@ impl Iterator for Planner {
         if left == 0 {
             return None;
         }
-        let piece = match self.layout {
-            Layout::Plain { indexed } => {
+        let mut piece = match self.layout {
+            Layout::Plain => {
                 let count = self.chunk.min(left);
                 Piece {
                     start,
                     count,
                     shape: vec![count as usize],
-                    first_element: if indexed { start } else { 0 },
+                    first_element: 0,
                     gather: None,
                     half_count: false,
                 }
@@ -267,7 +271,7 @@ impl Iterator for Planner {
                 gather: None,
                 half_count: gated,
             },
-            Layout::GatedKeepingDims { half, inner, split } => {
+            Layout::Gated { half, inner, split } => {
                 let block = 2 * half * inner;
                 let count = ((self.chunk / block).max(1) * block).min(left);
                 let mut shape = vec![(count / block) as usize];
@@ -303,23 +307,6 @@ impl Iterator for Planner {
                     first_element: 0,
                     gather: None,
                     half_count: false,
-                }
-            }
-            Layout::Gated { half, inner } => {
-                let block = 2 * half * inner;
-                let count = ((self.chunk / block).max(1) * block).min(left);
-                let blocks = (count / block) as usize;
-                Piece {
-                    start,
-                    count,
-                    shape: if inner == 1 {
-                        vec![blocks, 2 * half as usize]
-                    } else {
-                        vec![blocks, 2 * half as usize, inner as usize]
-                    },
-                    first_element: 0,
-                    gather: None,
-                    half_count: true,
                 }
             }
             Layout::PerChannel { channels, inner } => {
@@ -359,6 +346,9 @@ impl Iterator for Planner {
                 }
             }
         };
+        if self.indexed {
+            piece.first_element = start;
+        }
         self.next += piece.count;
         Some(piece)
     }
@@ -577,16 +567,7 @@ fn run_chunked(
             .resolve_dim(job.shape)
             .map_err(|e| CliError::usage(e.to_string()))?;
         match &job.bias {
-            None => Layout::Gated {
-                half: geometry.half as u64,
-                inner: geometry.inner as u64,
-            },
-            Some(bias) if bias.dim >= split => Layout::GatedKeepingDims {
-                half: geometry.half as u64,
-                inner: geometry.inner as u64,
-                split,
-            },
-            Some(bias) => {
+            Some(bias) if bias.dim < split => {
                 // The bias's channels span several pairs of halves.
                 if n > chunk {
                     return Err(CliError::run(format!(
@@ -599,6 +580,11 @@ fn run_chunked(
                 }
                 Layout::Whole { gated: true }
             }
+            _ => Layout::Gated {
+                half: geometry.half as u64,
+                inner: geometry.inner as u64,
+                split,
+            },
         }
     } else if let Some(bias) = &job.bias {
         // The bias's channels decide the pieces; PReLU's per-channel weights
@@ -621,7 +607,7 @@ fn run_chunked(
             Layout::PerChannel { channels, inner }
         }
     } else if !job.op.uses_weight() {
-        Layout::Plain { indexed }
+        Layout::Plain
     } else if weight_len == 1 {
         Layout::Shared
     } else {
@@ -631,7 +617,9 @@ fn run_chunked(
             inner: inner as u64,
         }
     };
-    let planner = Planner::new(n, chunk, layout).with_shape(job.shape);
+    let planner = Planner::new(n, chunk, layout)
+        .with_shape(job.shape)
+        .indexed(indexed);
     let (capacity, gather_capacity) = planner.capacity();
     if verbose {
         eprintln!(
@@ -759,10 +747,9 @@ fn run_chunked(
         weight: weight.as_ref(),
         bias: bias.as_ref(),
         bias_dim,
-        indexed,
         whole: matches!(layout, Layout::Whole { .. }),
         gated_split: match layout {
-            Layout::GatedKeepingDims { split, .. } => Some(split),
+            Layout::Gated { split, .. } => Some(split),
             _ => None,
         },
         errors: &gpu_errors,
@@ -904,12 +891,10 @@ struct Gpu<'a> {
     /// The fused epilogue's bias, and the dimension it runs along.
     bias: Option<&'a ChannelValues>,
     bias_dim: Option<usize>,
-    /// The op depends on each element's index in the whole tensor.
-    indexed: bool,
     /// One piece, the whole tensor with its shape ([`Layout::Whole`]).
     whole: bool,
-    /// A gated op's split dimension where pieces keep the dimensions from
-    /// it on ([`Layout::GatedKeepingDims`]).
+    /// A gated op's split dimension, where pieces keep the dimensions from
+    /// it on ([`Layout::Gated`]).
     gated_split: Option<usize>,
     errors: &'a Arc<Mutex<Option<String>>>,
 }
@@ -986,82 +971,31 @@ impl Gpu<'_> {
                 let bias = self.channel_view(piece.gather, self.bias, slot.gathered_bias.as_ref());
                 let grad_weight_len = weight.map_or(0, |w| w.len());
                 let mut encoder = ctx.create_encoder();
-                let half = piece.grad_count() as usize;
-                let gated_dim = if piece.shape.len() == 2 { -1 } else { 1 };
-                if bias.is_some() || slot.residual.is_some() {
-                    self.encode_fused(&mut encoder, slot, &piece, weight, bias)
-                        .map_err(|e| gpu(&context(), e))?;
-                } else {
-                    match (self.op, &slot.grad_output) {
-                        (Op::Gated(op), None) => ctx.encode_gated_forward(
-                            &mut encoder,
-                            &op.along(gated_dim),
-                            &piece.shape,
-                            &GatedForwardBuffers {
-                                input: GatedHalves::Joined(view(&slot.input, count)),
-                                output: view(&slot.output, half),
-                            },
-                        ),
-                        (Op::Gated(op), Some(grad_output)) => ctx.encode_gated_backward(
-                            &mut encoder,
-                            &op.along(gated_dim),
-                            &piece.shape,
-                            &GatedBackwardBuffers {
-                                input: GatedHalves::Joined(view(&slot.input, count)),
-                                grad_output: view(grad_output, half),
-                                grad_input: GatedHalves::Joined(view(&slot.output, count)),
-                            },
-                        ),
-                        (Op::Row(op), None) => ctx.encode_row_forward(
-                            &mut encoder,
-                            &op.along(1),
-                            &piece.shape,
-                            &RowForwardBuffers {
-                                input: view(&slot.input, count),
-                                output: view(&slot.output, count),
-                            },
-                        ),
-                        (Op::Row(op), Some(grad_output)) => ctx.encode_row_backward(
-                            &mut encoder,
-                            &op.along(1),
-                            &piece.shape,
-                            &RowBackwardBuffers {
-                                output: view(&slot.input, count),
-                                grad_output: view(grad_output, count),
-                                grad_input: view(&slot.output, count),
-                            },
-                        ),
-                        (Op::Elementwise(op), None) => ctx.encode_forward(
-                            &mut encoder,
-                            &op,
-                            &piece.shape,
-                            &ForwardBuffers {
-                                input: view(&slot.input, count),
-                                output: view(&slot.output, count),
-                                weight,
-                                first_element: piece.first_element,
-                            },
-                        ),
-                        (Op::Elementwise(op), Some(grad_output)) => ctx.encode_backward(
-                            &mut encoder,
-                            &op,
-                            &piece.shape,
-                            &BackwardBuffers {
-                                input: view(&slot.input, count),
-                                grad_output: view(grad_output, count),
-                                grad_input: view(&slot.output, count),
-                                weight,
-                                grad_weight: slot
-                                    .grad_weight
-                                    .as_ref()
-                                    .map(|s| view(&s.sums, grad_weight_len)),
-                                from_output: false,
-                                first_element: piece.first_element,
-                            },
-                        ),
-                    }
-                    .map_err(|e| gpu(&context(), e))?;
+                match (self.op, &slot.grad_output) {
+                    (Op::Row(op), None) => ctx.encode_row_forward(
+                        &mut encoder,
+                        &op.along(1),
+                        &piece.shape,
+                        &RowForwardBuffers {
+                            input: view(&slot.input, count),
+                            output: view(&slot.output, count),
+                        },
+                    ),
+                    (Op::Row(op), Some(grad_output)) => ctx.encode_row_backward(
+                        &mut encoder,
+                        &op.along(1),
+                        &piece.shape,
+                        &RowBackwardBuffers {
+                            output: view(&slot.input, count),
+                            grad_output: view(grad_output, count),
+                            grad_input: view(&slot.output, count),
+                        },
+                    ),
+                    // Elementwise and gated ops, with or without the fused
+                    // epilogue (without it, the plain op's kernel).
+                    _ => self.encode_fused(&mut encoder, slot, &piece, weight, bias),
                 }
+                .map_err(|e| gpu(&context(), e))?;
                 let written = piece.output_count(slot.grad_output.is_some()) as usize;
                 let words = view(&slot.output, written).word_len();
                 encoder.copy_buffer_to_buffer(&slot.output, 0, &slot.staging, 0, words);
@@ -1158,8 +1092,8 @@ impl Gpu<'_> {
             Op::Elementwise(op) => op,
             Op::Gated(op) => {
                 // Whole pairs of halves: `[blocks] ++ shape[split..]` split
-                // along 1 (the bias's dimension shifted with it), or the
-                // whole tensor as it is.
+                // along 1 (a bias's dimension shifted with it), or the whole
+                // tensor as it is.
                 let (op, bias_dim) = match self.gated_split {
                     Some(split) => (
                         op.along(1),
@@ -1199,25 +1133,20 @@ impl Gpu<'_> {
                     ),
                 };
             }
-            Op::Row(_) => {
-                return Err(wgpu_activations::ActivationError::Unsupported {
-                    op: "softmax and its family",
-                    what: "the fused epilogue (it is for elementwise and gated ops)",
-                })
-            }
+            Op::Row(_) => unreachable!("row ops are recorded by `record`"),
         };
-        // Pieces of whole periods or channel blocks have shape `[m, k,
-        // inner]` (the bias along 1); one block's piece `[count]` becomes
-        // `[1, count]` with its one bias value along 0; the whole tensor keeps
-        // its shape and the bias's dimension.
+        // With a bias, pieces of whole periods or channel blocks have shape
+        // `[m, k, inner]` (the bias along 1); one block's piece `[count]`
+        // becomes `[1, count]` with its one bias value along 0; the whole
+        // tensor keeps its shape and the bias's dimension.
         let (shape, bias_dim) = if self.whole {
             (piece.shape.clone(), self.bias_dim.unwrap_or(0) as i64)
-        } else if piece.shape.len() == 1 {
+        } else if bias.is_some() && piece.shape.len() == 1 {
             (vec![1, count], 0)
         } else {
             (piece.shape.clone(), 1)
         };
-        let first_element = if self.indexed { piece.start } else { 0 };
+        let first_element = piece.first_element;
         match &slot.grad_output {
             None => self.ctx.encode_forward_fused(
                 encoder,
@@ -1438,7 +1367,7 @@ mod tests {
     #[test]
     fn planner_covers_everything_in_order() {
         for layout in [
-            Layout::Plain { indexed: true },
+            Layout::Plain,
             Layout::Shared,
             Layout::PerChannel {
                 channels: 3,
