@@ -20,6 +20,9 @@ pub enum Tolerance {
     /// arguments the shader computes in f32 before an `exp` or `tanh` (such as
     /// `beta * x` or `x^3`), which no f32 kernel can avoid where the op is
     /// ill-conditioned; it is checked at `x * (1 - d)`, `x` and `x * (1 + d)`.
+    /// For a gradient `g * f'(x)` the crate's own tests hold `f'(x)` to the
+    /// ulps and accept `g` times that band rounded once more ([`Tolerance::accepts`]
+    /// itself compares in ulps of the value given).
     Close {
         /// Units in the last place allowed around the reference values.
         ulps: u32,
