@@ -2,8 +2,9 @@
 // layout and placement. `src/shaders.rs` puts it together after the
 // parameter block `Params`, `WORKGROUP_SIZE`, the library functions the op
 // calls and the storage layout's prelude (`Stored`: the element type in
-// memory, a vec4 or one element; `Value`: the same in f32; `Index`; `LANES`;
-// `LANE_OFFSETS`; `widen`; `narrow`), and before the placement's accessors
+// memory, a vec4 or one element, four f16 as two u32 words; `Value`: the
+// same in f32; `Index`; `LANES`; `LANE_OFFSETS`; `widen`; `narrow`;
+// `keep_lanes`, which keeps the old bits of lanes), and before the placement's accessors
 // and the op's glue (`apply_forward`, `apply_backward`: calls of the op's
 // WGSL functions with its parameters from `params`).
 //
@@ -52,7 +53,7 @@ fn store(v: u32, first: u32, value: Value) {
     if (first + LANES <= params.len) {
         dst[v] = stored;
     } else {
-        dst[v] = select(stored, dst[v], lane_indices(first) >= Index(params.len));
+        dst[v] = keep_lanes(stored, dst[v], lane_indices(first) >= Index(params.len));
     }
 }
 
