@@ -5,7 +5,8 @@ mod common;
 use wgpu::util::DeviceExt;
 use wgpu_activations::cpu::{self, Denormals};
 use wgpu_activations::{
-    Activation, ActivationError, BackwardBuffers, ForwardBuffers, GpuContext, TensorView,
+    f16, Activation, ActivationError, BackwardBuffers, DType, ForwardBuffers, GpuContext,
+    TensorView,
 };
 
 fn storage_buffer(device: &wgpu::Device, data: &[f32]) -> wgpu::Buffer {
@@ -160,6 +161,62 @@ fn bytes_past_the_view_are_untouched() {
     expected[..5].copy_from_slice(&[0.0, 2.0, 0.0, 4.0, 0.0]);
     expected[64..67].copy_from_slice(&[0.0, 7.0, 0.0]);
     assert_eq!(out, expected);
+}
+
+/// The same for f16, whose vec4 layout stores four halves as two words:
+/// the lanes after a partial vec4's last element share a word with it and
+/// must keep their bits.
+#[test]
+fn f16_bytes_past_the_view_are_untouched() {
+    let ctx = gpu_or_skip!();
+    if !ctx.device().features().contains(wgpu::Features::SHADER_F16) {
+        eprintln!("skipped: the adapter lacks SHADER_F16");
+        return;
+    }
+    let half = |v: &[f32]| -> Vec<f16> { v.iter().map(|&x| f16::from_f32(x)).collect() };
+    let sentinel = 123.25f32;
+    // 160 halves: views of 5 and 6 at offset 0 (vec4 kernel, a partial last
+    // vec4 ending inside a word and on one) and of 3 at byte offset 256
+    // (128 halves in; scalar kernel).
+    for len in [5usize, 6] {
+        let mut data = vec![sentinel; 160];
+        data[..6].copy_from_slice(&[-1.0, 2.0, -3.0, 4.0, -5.0, 6.0]);
+        data[128..131].copy_from_slice(&[-6.0, 7.0, -8.0]);
+        let bytes = |v: &[f32]| bytemuck::cast_slice::<f16, u8>(&half(v)).to_vec();
+        let buffer = |contents: &[u8]| {
+            ctx.device()
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("caller buffer"),
+                    contents,
+                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                })
+        };
+        let input = buffer(&bytes(&data));
+        let output = buffer(&bytes(&vec![sentinel; 160]));
+        let mut encoder = ctx.create_encoder();
+        for (offset, len) in [(0u64, len), (256, 3)] {
+            ctx.encode_forward(
+                &mut encoder,
+                &Activation::Relu,
+                &[len],
+                &ForwardBuffers {
+                    input: TensorView::new_f16(&input, offset, len),
+                    output: TensorView::new_f16(&output, offset, len),
+                    weight: None,
+                    first_element: 0,
+                },
+            )
+            .unwrap();
+        }
+        ctx.submit(encoder).unwrap();
+        let out = ctx
+            .read_view_f16(TensorView::with_dtype(&output, 0, 160, DType::F16))
+            .unwrap();
+        let mut expected = vec![sentinel; 160];
+        expected[..len].copy_from_slice(&[0.0, 2.0, 0.0, 4.0, 0.0, 6.0][..len]);
+        expected[128..131].copy_from_slice(&[0.0, 7.0, 0.0]);
+        assert_eq!(out, half(&expected), "view of {len}");
+    }
 }
 
 #[test]
