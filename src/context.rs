@@ -173,6 +173,21 @@ pub struct Epilogue<'a> {
     pub residual: Option<&'a GpuTensor>,
 }
 
+impl Epilogue<'_> {
+    /// The bias is a 1-D tensor (its length is checked against the input's
+    /// dimension when the op is recorded).
+    pub(crate) fn check_bias_shape(&self) -> Result<()> {
+        match self.bias {
+            Some(bias) if bias.shape().len() != 1 => Err(ActivationError::ShapeMismatch {
+                what: "bias (one dimension)",
+                expected: vec![bias.len()],
+                actual: bias.shape().to_vec(),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl Default for Epilogue<'_> {
     /// No bias (along the last dimension when one is set), no residual.
     fn default() -> Self {
@@ -869,15 +884,7 @@ impl GpuContext {
                 });
             }
         }
-        if let Some(bias) = epilogue.bias {
-            if bias.shape().len() != 1 {
-                return Err(ActivationError::ShapeMismatch {
-                    what: "bias (one dimension)",
-                    expected: vec![bias.len()],
-                    actual: bias.shape().to_vec(),
-                });
-            }
-        }
+        epilogue.check_bias_shape()?;
         let output = self.empty_with_dtype(input.shape(), input.dtype())?;
         let mut encoder = self.create_encoder();
         self.inner
@@ -917,6 +924,7 @@ impl GpuContext {
         epilogue: &Epilogue<'_>,
     ) -> Result<FusedGradients> {
         self.check_alive()?;
+        epilogue.check_bias_shape()?;
         if grad_output.shape() != input.shape() {
             return Err(ActivationError::ShapeMismatch {
                 what: "grad_output",

@@ -340,6 +340,27 @@ fn bad_arguments_are_errors() {
             ..
         })
     ));
+    // A bias of 3 values shaped [1, 3]: 1-D only, forward and backward.
+    let bias_2d = ctx.upload(&[1.0; 3], &[1, 3]).unwrap();
+    let flat = Epilogue {
+        bias: Some(&bias_2d),
+        bias_dim: -1,
+        residual: None,
+    };
+    assert!(matches!(
+        run(flat),
+        Err(ActivationError::ShapeMismatch {
+            what: "bias (one dimension)",
+            ..
+        })
+    ));
+    assert!(matches!(
+        ctx.backward_fused(&relu, &x, &x, None, &flat),
+        Err(ActivationError::ShapeMismatch {
+            what: "bias (one dimension)",
+            ..
+        })
+    ));
     // The recording API: the output may not share a buffer with the bias
     // or the residual.
     let out = ctx.empty(&[2, 3]).unwrap();

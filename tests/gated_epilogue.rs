@@ -354,6 +354,23 @@ fn bad_arguments_are_errors() {
         ctx.gated_forward_fused(&op, &x, &with(Some(&b4), 2, None)),
         Err(ActivationError::DimOutOfRange { .. })
     ));
+    // The bias is 1-D, forward and backward (as for the elementwise ops).
+    let b_2d = ctx.upload(&[0.0; 4], &[1, 4]).unwrap();
+    let g_out = ctx.upload(&[0.0; 4], &[2, 2]).unwrap();
+    assert!(matches!(
+        ctx.gated_forward_fused(&op, &x, &with(Some(&b_2d), -1, None)),
+        Err(ActivationError::ShapeMismatch {
+            what: "bias (one dimension)",
+            ..
+        })
+    ));
+    assert!(matches!(
+        ctx.gated_backward_fused(&op, &x, &g_out, &with(Some(&b_2d), -1, None)),
+        Err(ActivationError::ShapeMismatch {
+            what: "bias (one dimension)",
+            ..
+        })
+    ));
     // The residual has the output's shape, not the input's.
     assert!(matches!(
         ctx.gated_forward_fused(&op, &x, &with(None, -1, Some(&wrong_residual))),

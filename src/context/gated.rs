@@ -289,6 +289,7 @@ impl GpuContext {
         epilogue: &Epilogue<'_>,
     ) -> Result<GpuTensor> {
         self.check_alive()?;
+        epilogue.check_bias_shape()?;
         let shape = op.output_shape(input.shape())?;
         if let Some(residual) = epilogue.residual {
             if residual.shape() != shape.as_slice() {
@@ -334,6 +335,7 @@ impl GpuContext {
         epilogue: &Epilogue<'_>,
     ) -> Result<FusedGradients> {
         self.check_alive()?;
+        epilogue.check_bias_shape()?;
         let shape = op.output_shape(input.shape())?;
         if grad_output.shape() != shape.as_slice() {
             return Err(ActivationError::ShapeMismatch {
