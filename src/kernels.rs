@@ -361,12 +361,11 @@ impl UniformArena {
         }
         scope.open(device);
         if self.slots.len() >= ARENA_SLOTS {
-            let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("wgpu-activations params (arena full)"),
-                size: self.stride,
-                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
+            let buffer = initialized_uniform_buffer(
+                device,
+                "wgpu-activations params (arena full)",
+                self.stride,
+            );
             queue.write_buffer(&buffer, 0, bytes);
             return UniformSlot {
                 buffer,
@@ -375,13 +374,11 @@ impl UniformArena {
             };
         }
         if self.used + self.stride > ARENA_PAGE_BYTES {
-            self.pages
-                .push(device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("wgpu-activations params arena"),
-                    size: ARENA_PAGE_BYTES,
-                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                }));
+            self.pages.push(initialized_uniform_buffer(
+                device,
+                "wgpu-activations params arena",
+                ARENA_PAGE_BYTES,
+            ));
             self.used = 0;
         }
         let page = self.pages.len() - 1;
@@ -395,6 +392,27 @@ impl UniformArena {
             cached: true,
         }
     }
+}
+
+/// A zero-filled uniform buffer that wgpu counts as initialized from the
+/// start (made mapped, then unmapped). A page is bound with a dynamic
+/// offset, which wgpu-core treats as using the whole buffer, so a page with
+/// unwritten parts is zero-filled, up to its end, by the first submission
+/// that binds it. wgpu-core 30 decides what to zero-fill before it takes the
+/// queue's pending writes: a slot written by `Queue::write_buffer` on
+/// another thread in between was copied first and zero-filled after, and
+/// its kernel ran with `len` = 0, writing nothing (tests/concurrency.rs lost
+/// 5 to 11 of its 24,000 calls in each of 6 runs on lavapipe without this;
+/// the suite's other binaries, a call now and then).
+fn initialized_uniform_buffer(device: &wgpu::Device, label: &str, size: u64) -> wgpu::Buffer {
+    let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size,
+        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: true,
+    });
+    buffer.unmap();
+    buffer
 }
 
 /// A bound buffer range.
