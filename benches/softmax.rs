@@ -6,8 +6,10 @@
 //! forwards, its backward (two tensors read, one written) for the
 //! backwards. Also softmax on a device without subgroup operations (the
 //! workgroup-memory reductions). A bench, not a test: `cargo bench --bench
-//! softmax`. Environment: `BENCH_REPEATS` (default 9), `WGPU_BACKEND` /
-//! `WGPU_ADAPTER_NAME` to choose the adapter.
+//! softmax`. Environment: `BENCH_REPEATS` (default 9), `BENCH_SHAPES`
+//! (indices into the four shapes above, e.g. `0,3`; default all; the
+//! no-subgroups row runs with shape 0), `WGPU_BACKEND` / `WGPU_ADAPTER_NAME`
+//! to choose the adapter.
 
 use std::time::{Duration, Instant};
 
@@ -195,7 +197,14 @@ fn main() {
             if ratio <= target { "met" } else { "NOT met" }
         );
     };
-    for (shape, dim, forward_target) in shapes {
+    let selected: Vec<usize> = std::env::var("BENCH_SHAPES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|i| i.trim().parse().ok()).collect())
+        .unwrap_or_else(|| (0..shapes.len()).collect());
+    for (index, (shape, dim, forward_target)) in shapes.into_iter().enumerate() {
+        if !selected.contains(&index) {
+            continue;
+        }
         let t = Tensors::new(&ctx, shape);
         let identity = time_op(&ctx, repeats, &|e| identity_forward(&ctx, &t, e));
         let identity3 = time_op(&ctx, repeats, &|e| identity_backward(&ctx, &t, e));
@@ -216,6 +225,9 @@ fn main() {
             let backward = time_op(&ctx, repeats, &|e| row_backward(&ctx, &op, &t, e));
             row(format!("{op} backward {shape:?}"), backward, identity3, 2.0);
         }
+    }
+    if !selected.contains(&0) {
+        return;
     }
     if let Some(plain) = without_subgroups() {
         let shape: &[usize] = &[1 << 17, 128];
