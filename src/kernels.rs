@@ -361,12 +361,18 @@ impl UniformArena {
         }
         scope.open(device);
         if self.slots.len() >= ARENA_SLOTS {
-            let buffer = initialized_uniform_buffer(
+            // The call's own buffer, made with its contents (no other
+            // thread binds it).
+            let mut contents = bytes.to_vec();
+            contents.resize(self.stride as usize, 0);
+            let buffer = wgpu::util::DeviceExt::create_buffer_init(
                 device,
-                "wgpu-activations params (arena full)",
-                self.stride,
+                &wgpu::util::BufferInitDescriptor {
+                    label: Some("wgpu-activations params (arena full)"),
+                    contents: &contents,
+                    usage: wgpu::BufferUsages::UNIFORM,
+                },
             );
-            queue.write_buffer(&buffer, 0, bytes);
             return UniformSlot {
                 buffer,
                 offset: 0,
@@ -374,11 +380,7 @@ impl UniformArena {
             };
         }
         if self.used + self.stride > ARENA_PAGE_BYTES {
-            self.pages.push(initialized_uniform_buffer(
-                device,
-                "wgpu-activations params arena",
-                ARENA_PAGE_BYTES,
-            ));
+            self.pages.push(initialized_uniform_page(device));
             self.used = 0;
         }
         let page = self.pages.len() - 1;
@@ -394,7 +396,7 @@ impl UniformArena {
     }
 }
 
-/// A zero-filled uniform buffer that wgpu counts as initialized from the
+/// A zero-filled uniform page that wgpu counts as initialized from the
 /// start (made mapped, then unmapped). A page is bound with a dynamic
 /// offset, which wgpu-core treats as using the whole buffer, so a page with
 /// unwritten parts is zero-filled, up to its end, by the first submission
@@ -404,10 +406,10 @@ impl UniformArena {
 /// its kernel ran with `len` = 0, writing nothing (tests/concurrency.rs lost
 /// 5 to 11 of its 24,000 calls in each of 6 runs on lavapipe without this;
 /// the suite's other binaries, a call now and then).
-fn initialized_uniform_buffer(device: &wgpu::Device, label: &str, size: u64) -> wgpu::Buffer {
+fn initialized_uniform_page(device: &wgpu::Device) -> wgpu::Buffer {
     let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some(label),
-        size,
+        label: Some("wgpu-activations params arena"),
+        size: ARENA_PAGE_BYTES,
         usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: true,
     });
@@ -1049,10 +1051,16 @@ impl Kernels {
         Ok(())
     }
 
+    /// Bytes every dispatch's first element is aligned to: the storage
+    /// offset alignment, and whole vec4s.
+    fn chunk_alignment(&self) -> u64 {
+        u64::from(self.limits.min_storage_buffer_offset_alignment).max(16)
+    }
+
     /// Elements per dispatch: the largest count whose bytes fit one storage
     /// binding and keep every later chunk's offset aligned.
     fn chunk_elements(&self, dtype: DType) -> u64 {
-        let alignment = u64::from(self.limits.min_storage_buffer_offset_alignment).max(16);
+        let alignment = self.chunk_alignment();
         let max_binding = self.limits.max_storage_buffer_binding_size;
         ((max_binding / alignment) * alignment / dtype.size()).max(4)
     }
@@ -1062,7 +1070,7 @@ impl Kernels {
     /// `max_periods` periods and keeps every later chunk's offset aligned;
     /// `None` where no period fits.
     fn chunk_of_periods(&self, dtype: DType, period: u64, max_periods: u64) -> Option<u64> {
-        let alignment = u64::from(self.limits.min_storage_buffer_offset_alignment).max(16);
+        let alignment = self.chunk_alignment();
         let aligned = (alignment / dtype.size()).max(1);
         let step = period.checked_mul(aligned / gcd(period, aligned))?;
         let most = self

@@ -182,15 +182,16 @@ impl StorageLayout {
 
     /// The aliases and conversions the templates are written against.
     pub(crate) fn prelude(self) -> String {
+        if self == StorageLayout::Vec4(DType::F16) {
+            return VEC4_F16_WORDS_PRELUDE.to_string();
+        }
+        // From here on f16 is scalar storage only.
         let dtype = self.dtype();
         let scalar = dtype.wgsl();
         let narrow_scalar = |v: &str| match dtype {
             DType::F32 => v.to_string(),
             DType::F16 => format!("wa_narrow_f16({v})"),
         };
-        if self == StorageLayout::Vec4(DType::F16) {
-            return VEC4_F16_WORDS_PRELUDE.to_string();
-        }
         let (stored, value, index, lane_offsets, widen, narrow) = match self {
             StorageLayout::Vec4(_) => (
                 format!("vec4<{scalar}>"),
@@ -236,7 +237,7 @@ impl StorageLayout {
 /// with `unpack2x16float` and narrowed with `pack2x16float` on the in-range
 /// values, the infinities and NaN written as f16 bits (WGSL leaves the
 /// packing of values outside f16's finite range open). The same results as
-/// the `vec4<f16>` form through `wa_narrow_f16`, and faster on lavapipe
+/// the former `vec4<f16>` form through `wa_narrow_f16`, and faster on lavapipe
 /// (f16 identity kernel 26.8 -> 18.7 ms at 2^24, relu 41.2 -> 32.4 ms:
 /// BENCHMARKS.md). The scalar layout keeps `f16` elements: there, threads
 /// next to each other write the two halves of one word.
@@ -387,8 +388,8 @@ impl WeightLayout {
     /// `channels` blocks of `inner` elements on `layout`, the dispatch
     /// starting at element `first_element`: vec4s that never straddle a
     /// block, dispatches that start on a period, a grid within
-    /// `max_per_dimension` in x and y, and at most one thread in eight
-    /// idle in each block's last workgroup.
+    /// `max_per_dimension` in x and y, and at most one in eight of a
+    /// block's threads idle (all of them in its last workgroup).
     pub(crate) fn grid_fits(
         layout: StorageLayout,
         channels: u32,

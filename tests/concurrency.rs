@@ -21,7 +21,8 @@ use wgpu_activations::Activation;
 const ROUNDS: usize = 20;
 const THREADS: usize = 6;
 /// Calls per thread and round: 1200 new parameter blocks per round fill
-/// two 512-slot pages and start a third.
+/// four 256-slot pages and start a fifth (a page's first submissions are
+/// where the race was).
 const CALLS: usize = 200;
 
 #[test]

@@ -1,7 +1,7 @@
 //! PReLU with one weight per channel, on every way the kernel finds an
 //! element's channel: from its dispatch grid (x: the vec4s of a channel
 //! block, y: the channel, z: the outer index; chosen for blocks of whole
-//! vec4s that leave few threads of their last workgroup idle), by division
+//! vec4s that leave at most one in eight of a block's threads idle), by division
 //! per thread (blocks of whole vec4s otherwise), per lane (blocks that are not
 //! whole vec4s). Forward, backward, in place, fused with a bias, and pieces of
 //! a tensor (`first_element`), f32 and f16, bit for bit against the products

@@ -398,7 +398,7 @@ fn run_op(mode: Mode, tokens: &[String], adapter: Option<String>, verbose: bool)
                     weight.len
                 )));
             }
-            same_dtype(&weight, path, "weight", &input)?;
+            same_dtype(&weight, "weight", &input)?;
             let bytes = weight.read_all()?;
             Some((weight.shape.clone(), bytes))
         }
@@ -419,7 +419,7 @@ fn run_op(mode: Mode, tokens: &[String], adapter: Option<String>, verbose: bool)
                     residual.shape, input.path, output_shape
                 )));
             }
-            same_dtype(&residual, path, "residual", &input)?;
+            same_dtype(&residual, "residual", &input)?;
             Some(residual)
         }
     };
@@ -578,10 +578,11 @@ struct BiasFile {
 
 /// Checks that the extra file `path` (`what`: a weight, bias or residual)
 /// has the input's dtype.
-fn same_dtype(file: &NpyFile, path: &str, what: &str, input: &NpyFile) -> Result<()> {
+fn same_dtype(file: &NpyFile, what: &str, input: &NpyFile) -> Result<()> {
     if file.dtype != input.dtype {
         return Err(CliError::run(format!(
-            "{path} is {} but {} is {}: the {what} must have the input's dtype",
+            "{} is {} but {} is {}: the {what} must have the input's dtype",
+            file.path,
             file.dtype.name(),
             input.path,
             input.dtype.name()
@@ -611,7 +612,7 @@ fn open_bias(path: &str, dim: i64, input: &NpyFile) -> Result<BiasFile> {
             bias.shape, input.path, input.shape
         )));
     }
-    same_dtype(&bias, path, "bias", input)?;
+    same_dtype(&bias, "bias", input)?;
     Ok(BiasFile {
         bytes: bias.read_all()?,
         dim,

@@ -221,6 +221,12 @@ impl Planner {
         self
     }
 
+    /// Elements of the next piece when pieces hold whole blocks of `block`
+    /// elements: as many blocks as a chunk holds (at least one), at most `left`.
+    fn whole_blocks(&self, block: u64, left: u64) -> u64 {
+        ((self.chunk / block).max(1) * block).min(left)
+    }
+
     /// The most elements of one piece, and the most gathered weights.
     fn capacity(&self) -> (u64, u64) {
         let count = self.chunk.min(self.n);
@@ -228,13 +234,9 @@ impl Planner {
             Layout::PerChannel { channels, inner } if channels * inner > self.chunk => {
                 (count, (self.chunk / inner).max(1))
             }
-            Layout::Rows { n, inner } => {
-                let block = (n * inner).max(1);
-                (((self.chunk / block).max(1) * block).min(self.n), 0)
-            }
+            Layout::Rows { n, inner } => (self.whole_blocks((n * inner).max(1), self.n), 0),
             Layout::Gated { half, inner, .. } => {
-                let block = (2 * half * inner).max(1);
-                (((self.chunk / block).max(1) * block).min(self.n), 0)
+                (self.whole_blocks((2 * half * inner).max(1), self.n), 0)
             }
             Layout::Whole { .. } => (self.n, 0),
             _ => (count, 0),
@@ -252,7 +254,7 @@ impl Iterator for Planner {
             return None;
         }
         let mut piece = match self.layout {
-            Layout::Plain => {
+            Layout::Plain | Layout::Shared => {
                 let count = self.chunk.min(left);
                 Piece {
                     start,
@@ -273,7 +275,7 @@ impl Iterator for Planner {
             },
             Layout::Gated { half, inner, split } => {
                 let block = 2 * half * inner;
-                let count = ((self.chunk / block).max(1) * block).min(left);
+                let count = self.whole_blocks(block, left);
                 let mut shape = vec![(count / block) as usize];
                 shape.extend_from_slice(&self.shape[split..]);
                 Piece {
@@ -285,21 +287,10 @@ impl Iterator for Planner {
                     half_count: true,
                 }
             }
-            Layout::Shared => {
-                let count = self.chunk.min(left);
-                Piece {
-                    start,
-                    count,
-                    shape: vec![count as usize],
-                    first_element: 0,
-                    gather: None,
-                    half_count: false,
-                }
-            }
             Layout::Rows { n, inner } => {
                 // `n` is a multiple of the block (a non-empty tensor).
                 let block = n * inner;
-                let count = ((self.chunk / block).max(1) * block).min(left);
+                let count = self.whole_blocks(block, left);
                 Piece {
                     start,
                     count,
@@ -993,7 +984,10 @@ impl Gpu<'_> {
                     ),
                     // Elementwise and gated ops, with or without the fused
                     // epilogue (without it, the plain op's kernel).
-                    _ => self.encode_fused(&mut encoder, slot, &piece, weight, bias),
+                    (Op::Gated(op), _) => self.encode_gated(&mut encoder, op, slot, &piece, bias),
+                    (Op::Elementwise(op), _) => {
+                        self.encode_elementwise(&mut encoder, op, slot, &piece, weight, bias)
+                    }
                 }
                 .map_err(|e| gpu(&context(), e))?;
                 let written = piece.output_count(slot.grad_output.is_some()) as usize;
@@ -1076,11 +1070,69 @@ impl Gpu<'_> {
         }
     }
 
-    /// Records the fused epilogue's kernels for `piece`: the bias along the
-    /// dimension that holds its channels in the piece's shape.
-    fn encode_fused(
+    /// Records a gated op's kernels for `piece` (with the fused epilogue's
+    /// bias and residual where given).
+    fn encode_gated(
         &self,
         encoder: &mut wgpu::CommandEncoder,
+        op: GatedActivation,
+        slot: &Slot,
+        piece: &Piece,
+        bias: Option<TensorView<'_>>,
+    ) -> std::result::Result<(), wgpu_activations::ActivationError> {
+        let count = piece.count as usize;
+        let view = |buffer, len| TensorView::with_dtype(buffer, 0, len, self.dtype);
+        // Whole pairs of halves: `[blocks] ++ shape[split..]` split
+        // along 1 (a bias's dimension shifted with it), or the whole
+        // tensor as it is.
+        let (op, bias_dim) = match self.gated_split {
+            Some(split) => (
+                op.along(1),
+                self.bias_dim.map_or(-1, |d| (d - split + 1) as i64),
+            ),
+            None => (op, self.bias_dim.map_or(-1, |d| d as i64)),
+        };
+        let half = piece.grad_count() as usize;
+        match &slot.grad_output {
+            None => self.ctx.encode_gated_forward_fused(
+                encoder,
+                &op,
+                &piece.shape,
+                &GatedFusedForwardBuffers {
+                    input: view(&slot.input, count),
+                    output: view(&slot.output, half),
+                    bias,
+                    bias_dim,
+                    residual: slot.residual.as_ref().map(|r| view(r, half)),
+                },
+            ),
+            Some(grad_output) => self.ctx.encode_gated_backward_fused(
+                encoder,
+                &op,
+                &piece.shape,
+                &GatedFusedBackwardBuffers {
+                    input: view(&slot.input, count),
+                    grad_output: view(grad_output, half),
+                    grad_input: view(&slot.output, count),
+                    bias,
+                    bias_dim,
+                    grad_bias: match (&slot.grad_bias, bias) {
+                        (Some(sums), Some(bias)) => Some(view(&sums.sums, bias.len())),
+                        _ => None,
+                    },
+                },
+            ),
+        }
+    }
+
+    /// Records an elementwise op's kernels for `piece` (the fused
+    /// epilogue's where a bias or residual is given, the plain op's
+    /// otherwise): the bias along the dimension that holds its channels in
+    /// the piece's shape.
+    fn encode_elementwise(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        op: Activation,
         slot: &Slot,
         piece: &Piece,
         weight: Option<TensorView<'_>>,
@@ -1088,53 +1140,6 @@ impl Gpu<'_> {
     ) -> std::result::Result<(), wgpu_activations::ActivationError> {
         let count = piece.count as usize;
         let view = |buffer, len| TensorView::with_dtype(buffer, 0, len, self.dtype);
-        let op = match self.op {
-            Op::Elementwise(op) => op,
-            Op::Gated(op) => {
-                // Whole pairs of halves: `[blocks] ++ shape[split..]` split
-                // along 1 (a bias's dimension shifted with it), or the whole
-                // tensor as it is.
-                let (op, bias_dim) = match self.gated_split {
-                    Some(split) => (
-                        op.along(1),
-                        self.bias_dim.map_or(-1, |d| (d - split + 1) as i64),
-                    ),
-                    None => (op, self.bias_dim.map_or(-1, |d| d as i64)),
-                };
-                let half = piece.grad_count() as usize;
-                return match &slot.grad_output {
-                    None => self.ctx.encode_gated_forward_fused(
-                        encoder,
-                        &op,
-                        &piece.shape,
-                        &GatedFusedForwardBuffers {
-                            input: view(&slot.input, count),
-                            output: view(&slot.output, half),
-                            bias,
-                            bias_dim,
-                            residual: slot.residual.as_ref().map(|r| view(r, half)),
-                        },
-                    ),
-                    Some(grad_output) => self.ctx.encode_gated_backward_fused(
-                        encoder,
-                        &op,
-                        &piece.shape,
-                        &GatedFusedBackwardBuffers {
-                            input: view(&slot.input, count),
-                            grad_output: view(grad_output, half),
-                            grad_input: view(&slot.output, count),
-                            bias,
-                            bias_dim,
-                            grad_bias: match (&slot.grad_bias, bias) {
-                                (Some(sums), Some(bias)) => Some(view(&sums.sums, bias.len())),
-                                _ => None,
-                            },
-                        },
-                    ),
-                };
-            }
-            Op::Row(_) => unreachable!("row ops are recorded by `record`"),
-        };
         // With a bias, pieces of whole periods or channel blocks have shape
         // `[m, k, inner]` (the bias along 1); one block's piece `[count]`
         // becomes `[1, count]` with its one bias value along 0; the whole
