@@ -265,3 +265,59 @@ fn one_context_shared_by_threads() {
         }
     });
 }
+
+/// More distinct parameter blocks than the uniform arena keeps (16384): the
+/// calls past it get buffers of their own, made with their parameters. Each
+/// op's min_val is its own and shows in its output, so a call that ran with
+/// another's (or no) parameters fails.
+#[test]
+fn parameter_blocks_past_the_arena() {
+    let Some(ctx) = callers_context() else {
+        return;
+    };
+    const OPS: usize = 16384 + 100;
+    let device = ctx.device();
+    let x = [-1000.0f32, 0.25, 200.0, -0.0];
+    let input = storage_buffer(device, &x);
+    let slot = u64::from(device.limits().min_storage_buffer_offset_alignment).max(16);
+    let output = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("outputs"),
+        size: OPS as u64 * slot,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    });
+    // Distinct and exact: -1 - i / 1024.
+    let min_val = |i: usize| -1.0 - i as f32 / 1024.0;
+    let mut encoder = ctx.create_encoder();
+    for i in 0..OPS {
+        let op = Activation::Hardtanh {
+            min_val: min_val(i),
+            max_val: 100.0,
+        };
+        let buffers = ForwardBuffers {
+            input: TensorView::new(&input, 0, x.len()),
+            output: TensorView::new(&output, i as u64 * slot, x.len()),
+            weight: None,
+            first_element: 0,
+        };
+        ctx.encode_forward(&mut encoder, &op, &[x.len()], &buffers)
+            .unwrap();
+    }
+    ctx.submit(encoder).unwrap();
+    let all = ctx
+        .read_view(TensorView::new(&output, 0, OPS * slot as usize / 4))
+        .unwrap();
+    let per_slot = slot as usize / 4;
+    for i in 0..OPS {
+        let y = &all[i * per_slot..i * per_slot + x.len()];
+        assert_eq!(
+            y.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            [min_val(i), 0.25, 100.0, -0.0f32]
+                .iter()
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>(),
+            "op {i} (past the arena: {})",
+            i >= 16384
+        );
+    }
+}
