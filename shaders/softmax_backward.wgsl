@@ -16,13 +16,14 @@ fn backward_reduce(
     var sum = vec2<f32>(0.0, 0.0);
     for (var k = 0u; k < PER_THREAD; k = k + 1u) {
         let j = element_j(work, k);
-        var y = 0.0;
-        var g = 0.0;
-        if (in_row(work, j)) {
-            y = widen(src[at(work, j)]);
-            g = widen(grad[at(work, j)]);
-            sum = pair_add(sum, vec2<f32>(select(g * y, g, LOG_OUTPUT), 0.0));
-        }
+        let inside = in_row(work, j);
+        // Without a branch: outside the row, element 0 of the window is read
+        // and ignored (on lavapipe a branch per element costs more than the
+        // arithmetic).
+        let i = select(0u, at(work, j), inside);
+        let y = select(0.0, widen(src[i]), inside);
+        let g = select(0.0, widen(grad[i]), inside);
+        sum = select(sum, pair_add(sum, vec2<f32>(select(g * y, g, LOG_OUTPUT), 0.0)), inside);
         (*ys)[k] = y;
         (*gs)[k] = g;
     }
@@ -110,9 +111,13 @@ fn normalize(ids: Ids) {
     let total = stats.x + stats.y;
     for (var k = 0u; k < PER_THREAD; k = k + 1u) {
         let j = element_j(work, k);
-        if (j < params.n) {
-            let i = at(work, j);
-            dst[i] = narrow(backward_output(widen(src[i]), widen(grad[i]), total));
+        let inside = j < params.n;
+        // Computed without a branch (element 0 of the window read outside
+        // the row), stored with one.
+        let i = select(0u, at(work, j), inside);
+        let gx = narrow(backward_output(widen(src[i]), widen(grad[i]), total));
+        if (inside) {
+            dst[i] = gx;
         }
     }
 }

@@ -58,25 +58,25 @@ struct Reduced {
 }
 
 fn forward_reduce(work: Work, lane: u32, values: ptr<function, array<f32, PER_THREAD>>) -> Reduced {
+    // Without branches: elements outside the row read element 0 of the
+    // window and are then ignored through selects (on lavapipe a branch per
+    // element costs more than the arithmetic).
     var m = -wa_infinity();
     for (var k = 0u; k < PER_THREAD; k = k + 1u) {
         let j = element_j(work, k);
-        var x = -wa_infinity();
-        if (in_row(work, j)) {
-            x = load_x(at(work, j));
-        }
+        let inside = in_row(work, j);
+        let x = select(-wa_infinity(), load_x(select(0u, at(work, j), inside)), inside);
         (*values)[k] = x;
         m = max_nan(m, x);
     }
     m = reduce_max(m, lane, ROW_LEVELS, LANE_STRIDE);
     var sum = vec2<f32>(0.0, 0.0);
     for (var k = 0u; k < PER_THREAD; k = k + 1u) {
-        if (in_row(work, element_j(work, k))) {
-            let e = exp_below((*values)[k], m);
-            sum = pair_add(sum, vec2<f32>(e, 0.0));
-            if (!LOG_OUTPUT) {
-                (*values)[k] = e;
-            }
+        let inside = in_row(work, element_j(work, k));
+        let e = exp_below((*values)[k], m);
+        sum = select(sum, pair_add(sum, vec2<f32>(e, 0.0)), inside);
+        if (!LOG_OUTPUT) {
+            (*values)[k] = e;
         }
     }
     return Reduced(m, reduce_sum(sum, lane, ROW_LEVELS, LANE_STRIDE));
@@ -156,9 +156,14 @@ fn normalize(ids: Ids) {
     let s = stats_of(stats.x, stats.yz, stats.w);
     for (var k = 0u; k < PER_THREAD; k = k + 1u) {
         let j = element_j(work, k);
-        if (j < params.n) {
-            let x = load_x(at(work, j));
-            dst[at(work, j)] = narrow(forward_output(x, exp_below(x, s.max), s));
+        let inside = j < params.n;
+        // Computed without a branch (element 0 of the window read outside
+        // the row), stored with one.
+        let i = select(0u, at(work, j), inside);
+        let x = load_x(i);
+        let y = narrow(forward_output(x, exp_below(x, s.max), s));
+        if (inside) {
+            dst[i] = y;
         }
     }
 }
