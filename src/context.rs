@@ -42,6 +42,9 @@ pub struct GpuContext {
     inner: Arc<Inner>,
     /// When calls look for a lost device (per handle: clones copy it).
     loss_check: DeviceLossCheck,
+    /// The row ops' budget of elements per lane, where the caller chose one
+    /// (per handle: clones copy it).
+    row_elements_per_lane: Option<u32>,
 }
 
 /// When a [`GpuContext`]'s calls look for a lost or destroyed device.
@@ -299,6 +302,7 @@ impl GpuContext {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         GpuContext {
             loss_check: DeviceLossCheck::default(),
+            row_elements_per_lane: None,
             inner: Arc::new(Inner {
                 id,
                 kernels: Kernels::new(device.clone(), queue.clone(), id),
@@ -400,6 +404,41 @@ impl GpuContext {
     /// When this handle's calls look for a lost device.
     pub fn device_loss_check(&self) -> DeviceLossCheck {
         self.loss_check
+    }
+
+    /// This handle with the row ops (softmax and its family) holding at
+    /// most `elements` elements per lane: a power of two from 4 to 64, else
+    /// [`ActivationError::InvalidParameter`]. More per lane means fewer
+    /// lanes per row and fewer exchange steps in the row reductions, at the
+    /// cost of registers. The default suits the adapter: 64 on a CPU adapter
+    /// (lavapipe), 16 on a GPU. Results stay within the documented
+    /// tolerances whatever the budget (the order of the sums changes, so
+    /// the last bits may). Other clones of the context keep theirs.
+    ///
+    /// ```no_run
+    /// # use wgpu_activations::GpuContext;
+    /// let ctx = GpuContext::new()?.with_row_elements_per_lane(16)?;
+    /// assert_eq!(ctx.row_elements_per_lane(), 16);
+    /// # Ok::<(), wgpu_activations::ActivationError>(())
+    /// ```
+    pub fn with_row_elements_per_lane(mut self, elements: u32) -> Result<Self> {
+        if !crate::kernels::row::valid_elements_per_lane(elements) {
+            return Err(ActivationError::InvalidParameter {
+                op: "row ops",
+                name: "elements per lane",
+                value: elements as f32,
+                reason: "a power of two from 4 to 64",
+            });
+        }
+        self.row_elements_per_lane = Some(elements);
+        Ok(self)
+    }
+
+    /// The most elements one lane of a row op holds on this handle (see
+    /// [`GpuContext::with_row_elements_per_lane`]).
+    pub fn row_elements_per_lane(&self) -> u32 {
+        self.row_elements_per_lane
+            .unwrap_or_else(|| self.inner.kernels.row_elements_per_lane())
     }
 
     /// `Err(DeviceLost)` if the device is known to be lost, probing it first

@@ -328,6 +328,9 @@ struct Case {
     x: Vec<f32>,
     g: Vec<f32>,
     placement: Placement,
+    /// The row kernels' budget of elements per lane: 16 is the GPU
+    /// default, 64 lavapipe's, 4 the smallest.
+    elements_per_lane: u32,
 }
 
 /// A shape of 1 to 5 dimensions with the row length at a random dimension
@@ -348,42 +351,46 @@ fn case() -> impl Strategy<Value = Case> {
             Just(Placement::Buffers { offset: 256 }),
             Just(Placement::InPass),
         ],
+        proptest::sample::select(vec![4u32, 16, 64]),
     )
-        .prop_flat_map(|(rank, d, n, others, negative, info, kind, placement)| {
-            let d = d % rank;
-            let mut shape: Vec<usize> = others[..rank - 1].to_vec();
-            if n > 300 {
-                let mut budget = 4;
-                for size in &mut shape {
-                    *size = (*size).min(budget).max(usize::from(*size > 0));
-                    budget /= (*size).max(1);
+        .prop_flat_map(
+            |(rank, d, n, others, negative, info, kind, placement, elements_per_lane)| {
+                let d = d % rank;
+                let mut shape: Vec<usize> = others[..rank - 1].to_vec();
+                if n > 300 {
+                    let mut budget = 4;
+                    for size in &mut shape {
+                        *size = (*size).min(budget).max(usize::from(*size > 0));
+                        budget /= (*size).max(1);
+                    }
                 }
-            }
-            shape.insert(d, n);
-            let dim = if negative {
-                d as i64 - rank as i64
-            } else {
-                d as i64
-            };
-            let op = match (info.with_dim)(dim) {
-                RowActivation::Softmax2d if !(3..=4).contains(&rank) => {
-                    RowActivation::Softmax { dim }
-                }
-                op => op,
-            };
-            let len: usize = shape.iter().product();
-            let g = prop_oneof![
-                5 => proptest::collection::vec(-4.0f32..4.0, len),
-                1 => proptest::collection::vec(common::strategies::value(), len),
-            ];
-            (values(kind, len), g).prop_map(move |(x, g)| Case {
-                op,
-                shape: shape.clone(),
-                x,
-                g,
-                placement,
-            })
-        })
+                shape.insert(d, n);
+                let dim = if negative {
+                    d as i64 - rank as i64
+                } else {
+                    d as i64
+                };
+                let op = match (info.with_dim)(dim) {
+                    RowActivation::Softmax2d if !(3..=4).contains(&rank) => {
+                        RowActivation::Softmax { dim }
+                    }
+                    op => op,
+                };
+                let len: usize = shape.iter().product();
+                let g = prop_oneof![
+                    5 => proptest::collection::vec(-4.0f32..4.0, len),
+                    1 => proptest::collection::vec(common::strategies::value(), len),
+                ];
+                (values(kind, len), g).prop_map(move |(x, g)| Case {
+                    op,
+                    shape: shape.clone(),
+                    x,
+                    g,
+                    placement,
+                    elements_per_lane,
+                })
+            },
+        )
 }
 
 proptest! {
@@ -392,6 +399,7 @@ proptest! {
     #[test]
     fn gpu_matches_cpu_twin_f32(case in case()) {
         let ctx = match common::gpu() { Some(ctx) => ctx, None => return Ok(()) };
+        let ctx = &ctx.clone().with_row_elements_per_lane(case.elements_per_lane).unwrap();
         check::<f32>(ctx, "proptest", &case.op, &case.shape, &case.x, &case.g, case.placement);
     }
 }
@@ -402,6 +410,7 @@ proptest! {
     #[test]
     fn gpu_matches_cpu_twin_f16(case in case()) {
         let ctx = match common::gpu() { Some(ctx) => ctx, None => return Ok(()) };
+        let ctx = &ctx.clone().with_row_elements_per_lane(case.elements_per_lane).unwrap();
         if !has_f16(ctx) {
             return Ok(());
         }
@@ -439,26 +448,33 @@ fn long_rows_along_every_dimension() {
             if op.resolve_dim(shape).is_err() {
                 continue;
             }
-            let what = format!("long rows {shape:?}");
-            check::<f32>(
-                ctx,
-                &what,
-                &op,
-                shape,
-                &data(len, 1),
-                &data(len, 2),
-                Placement::Tensors,
-            );
-            if has_f16(ctx) {
-                check::<f16>(
+            // The GPU default budget and lavapipe's: different chunks.
+            for elements_per_lane in [16, 64] {
+                let ctx = &ctx
+                    .clone()
+                    .with_row_elements_per_lane(elements_per_lane)
+                    .unwrap();
+                let what = format!("long rows {shape:?}, {elements_per_lane} per lane");
+                check::<f32>(
                     ctx,
                     &what,
                     &op,
                     shape,
-                    &data(len, 3),
-                    &data(len, 4),
+                    &data(len, 1),
+                    &data(len, 2),
                     Placement::Tensors,
                 );
+                if has_f16(ctx) {
+                    check::<f16>(
+                        ctx,
+                        &what,
+                        &op,
+                        shape,
+                        &data(len, 3),
+                        &data(len, 4),
+                        Placement::Tensors,
+                    );
+                }
             }
         }
     }
@@ -1174,4 +1190,28 @@ fn readme_table_is_generated_from_the_definitions() {
         readme[start..stop] == table,
         "README.md's row ops table is not the definitions': run `BLESS=1 cargo test --test softmax`.\n{table}"
     );
+}
+
+#[test]
+fn elements_per_lane_is_a_power_of_two_from_4_to_64() {
+    let ctx = gpu_or_skip!();
+    let default = if ctx.adapter_info().device_type == wgpu::DeviceType::Cpu {
+        64
+    } else {
+        16
+    };
+    assert_eq!(ctx.row_elements_per_lane(), default);
+    for bad in [0, 1, 2, 3, 12, 128] {
+        let err = ctx.clone().with_row_elements_per_lane(bad).unwrap_err();
+        assert!(
+            matches!(err, ActivationError::InvalidParameter { .. }),
+            "{bad}: {err}"
+        );
+    }
+    for good in [4, 8, 16, 32, 64] {
+        let handle = ctx.clone().with_row_elements_per_lane(good).unwrap();
+        assert_eq!(handle.row_elements_per_lane(), good);
+    }
+    // Per handle: the context it was cloned from keeps its default.
+    assert_eq!(ctx.row_elements_per_lane(), default);
 }

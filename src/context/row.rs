@@ -38,6 +38,7 @@ impl GpuContext {
                     output: output.view(),
                 },
                 false,
+                self.row_elements_per_lane(),
             )
             .map_err(|e| self.classify(e))?;
         self.submit(encoder)?;
@@ -75,6 +76,7 @@ impl GpuContext {
                     grad_input: grad_input.view(),
                 },
                 false,
+                self.row_elements_per_lane(),
             )
             .map_err(|e| self.classify(e))?;
         self.submit(encoder)?;
@@ -102,6 +104,7 @@ impl GpuContext {
                 shape,
                 buffers,
                 true,
+                self.row_elements_per_lane(),
             )
         })
     }
@@ -122,6 +125,7 @@ impl GpuContext {
                 shape,
                 buffers,
                 true,
+                self.row_elements_per_lane(),
             )
         })
     }
@@ -137,9 +141,14 @@ impl GpuContext {
         buffers: &RowForwardBuffers<'_>,
     ) -> Result<()> {
         self.alive(|| {
-            self.inner
-                .kernels
-                .encode_row_forward(&mut Target::Pass(pass), op, shape, buffers, true)
+            self.inner.kernels.encode_row_forward(
+                &mut Target::Pass(pass),
+                op,
+                shape,
+                buffers,
+                true,
+                self.row_elements_per_lane(),
+            )
         })
     }
 
@@ -159,6 +168,7 @@ impl GpuContext {
                 shape,
                 buffers,
                 true,
+                self.row_elements_per_lane(),
             )
         })
     }

@@ -48,8 +48,20 @@ pub struct RowBackwardBuffers<'a> {
     pub grad_input: TensorView<'a>,
 }
 
-/// The most elements one lane holds in registers.
+/// The most elements one lane holds in registers on a GPU: 16 keeps a
+/// backward lane's two arrays in 32 registers.
 pub(crate) const PER_THREAD_MAX: u32 = 16;
+
+/// The same on a CPU adapter (lavapipe, llvmpipe's threads have no register
+/// file to share), where fewer lanes per row make fewer reduction steps
+/// through workgroup memory: softmax along dim 1 of [64, 512, 32, 32] 30%
+/// faster, [4096, 4096] forward 15%, on lavapipe (BENCHMARKS.md).
+pub(crate) const PER_THREAD_MAX_CPU: u32 = 64;
+
+/// The per-lane budgets a caller may choose ([`crate::GpuContext::with_row_elements_per_lane`]).
+pub(crate) fn valid_elements_per_lane(n: u32) -> bool {
+    n.is_power_of_two() && (4..=PER_THREAD_MAX_CPU).contains(&n)
+}
 
 /// Bytes per entry of the scratch buffer (a chunk's or a row's statistics).
 const SCRATCH_ENTRY: u64 = 16;
@@ -96,6 +108,7 @@ pub(crate) struct RowCaches {
     pipelines: Mutex<HashMap<(RowModuleKey, RowPass), wgpu::ComputePipeline>>,
     scratch: Mutex<Option<wgpu::Buffer>>,
     subgroup_min: OnceLock<u32>,
+    elements_per_lane: OnceLock<u32>,
 }
 
 /// One window of the tensor bound at once, and the work in it: rows
@@ -128,15 +141,15 @@ fn pow2_ceil(v: u64) -> u64 {
 /// The row layout for `geometry`: contiguous rows (inner = 1) get
 /// `threads_per_row` lanes each, as many as a subgroup holds (so that their
 /// reductions need no barrier) while each has at least 4 elements, and more
-/// where a row needs them to fit `PER_THREAD_MAX` per lane; rows longer than
-/// a workgroup holds are chunked over 256 lanes. Strided rows get as few
+/// where a row needs them to fit `most` per lane; rows longer than a
+/// workgroup holds are chunked over 256 lanes. Strided rows get as few
 /// lanes each as fit them (the fewest reduction steps), and so as many rows
 /// per workgroup, but at least 32 rows (or `inner`, if fewer) where that
 /// still fits, so that neighbouring lanes read neighbouring addresses.
-fn choose_config(geometry: &RowGeometry, subgroup_min: u32) -> RowConfig {
+fn choose_config(geometry: &RowGeometry, subgroup_min: u32, most: u32) -> RowConfig {
     let n = geometry.n as u64;
     let lanes = u64::from(WORKGROUP_SIZE);
-    let most = u64::from(PER_THREAD_MAX);
+    let most = u64::from(most);
     let config = |rows: u64, per_thread: u64, row_major: bool| RowConfig {
         rows_per_group: rows as u32,
         threads_per_row: (lanes / rows) as u32,
@@ -168,14 +181,21 @@ fn choose_config(geometry: &RowGeometry, subgroup_min: u32) -> RowConfig {
     config(widest, most, false)
 }
 
-/// Plans a row op over `geometry` with bindings of at most `capacity`
-/// elements whose offsets must be multiples of `align` elements.
-fn plan(geometry: RowGeometry, subgroup_min: u32, capacity: u64, align: u64) -> Result<RowPlan> {
+/// Plans a row op over `geometry` with at most `most` elements per lane and
+/// bindings of at most `capacity` elements whose offsets must be multiples
+/// of `align` elements.
+fn plan(
+    geometry: RowGeometry,
+    subgroup_min: u32,
+    most: u32,
+    capacity: u64,
+    align: u64,
+) -> Result<RowPlan> {
     let RowGeometry { outer, n, inner } = geometry;
     let (outer, n, inner) = (outer as u64, n as u64, inner as u64);
     let len = outer * n * inner;
     let block = n * inner;
-    let mut config = choose_config(&geometry, subgroup_min);
+    let mut config = choose_config(&geometry, subgroup_min, most);
     let mut pieces = SmallList::new();
     let whole_rows = |pieces: &mut SmallList<RowPiece>, chunks: u64, first: u64, count: u64| {
         let start = first * block;
@@ -281,6 +301,18 @@ impl Kernels {
         })
     }
 
+    /// The adapter's default budget of elements per lane for the row ops:
+    /// [`PER_THREAD_MAX_CPU`] on a CPU adapter, [`PER_THREAD_MAX`] otherwise.
+    pub(crate) fn row_elements_per_lane(&self) -> u32 {
+        *self.row.elements_per_lane.get_or_init(|| {
+            if self.device.adapter_info().device_type == wgpu::DeviceType::Cpu {
+                PER_THREAD_MAX_CPU
+            } else {
+                PER_THREAD_MAX
+            }
+        })
+    }
+
     /// Elements of `dtype` one binding holds, and the alignment of a
     /// binding's offset in elements.
     fn row_binding(&self, dtype: crate::tensor::DType) -> (u64, u64) {
@@ -301,6 +333,7 @@ impl Kernels {
         shape: &[usize],
         buffers: &RowForwardBuffers<'_>,
         cache: bool,
+        elements_per_lane: u32,
     ) -> Result<()> {
         let geometry = op.geometry(shape)?;
         let len = element_count(shape)?;
@@ -320,6 +353,7 @@ impl Kernels {
             [Some(buffers.input), None],
             buffers.output,
             cache,
+            elements_per_lane,
         )
     }
 
@@ -330,6 +364,7 @@ impl Kernels {
         shape: &[usize],
         buffers: &RowBackwardBuffers<'_>,
         cache: bool,
+        elements_per_lane: u32,
     ) -> Result<()> {
         let geometry = op.geometry(shape)?;
         let len = element_count(shape)?;
@@ -353,6 +388,7 @@ impl Kernels {
             [Some(buffers.output), Some(buffers.grad_output)],
             buffers.grad_input,
             cache,
+            elements_per_lane,
         )
     }
 
@@ -423,6 +459,7 @@ impl Kernels {
 
     /// Records a planned row op over checked views: `reads` are the input
     /// (forward) or the output and its gradient (backward).
+    #[allow(clippy::too_many_arguments)]
     fn encode_row(
         &self,
         target: &mut Target<'_, '_>,
@@ -431,6 +468,7 @@ impl Kernels {
         reads: [Option<TensorView<'_>>; 2],
         write: TensorView<'_>,
         cache: bool,
+        elements_per_lane: u32,
     ) -> Result<()> {
         if geometry.is_empty() {
             return Ok(());
@@ -439,7 +477,7 @@ impl Kernels {
         let backward = reads[1].is_some();
         let subgroup_min = self.subgroup_min();
         let (capacity, align) = self.row_binding(dtype);
-        let plan = plan(geometry, subgroup_min, capacity, align)?;
+        let plan = plan(geometry, subgroup_min, elements_per_lane, capacity, align)?;
         let key = RowModuleKey {
             kernel: op.kernel(),
             backward,
@@ -625,6 +663,36 @@ mod tests {
         RowGeometry { outer, n, inner }
     }
 
+    fn choose_config_gpu(geometry: &RowGeometry, subgroup_min: u32) -> RowConfig {
+        choose_config(geometry, subgroup_min, PER_THREAD_MAX)
+    }
+
+    #[test]
+    fn cpu_budget_takes_fewer_lanes_per_row() {
+        // dim 1 of [64, 512, 32, 32]: 8 lanes of 64 (3 exchange steps)
+        // instead of 32 lanes of 16 (5).
+        let c = choose_config(&geometry(64, 512, 1024), 8, PER_THREAD_MAX_CPU);
+        assert_eq!(
+            (c.rows_per_group, c.threads_per_row, c.per_thread),
+            (32, 8, 64)
+        );
+        // A row of 4096 in one chunk of 64 lanes; 128 columns as on a GPU.
+        let c = choose_config(&geometry(1, 4096, 1), 8, PER_THREAD_MAX_CPU);
+        assert_eq!(
+            (c.rows_per_group, c.threads_per_row, c.per_thread),
+            (4, 64, 64)
+        );
+        let c = choose_config(&geometry(1, 128, 1), 8, PER_THREAD_MAX_CPU);
+        assert_eq!(
+            (c.rows_per_group, c.threads_per_row, c.per_thread),
+            (32, 8, 16)
+        );
+        assert!([4, 8, 16, 32, 64].into_iter().all(valid_elements_per_lane));
+        assert!(![0, 1, 2, 3, 12, 128]
+            .into_iter()
+            .any(valid_elements_per_lane));
+    }
+
     fn pieces(plan: &RowPlan) -> Vec<RowPiece> {
         let mut out = Vec::new();
         plan.pieces.for_each(|p| out.push(*p));
@@ -633,55 +701,55 @@ mod tests {
 
     #[test]
     fn contiguous_rows_get_a_subgroup_each_where_they_fit() {
-        let c = choose_config(&geometry(1, 128, 1), 8);
+        let c = choose_config_gpu(&geometry(1, 128, 1), 8);
         assert_eq!(
             (c.rows_per_group, c.threads_per_row, c.per_thread),
             (32, 8, 16)
         );
-        let c = choose_config(&geometry(1, 128, 1), 32);
+        let c = choose_config_gpu(&geometry(1, 128, 1), 32);
         assert_eq!(
             (c.rows_per_group, c.threads_per_row, c.per_thread),
             (8, 32, 4)
         );
-        let c = choose_config(&geometry(1, 128, 1), 0);
+        let c = choose_config_gpu(&geometry(1, 128, 1), 0);
         assert_eq!(
             (c.rows_per_group, c.threads_per_row, c.per_thread),
             (32, 8, 16)
         );
-        let c = choose_config(&geometry(1, 3, 1), 32);
+        let c = choose_config_gpu(&geometry(1, 3, 1), 32);
         assert_eq!(
             (c.rows_per_group, c.threads_per_row, c.per_thread),
             (256, 1, 4)
         );
-        let c = choose_config(&geometry(1, 4096, 1), 8);
+        let c = choose_config_gpu(&geometry(1, 4096, 1), 8);
         assert_eq!(
             (c.rows_per_group, c.threads_per_row, c.per_thread),
             (1, 256, 16)
         );
-        let c = choose_config(&geometry(1, 4097, 1), 8);
+        let c = choose_config_gpu(&geometry(1, 4097, 1), 8);
         assert_eq!(c.chunk(), 4096);
         assert!(c.row_major);
     }
 
     #[test]
     fn strided_rows_are_grouped_by_neighbouring_columns() {
-        let c = choose_config(&geometry(64, 512, 1024), 8);
+        let c = choose_config_gpu(&geometry(64, 512, 1024), 8);
         assert_eq!(
             (c.rows_per_group, c.threads_per_row, c.per_thread),
             (8, 32, 16)
         );
         assert!(!c.row_major);
-        let c = choose_config(&geometry(64, 3, 1024), 8);
+        let c = choose_config_gpu(&geometry(64, 3, 1024), 8);
         assert_eq!(
             (c.rows_per_group, c.threads_per_row, c.per_thread),
             (256, 1, 4)
         );
-        let c = choose_config(&geometry(1, 129, 3), 8);
+        let c = choose_config_gpu(&geometry(1, 129, 3), 8);
         assert_eq!(
             (c.rows_per_group, c.threads_per_row, c.per_thread),
             (16, 16, 16)
         );
-        let c = choose_config(&geometry(2, 100_000, 3), 8);
+        let c = choose_config_gpu(&geometry(2, 100_000, 3), 8);
         assert_eq!(
             (c.rows_per_group, c.threads_per_row, c.per_thread),
             (4, 64, 16)
@@ -698,7 +766,7 @@ mod tests {
             (geometry(2, 5000, 40), 40_000, 64),
             (geometry(1, 9, 3000), 9000, 4),
         ] {
-            let plan = plan(g, 8, capacity, align).unwrap();
+            let plan = plan(g, 8, PER_THREAD_MAX, capacity, align).unwrap();
             let chunk = plan.config.chunk();
             assert_eq!(plan.chunks, (g.n as u64).div_ceil(chunk));
             let mut seen = std::collections::HashMap::new();
@@ -729,7 +797,7 @@ mod tests {
     #[test]
     fn a_slice_larger_than_any_binding_is_refused() {
         assert!(matches!(
-            plan(geometry(2, 4, 5000), 8, 4096, 4),
+            plan(geometry(2, 4, 5000), 8, PER_THREAD_MAX, 4096, 4),
             Err(ActivationError::TooLarge { .. })
         ));
     }
