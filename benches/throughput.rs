@@ -9,7 +9,10 @@
 //!   same three tensors with no arithmetic);
 //! - every op's forward on f16 storage against the f16 identity kernel;
 //! - PReLU with one weight per channel against relu, with large channel
-//!   blocks (the channel from the dispatch grid) and 8 x 8 ones (by division).
+//!   blocks (the channel from the dispatch grid) and 8 x 8 ones (by division);
+//! - gated ops (`relu_and_mul`, `silu_and_mul`) forward over joined halves
+//!   of 2048 along the last dimension, against the identity kernel (by
+//!   throughput: they read the whole input and write half of it).
 //!
 //! A bench, not a test: `cargo bench --bench throughput`. Environment:
 //! `BENCH_LOG2_LEN` (default 24), `BENCH_REPEATS` (default 7), `BENCH_OPS`
@@ -19,7 +22,8 @@
 use std::time::{Duration, Instant};
 
 use wgpu_activations::{
-    f16, Activation, BackwardBuffers, DType, ForwardBuffers, GpuContext, GpuTensor,
+    f16, Activation, BackwardBuffers, DType, ForwardBuffers, GatedActivation, GatedForwardBuffers,
+    GatedHalves, GpuContext, GpuTensor, TensorView,
 };
 
 /// Dispatches per timed submission: enough work to dwarf the submit overhead.
@@ -336,6 +340,42 @@ fn main() {
         })
         .collect();
     rows.push(("prelu, 64 weights, vs relu".into(), channel_rows));
+
+    // Gated ops over joined halves: [len / 4096, 4096] split along the last
+    // dimension, 1.5 x len elements moved.
+    let gated_shape = [len / 4096, 4096];
+    let gated_rows = [GatedActivation::ReluAndMul, GatedActivation::SiluAndMul]
+        .into_iter()
+        .map(|op| {
+            let (ctx, x, out) = (&ctx, &x, &out);
+            let gated = move |encoder: &mut wgpu::CommandEncoder| {
+                ctx.encode_gated_forward(
+                    encoder,
+                    &op,
+                    &gated_shape,
+                    &GatedForwardBuffers {
+                        input: GatedHalves::Joined(x.view()),
+                        output: TensorView::new(out.buffer(), 0, len / 2),
+                    },
+                )
+                .expect("encode");
+            };
+            // Read len, write len / 2: 6 len bytes against the identity
+            // kernel's 8 len.
+            let bytes = 6 * len as u64;
+            let (time, ratio) = time_against(ctx, repeats, &identity_kernel, &gated, bytes, two);
+            Row {
+                name: format!("{op} {gated_shape:?}"),
+                time,
+                bytes,
+                ratio,
+            }
+        })
+        .collect();
+    rows.push((
+        "gated, joined halves, vs the identity kernel".into(),
+        gated_rows,
+    ));
 
     for (title, table) in rows {
         println!("\n### {title}\n");

@@ -13,7 +13,8 @@
 // thread`). Joined halves: the first-half partner of `o` is input element
 // `o + (o / half) * half` and the second-half one is `half` further, `half`
 // being the elements of one half of a block (`d * inner`); two tensors: both
-// are element `o`. Indices are global, minus the start of the bound windows
+// are element `o` (`o / half` by a multiplication with half's magic number:
+// `half_divide`). Indices are global, minus the start of the bound windows
 // (`in_window` for the joined input and its gradient, `out_window` for the
 // rest).
 
@@ -30,7 +31,7 @@ fn linear_thread(workgroup: vec3<u32>, workgroups: vec3<u32>, local: u32) -> u32
 // The index in the bound window of the first-half element of output `o`.
 fn first_index(o: u32) -> u32 {
     if (JOINED) {
-        return o + (o / params.half) * params.half - params.in_window;
+        return o + half_divide(o, params.half_magic, params.half_shifts) * params.half - params.in_window;
     }
     return o - params.out_window;
 }

@@ -18,7 +18,7 @@ use super::{
 use crate::error::{ActivationError, Result};
 use crate::gated::{GatedActivation, GatedGeometry};
 use crate::shaders::gated::{gated_module, GatedModuleKey, GatedParams};
-use crate::shaders::WORKGROUP_SIZE;
+use crate::shaders::{self, WORKGROUP_SIZE};
 use crate::shape::element_count;
 use crate::tensor::DType;
 use crate::view::TensorView;
@@ -534,6 +534,7 @@ impl Kernels {
         let (bias_channels, bias_inner) = bias.map_or((1, 1), |(_, c, i)| (c, i));
         let args = op.activation().kernel_args();
         let half = geometry.map_or(0, |g| g.half_block() as u64);
+        let (half_magic, half_shifts) = shaders::division_magic(half as u32);
         let max_dim = self.limits.max_compute_workgroups_per_dimension;
         let mut scope = Scope::default();
         let (layout, pipeline, new_pipeline) = self.gated_pipeline(op, key, &mut scope);
@@ -554,7 +555,11 @@ impl Kernels {
                     p3: args.scalars[3],
                     bias_channels,
                     bias_inner,
+                    half_magic,
+                    half_shifts,
                     pad0: 0,
+                    pad1: 0,
+                    pad2: 0,
                 };
                 let uniform = lock(&self.arena).slot(
                     &self.device,

@@ -39,7 +39,13 @@ uniform_struct! {
         /// dimension) and the elements of one of its channel blocks.
         bias_channels: u32,
         bias_inner: u32,
+        /// `half`'s magic number and shifts (`division_magic`): the first
+        /// half's block of an output element without a division.
+        half_magic: u32,
+        half_shifts: u32,
         pad0: u32,
+        pad1: u32,
+        pad2: u32,
     }
 }
 
@@ -190,6 +196,7 @@ pub(crate) fn gated_module(op: &GatedActivation, key: &GatedModuleKey) -> String
         strip_enable(&crate::wgsl::closure_source(&roots, f16)),
         StorageLayout::Scalar(key.dtype).prelude(),
         format!("const JOINED: bool = {};\n", key.joined),
+        super::division_helpers("half_"),
         bindings(key),
         TEMPLATE.to_string(),
         glue(op, key),
