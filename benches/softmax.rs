@@ -197,10 +197,19 @@ fn main() {
             if ratio <= target { "met" } else { "NOT met" }
         );
     };
-    let selected: Vec<usize> = std::env::var("BENCH_SHAPES")
-        .ok()
-        .map(|v| v.split(',').filter_map(|i| i.trim().parse().ok()).collect())
-        .unwrap_or_else(|| (0..shapes.len()).collect());
+    let selected: Vec<usize> = match std::env::var("BENCH_SHAPES") {
+        Ok(v) => v
+            .split(',')
+            .map(|i| match i.trim().parse() {
+                Ok(index) if index < shapes.len() => index,
+                _ => {
+                    eprintln!("error: BENCH_SHAPES: '{i}' is not a shape index (0 to 3)");
+                    std::process::exit(2);
+                }
+            })
+            .collect(),
+        Err(_) => (0..shapes.len()).collect(),
+    };
     for (index, (shape, dim, forward_target)) in shapes.into_iter().enumerate() {
         if !selected.contains(&index) {
             continue;

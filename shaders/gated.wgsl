@@ -11,10 +11,10 @@
 //
 // One thread per output element `o` (global index `params.first_output +
 // thread`). Joined halves: the first-half partner of `o` is input element
-// `o + (o / half) * half` and the second-half one is `half` further, `half`
+// `o + (o / half) * half` (`o / half` by a multiplication with half's magic
+// number: `half_divide`) and the second-half one is `half` further, `half`
 // being the elements of one half of a block (`d * inner`); two tensors: both
-// are element `o` (`o / half` by a multiplication with half's magic number:
-// `half_divide`). Indices are global, minus the start of the bound windows
+// are element `o`. Indices are global, minus the start of the bound windows
 // (`in_window` for the joined input and its gradient, `out_window` for the
 // rest).
 

@@ -532,6 +532,8 @@ impl Kernels {
             residual,
         });
         let (bias_channels, bias_inner) = bias.map_or((1, 1), |(_, c, i)| (c, i));
+        let (bias_inner_magic, bias_inner_shifts) = shaders::division_magic(bias_inner);
+        let (bias_channels_magic, bias_channels_shifts) = shaders::division_magic(bias_channels);
         let args = op.activation().kernel_args();
         let half = geometry.map_or(0, |g| g.half_block() as u64);
         let (half_magic, half_shifts) = shaders::division_magic(half as u32);
@@ -557,9 +559,9 @@ impl Kernels {
                     bias_inner,
                     half_magic,
                     half_shifts,
-                    pad0: 0,
-                    pad1: 0,
-                    pad2: 0,
+                    bias_inner_magic,
+                    bias_channels_magic,
+                    bias_shifts: bias_inner_shifts | (bias_channels_shifts << 16),
                 };
                 let uniform = lock(&self.arena).slot(
                     &self.device,

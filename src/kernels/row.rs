@@ -54,8 +54,9 @@ pub(crate) const PER_THREAD_MAX: u32 = 16;
 
 /// The same on a CPU adapter (lavapipe, llvmpipe's threads have no register
 /// file to share), where fewer lanes per row make fewer reduction steps
-/// through workgroup memory: softmax along dim 1 of [64, 512, 32, 32] 30%
-/// faster, [4096, 4096] forward 15%, on lavapipe (BENCHMARKS.md).
+/// through workgroup memory: on lavapipe, softmax along dim 1 of
+/// [64, 512, 32, 32] took 21% to 36% less time, the [4096, 4096] forwards
+/// 16% to 18% (one run each; BENCHMARKS.md).
 pub(crate) const PER_THREAD_MAX_CPU: u32 = 64;
 
 /// The per-lane budgets a caller may choose ([`crate::GpuContext::with_row_elements_per_lane`]).
@@ -758,40 +759,59 @@ mod tests {
 
     #[test]
     fn pieces_cover_every_row_and_chunk_once() {
-        for (g, capacity, align) in [
+        let shapes = [
             (geometry(3, 5, 7), 1 << 20, 64),
             (geometry(10, 1000, 1), 2500, 64),
             (geometry(10, 1000, 3), 7000, 16),
             (geometry(2, 100_000, 1), 20_000, 64),
             (geometry(2, 5000, 40), 40_000, 64),
             (geometry(1, 9, 3000), 9000, 4),
-        ] {
-            let plan = plan(g, 8, PER_THREAD_MAX, capacity, align).unwrap();
-            let chunk = plan.config.chunk();
-            assert_eq!(plan.chunks, (g.n as u64).div_ceil(chunk));
-            let mut seen = std::collections::HashMap::new();
-            for p in pieces(&plan) {
-                assert!(p.window_len <= capacity, "{g:?}: {p:?}");
-                assert_eq!(p.window % align, 0);
-                for r in p.row_first..p.row_first + p.row_count {
-                    for c in p.chunk_first..p.chunk_first + p.chunk_count {
-                        *seen.entry((r, c)).or_insert(0) += 1;
-                        // Every element of (row, chunk) is inside the window.
-                        let (inner, n) = (g.inner as u64, g.n as u64);
-                        let base = (r / inner) * n * inner + r % inner;
-                        for j in [c * chunk, ((c + 1) * chunk).min(n) - 1] {
-                            let i = base + j * inner;
-                            assert!(
-                                i >= p.window && i < p.window + p.window_len,
-                                "{g:?} {p:?} {r} {c}"
-                            );
-                        }
+            (geometry(1, 40_000, 1), 5000, 64),
+            (geometry(3, 70_000, 5), 20_000, 16),
+            (geometry(2, 16_385, 1), 16_000, 64),
+        ];
+        // Every per-lane budget a caller may choose, with and without
+        // subgroups.
+        for (g, capacity, align) in shapes {
+            for most in [4, 8, 16, 32, PER_THREAD_MAX_CPU] {
+                for subgroup_min in [0, 8, 32] {
+                    check_plan(g, subgroup_min, most, capacity, align);
+                }
+            }
+        }
+    }
+
+    fn check_plan(g: RowGeometry, subgroup_min: u32, most: u32, capacity: u64, align: u64) {
+        let plan = plan(g, subgroup_min, most, capacity, align).unwrap();
+        assert!(plan.config.per_thread <= most, "{g:?}: {:?}", plan.config);
+        assert_eq!(
+            plan.config.rows_per_group * plan.config.threads_per_row,
+            WORKGROUP_SIZE
+        );
+        let chunk = plan.config.chunk();
+        assert_eq!(plan.chunks, (g.n as u64).div_ceil(chunk));
+        let mut seen = std::collections::HashMap::new();
+        for p in pieces(&plan) {
+            assert!(p.window_len <= capacity, "{g:?}: {p:?}");
+            assert_eq!(p.window % align, 0);
+            for r in p.row_first..p.row_first + p.row_count {
+                for c in p.chunk_first..p.chunk_first + p.chunk_count {
+                    *seen.entry((r, c)).or_insert(0) += 1;
+                    // Every element of (row, chunk) is inside the window.
+                    let (inner, n) = (g.inner as u64, g.n as u64);
+                    let base = (r / inner) * n * inner + r % inner;
+                    for j in [c * chunk, ((c + 1) * chunk).min(n) - 1] {
+                        let i = base + j * inner;
+                        assert!(
+                            i >= p.window && i < p.window + p.window_len,
+                            "{g:?} {p:?} {r} {c}"
+                        );
                     }
                 }
             }
-            assert_eq!(seen.len() as u64, g.rows() as u64 * plan.chunks, "{g:?}");
-            assert!(seen.values().all(|&v| v == 1));
         }
+        assert_eq!(seen.len() as u64, g.rows() as u64 * plan.chunks, "{g:?}");
+        assert!(seen.values().all(|&v| v == 1));
     }
 
     #[test]

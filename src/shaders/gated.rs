@@ -43,9 +43,12 @@ uniform_struct! {
         /// half's block of an output element without a division.
         half_magic: u32,
         half_shifts: u32,
-        pad0: u32,
-        pad1: u32,
-        pad2: u32,
+        /// The same for `bias_inner` and `bias_channels` (shifts packed as
+        /// `inner | channels << 16`): an element's bias channel without a
+        /// division.
+        bias_inner_magic: u32,
+        bias_channels_magic: u32,
+        bias_shifts: u32,
     }
 }
 
@@ -100,8 +103,11 @@ fn bindings(key: &GatedModuleKey) -> String {
         // index; the sum is f32, rounded once, as in the elementwise kernels.
         text += &read(1, "src");
         text += &read(6, "bias");
+        text += &super::division_helpers("bias_");
         text += "fn bias_at(i: u32) -> f32 {\n    \
-                 return widen(bias[((i + params.in_window) / params.bias_inner) % params.bias_channels]);\n}\n\
+                 let block = bias_divide(i + params.in_window, params.bias_inner_magic, params.bias_shifts & 0xffffu);\n    \
+                 let channel = block - bias_divide(block, params.bias_channels_magic, params.bias_shifts >> 16u) * params.bias_channels;\n    \
+                 return widen(bias[channel]);\n}\n\
                  fn read_first(i: u32) -> f32 {\n    return widen(src[i]) + bias_at(i);\n}\n\
                  fn read_second(j: u32) -> f32 {\n    return widen(src[j]) + bias_at(j);\n}\n";
     } else if key.joined {

@@ -576,8 +576,8 @@ struct BiasFile {
     channels: usize,
 }
 
-/// Checks that the extra file `path` (`what`: a weight, bias or residual)
-/// has the input's dtype.
+/// Checks that the extra `file` (`what`: a weight, bias or residual) has the
+/// input's dtype.
 fn same_dtype(file: &NpyFile, what: &str, input: &NpyFile) -> Result<()> {
     if file.dtype != input.dtype {
         return Err(CliError::run(format!(
