@@ -1051,6 +1051,20 @@ impl Kernels {
         Ok(())
     }
 
+    /// Elements of `dtype` one storage binding holds (whole words), and the
+    /// alignment of a binding's offset in elements: the row and gated ops'
+    /// pieces.
+    pub(crate) fn binding_elements(&self, dtype: DType) -> (u64, u64) {
+        let alignment = u64::from(self.limits.min_storage_buffer_offset_alignment).max(4);
+        let max_binding = self
+            .limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size)
+            / 4
+            * 4;
+        (max_binding / dtype.size(), alignment / dtype.size())
+    }
+
     /// Bytes every dispatch's first element is aligned to: the storage
     /// offset alignment, and whole vec4s.
     fn chunk_alignment(&self) -> u64 {

@@ -514,14 +514,7 @@ impl Kernels {
         let dtype = views[0].map_or(DType::F32, |v| v.dtype());
         let joined = geometry.is_some();
         let residual = !backward && views[2].is_some();
-        let alignment = u64::from(self.limits.min_storage_buffer_offset_alignment).max(4);
-        let max_binding = self
-            .limits
-            .max_storage_buffer_binding_size
-            .min(self.limits.max_buffer_size)
-            / 4
-            * 4;
-        let (capacity, align) = (max_binding / dtype.size(), alignment / dtype.size());
+        let (capacity, align) = self.binding_elements(dtype);
         let pieces = plan(geometry, out_len, capacity, align)?;
         let key =
             GatedModuleKey::of(op, dtype, joined, backward).with_epilogue(bias.is_some(), residual);

@@ -314,19 +314,6 @@ impl Kernels {
         })
     }
 
-    /// Elements of `dtype` one binding holds, and the alignment of a
-    /// binding's offset in elements.
-    fn row_binding(&self, dtype: crate::tensor::DType) -> (u64, u64) {
-        let alignment = u64::from(self.limits.min_storage_buffer_offset_alignment).max(4);
-        let max_binding = self
-            .limits
-            .max_storage_buffer_binding_size
-            .min(self.limits.max_buffer_size)
-            / 4
-            * 4;
-        (max_binding / dtype.size(), alignment / dtype.size())
-    }
-
     pub(crate) fn encode_row_forward(
         &self,
         target: &mut Target<'_, '_>,
@@ -477,7 +464,7 @@ impl Kernels {
         let dtype = write.dtype();
         let backward = reads[1].is_some();
         let subgroup_min = self.subgroup_min();
-        let (capacity, align) = self.row_binding(dtype);
+        let (capacity, align) = self.binding_elements(dtype);
         let plan = plan(geometry, subgroup_min, elements_per_lane, capacity, align)?;
         let key = RowModuleKey {
             kernel: op.kernel(),
@@ -494,7 +481,7 @@ impl Kernels {
             0
         };
         let scratch_bytes = scratch_entries * SCRATCH_ENTRY;
-        let (max_binding, _) = self.row_binding(crate::tensor::DType::F32);
+        let (max_binding, _) = self.binding_elements(crate::tensor::DType::F32);
         if scratch_bytes > max_binding * 4 || scratch_entries > u64::from(u32::MAX) {
             return Err(ActivationError::TooLarge {
                 what: "row op statistics (rows x chunks of a row)",
