@@ -1070,6 +1070,21 @@ impl Gpu<'_> {
         }
     }
 
+    /// Where the kernel writes the gradient of a weight or bias (`of`):
+    /// the slot's sums, one per value of `of`.
+    fn sums_view<'a>(
+        &self,
+        sums: &'a Option<SumBuffers>,
+        of: Option<TensorView<'_>>,
+    ) -> Option<TensorView<'a>> {
+        match (sums, of) {
+            (Some(sums), Some(of)) => {
+                Some(TensorView::with_dtype(&sums.sums, 0, of.len(), self.dtype))
+            }
+            _ => None,
+        }
+    }
+
     /// Records a gated op's kernels for `piece` (with the fused epilogue's
     /// bias and residual where given).
     fn encode_gated(
@@ -1116,10 +1131,7 @@ impl Gpu<'_> {
                     grad_input: view(&slot.output, count),
                     bias,
                     bias_dim,
-                    grad_bias: match (&slot.grad_bias, bias) {
-                        (Some(sums), Some(bias)) => Some(view(&sums.sums, bias.len())),
-                        _ => None,
-                    },
+                    grad_bias: self.sums_view(&slot.grad_bias, bias),
                 },
             ),
         }
@@ -1178,14 +1190,8 @@ impl Gpu<'_> {
                     weight,
                     bias,
                     bias_dim,
-                    grad_bias: match (&slot.grad_bias, bias) {
-                        (Some(sums), Some(bias)) => Some(view(&sums.sums, bias.len())),
-                        _ => None,
-                    },
-                    grad_weight: match (&slot.grad_weight, weight) {
-                        (Some(sums), Some(weight)) => Some(view(&sums.sums, weight.len())),
-                        _ => None,
-                    },
+                    grad_bias: self.sums_view(&slot.grad_bias, bias),
+                    grad_weight: self.sums_view(&slot.grad_weight, weight),
                     first_element,
                 },
             ),
