@@ -158,11 +158,7 @@ fn tanh_backward_from_output(y: f32, grad_output: f32) -> f32 {
 // 1 / y for y >= 1: a plain division, and the mantissa-only one past 2^60,
 // where some drivers' reciprocal estimate loses bits.
 fn wa_recip_large(y: f32) -> f32 {
-    var result = 1.0 / y;
-    if (y > 1.152921504606847e18) {
-        result = wa_recip(y);
-    }
-    return result;
+    return select(1.0 / y, wa_recip(y), y > 1.152921504606847e18);
 }
 
 // x / (1 + |x|), +-1 at +-inf.

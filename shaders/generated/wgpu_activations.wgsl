@@ -49,35 +49,50 @@ fn wa_times_vanishing(g: f32, direction: f32, x: f32) -> f32 {
     return select(wa_times_zero(g), limit, wa_abs(x) <= WA_MAX_FINITE);
 }
 
-// 1 / y for y >= 1 of any size: the division on the mantissa only, then
-// scaled by the exponent. Some drivers compute 1 / y through a reciprocal
-// estimate that loses most of its bits for huge y (lavapipe: 1e-4 relative
-// at y ~ 1e21).
+// m * 2^k with one rounding, for |m| in [2^-4, 2^4] (or 0) and any integer
+// k: 2^k as two factors built from exponent bits, the first keeping m * 2^k1
+// a normal number (exact), the second rounding once, to a subnormal or an
+// infinity where the result is one. k is clamped to [-160, 160], beyond
+// which the result is 0 or infinite either way. No frexp or ldexp, no branch.
+fn wa_pow2(k: i32) -> f32 {
+    return bitcast<f32>(u32(k + 127) << 23u);
+}
+
+fn wa_scale_pow2(m: f32, k: i32) -> f32 {
+    let bounded = select(select(k, -160, k < -160), 160, k > 160);
+    let first = bounded >> 1u;
+    return (m * wa_pow2(first)) * wa_pow2(bounded - first);
+}
+
+// 1 / y for y >= 1 of any size: the division on the mantissa only (y's
+// exponent bits replaced by 2^0), then scaled by the exponent. Some drivers
+// compute 1 / y through a reciprocal estimate that loses most of its bits
+// for huge y (lavapipe: 1e-4 relative at y ~ 1e21). 0 for y = inf.
 fn wa_recip(y: f32) -> f32 {
-    let parts = frexp(y);
-    return ldexp(1.0 / parts.fract, -parts.exp);
+    let bits = bitcast<u32>(y);
+    let mantissa = bitcast<f32>((bits & 0x007fffffu) | 0x3f800000u);
+    let scaled = wa_scale_pow2(1.0 / mantissa, 127 - i32(bits >> 23u));
+    return select(scaled, 0.0, y > WA_MAX_FINITE);
 }
 
 // exp(x) in three steps: x = k ln2 + r with |r| <= ln2 / 2 (Cody and Waite:
 // ln2 split in two so that k * WA_LN2_HI is exact and x - k * WA_LN2_HI
 // loses nothing), exp(r) by its degree-7 Taylor polynomial (truncation below
-// 6e-9 relative), and 2^k from the exponent bits. |x| <= 87 keeps k within
-// [-126, 126], so the scaling is one exact product and every result is a
-// normal number; beyond, and for NaN, `wa_exp_far` takes over. WGSL's own
+// 6e-9 relative), and 2^k from exponent bits (`wa_scale_pow2`: subnormal
+// results rounded once). One path for every x, no branch: software
+// rasterizers such as lavapipe run both sides of every branch, so a careful
+// tail behind an `if` costs every element. Exact 0 below -104 and inf above
+// ln(f32::MAX), where WGSL leaves exp and ldexp open; NaN for NaN. WGSL's own
 // exp is only promised to 3 + 2|x| ulps (180 ulps at x = -88); this one is
-// within a few ulps everywhere, and needs no frexp or ldexp.
+// within a few ulps everywhere.
 const WA_LOG2E: f32 = 1.4426950408889634;
 
 const WA_LN2_HI: f32 = 0.693145751953125;
 
 const WA_LN2_LO: f32 = 1.4286068203094172e-06;
 
-const WA_EXP_UNDERFLOW: f32 = -104.0;
-
-const WA_EXP_OVERFLOW: f32 = 88.72283;
-
-// Where wa_exp's fast path ends.
-const WA_EXP_FAST: f32 = 87.0;
+// Past this |x|, exp(x) is 0 or inf in f32.
+const WA_EXP_LIMIT: f32 = 104.0;
 
 // exp(r) for |r| <= ln2 / 2.
 fn wa_exp_reduced(r: f32) -> f32 {
@@ -91,99 +106,71 @@ fn wa_exp_reduced(r: f32) -> f32 {
     return p * r + 1.0;
 }
 
-// 2^k for an integer-valued k in [-126, 127].
-fn wa_pow2(k: f32) -> f32 {
-    return bitcast<f32>(u32(i32(k) + 127) << 23u);
+// The limit of exp(x) past |x| = WA_EXP_LIMIT (0 or inf; NaN for NaN) where
+// `inside` is false, else `value`.
+fn wa_exp_limits(x: f32, value: f32, inside: bool) -> f32 {
+    return wa_keep_nan(x, select(select(0.0, wa_infinity(), x > 0.0), value, inside));
 }
 
 fn wa_exp(x: f32) -> f32 {
-    var result: f32;
-    if (wa_abs(x) <= WA_EXP_FAST) {
-        let k = round(x * WA_LOG2E);
-        let r = (x - k * WA_LN2_HI) - k * WA_LN2_LO;
-        result = wa_exp_reduced(r) * wa_pow2(k);
-    } else {
-        result = wa_exp_far(x);
-    }
-    return result;
+    let inside = wa_abs(x) <= WA_EXP_LIMIT;
+    let t = select(0.0, x, inside);
+    let k = round(t * WA_LOG2E);
+    let r = (t - k * WA_LN2_HI) - k * WA_LN2_LO;
+    return wa_exp_limits(x, wa_scale_pow2(wa_exp_reduced(r), i32(k)), inside);
 }
 
 // exp(hi + lo) where hi + lo is not rounded: the reduction subtracts k ln2
 // from hi (exactly, for hi near k ln2) before adding lo, so an argument whose
 // rounding would cost |hi + lo| * eps relative (exp(-z^2) at z = 9: 81 eps)
-// keeps its bits. For |hi + lo| <= 87; beyond, the rounded sum's exp.
+// keeps its bits. Every hi and lo, like `wa_exp`.
 fn wa_exp_sum(hi: f32, lo: f32) -> f32 {
     let sum = hi + lo;
-    var result: f32;
-    if (wa_abs(sum) <= WA_EXP_FAST) {
-        let k = round(sum * WA_LOG2E);
-        let r = ((hi - k * WA_LN2_HI) + lo) - k * WA_LN2_LO;
-        result = wa_exp_reduced(r) * wa_pow2(k);
-    } else {
-        result = wa_exp_far(sum);
-    }
-    return result;
+    let inside = wa_abs(sum) <= WA_EXP_LIMIT;
+    let h = select(0.0, hi, inside);
+    let l = select(0.0, lo, inside);
+    let k = round((h + l) * WA_LOG2E);
+    let r = ((h - k * WA_LN2_HI) + l) - k * WA_LN2_LO;
+    return wa_exp_limits(sum, wa_scale_pow2(wa_exp_reduced(r), i32(k)), inside);
 }
 
-// exp(x) for every x (the far range of wa_exp): the same reduction, scaled by
-// 2^k in two ldexp steps that stay inside the normal range, so subnormal
-// results keep what bits they have. Exact 0 below -104 and inf above
-// ln(f32::MAX), where WGSL leaves exp and ldexp open; NaN for NaN.
-fn wa_exp_far(x: f32) -> f32 {
-    let inside = select(x, 0.0, wa_is_nan(x) | (x < WA_EXP_UNDERFLOW) | (x > WA_EXP_OVERFLOW));
-    let k = round(inside * WA_LOG2E);
-    let r = (inside - k * WA_LN2_HI) - k * WA_LN2_LO;
-    let ki = i32(k);
-    let half_k = ki / 2;
-    let scaled = ldexp(ldexp(wa_exp_reduced(r), half_k), ki - half_k);
-    let limited = select(scaled, 0.0, x < WA_EXP_UNDERFLOW);
-    return wa_keep_nan(x, select(limited, wa_infinity(), x > WA_EXP_OVERFLOW));
+// A finite f32 as m 2^e with |m| in [1, 2) (the sign kept), m = 0 for 0.
+// Subnormals are scaled by 2^64 first (read on the bits, a subnormal has no
+// leading 1); a driver that flushes them gives 0.
+struct WaSplit {
+    m: f32,
+    e: i32,
+}
+
+fn wa_split(a: f32) -> WaSplit {
+    let tiny = wa_abs(a) < WA_MIN_NORMAL;
+    let scaled = select(a, a * 18446744073709551616.0, tiny);
+    let bits = bitcast<u32>(scaled);
+    let m = bitcast<f32>((bits & 0x807fffffu) | 0x3f800000u);
+    let e = i32((bits >> 23u) & 0xffu) - select(127, 191, tiny);
+    return WaSplit(select(m, scaled, scaled == 0.0), e);
 }
 
 // a * b * exp(x) without overflow or underflow on the way (a gradient of
-// 1e38 times exp(-100) is a normal number). The plain product where every
-// step stays a normal number (three roundings); otherwise `wa_mul_exp_far`.
+// 1e38 times exp(-100) is a normal number), for every a, b and x: with
+// a = ma 2^ea, b = mb 2^eb and exp(x) = exp(r) 2^k, the mantissas multiply
+// in [1/2, 6) (two roundings) and the exponents are applied at the end
+// (`wa_scale_pow2`: exact unless the result is subnormal or infinite). One
+// path, no branch. Infinite or NaN factors and |x| > 300 are taken apart
+// below with the limits.
 fn wa_mul_exp(a: f32, b: f32, x: f32) -> f32 {
-    let ab = a * b;
-    let product = ab * wa_exp(x);
-    let magnitude = wa_abs(ab);
-    let size = wa_abs(product);
-    let plain = (wa_abs(x) <= WA_EXP_FAST) & (magnitude >= WA_MIN_NORMAL) & (magnitude <= WA_MAX_FINITE)
-        & (size >= WA_MIN_NORMAL) & (size <= WA_MAX_FINITE);
-    var result = product;
-    if (!plain) {
-        result = wa_mul_exp_far(a, b, x);
-    }
-    return result;
-}
-
-// a * b * exp(x) for every a, b and x: with a = ma 2^ea, b = mb 2^eb (frexp)
-// and exp(x) = exp(r) 2^k, the mantissas multiply in [1/8, 2) and the
-// exponents are applied at the end, in two ldexp steps of the same sign.
-// Subnormal factors are scaled by 2^64 first (frexp is unreliable on them on
-// some drivers); infinite or NaN factors and |x| > 300 are taken apart below.
-fn wa_mul_exp_far(a: f32, b: f32, x: f32) -> f32 {
     let finite_factors = (wa_abs(a) <= WA_MAX_FINITE) & (wa_abs(b) <= WA_MAX_FINITE);
     let in_range = finite_factors & (wa_abs(x) <= 300.0);
-    let a_tiny = wa_abs(a) < WA_MIN_NORMAL;
-    let b_tiny = wa_abs(b) < WA_MIN_NORMAL;
-    let a_scaled = select(a, a * 18446744073709551616.0, a_tiny);
-    let b_scaled = select(b, b * 18446744073709551616.0, b_tiny);
-    let bounded = select(0.0, x, in_range);
-    let k = round(bounded * WA_LOG2E);
-    let r = (bounded - k * WA_LN2_HI) - k * WA_LN2_LO;
-    let fa = frexp(select(1.0, a_scaled, in_range));
-    let fb = frexp(select(1.0, b_scaled, in_range));
-    let mantissa = fa.fract * fb.fract * wa_exp_reduced(r);
-    let unscale = select(0, -64, a_tiny) + select(0, -64, b_tiny);
-    let total_raw = fa.exp + fb.exp + i32(k) + unscale;
-    let total = select(total_raw, 256, total_raw > 256);
-    let half_total = total / 2;
-    let product = ldexp(ldexp(mantissa, half_total), total - half_total);
+    let t = select(0.0, x, in_range);
+    let k = round(t * WA_LOG2E);
+    let r = (t - k * WA_LN2_HI) - k * WA_LN2_LO;
+    let pa = wa_split(a);
+    let pb = wa_split(b);
+    let product = wa_scale_pow2((pa.m * pb.m) * wa_exp_reduced(r), pa.e + pb.e + i32(k));
     // An infinite factor times exp(x) > 0 keeps its sign (and 0 * inf is NaN);
     // past |x| = 300, exp(x) alone decides between 0 and inf.
     let finite_x = wa_abs(x) <= WA_MAX_FINITE;
-    let plain = select((a * b) * wa_exp_far(x), a * b, !finite_factors & finite_x);
+    let plain = select((a * b) * wa_exp(x), a * b, !finite_factors & finite_x);
     // (0 times exp(x) is 0 for every finite x, however large; 0 * inf is NaN.)
     let zero_factor = (a == 0.0) | (b == 0.0);
     let huge = select(wa_infinity(), 0.0, zero_factor & finite_x);
@@ -705,11 +692,7 @@ fn tanh_backward_from_output(y: f32, grad_output: f32) -> f32 {
 // 1 / y for y >= 1: a plain division, and the mantissa-only one past 2^60,
 // where some drivers' reciprocal estimate loses bits.
 fn wa_recip_large(y: f32) -> f32 {
-    var result = 1.0 / y;
-    if (y > 1.152921504606847e18) {
-        result = wa_recip(y);
-    }
-    return result;
+    return select(1.0 / y, wa_recip(y), y > 1.152921504606847e18);
 }
 
 // x / (1 + |x|), +-1 at +-inf.
