@@ -168,10 +168,11 @@ fn wa_mul_exp(a: f32, b: f32, x: f32) -> f32 {
     let pa = wa_split(a);
     let pb = wa_split(b);
     let product = wa_scale_pow2((pa.m * pb.m) * wa_exp_reduced(r), pa.e + pb.e + i32(k));
-    // An infinite factor times exp(x) > 0 keeps its sign (and 0 * inf is NaN);
-    // past |x| = 300, exp(x) alone decides between 0 and inf.
+    // An infinite or NaN factor: a * b times exp(x), which is positive and
+    // finite (the product keeps its sign; inf * 0 is NaN), 0 at x = -inf and
+    // inf at x = inf; past |x| = 300, exp(x) alone decides between 0 and inf.
     let finite_x = wa_abs(x) <= WA_MAX_FINITE;
-    let plain = select((a * b) * wa_exp(x), a * b, !finite_factors & finite_x);
+    let plain = (a * b) * select(1.0, select(0.0, wa_infinity(), x > 0.0), !finite_x);
     // (0 times exp(x) is 0 for every finite x, however large; 0 * inf is NaN.)
     let zero_factor = (a == 0.0) | (b == 0.0);
     let huge = select(wa_infinity(), 0.0, zero_factor & finite_x);
