@@ -64,9 +64,16 @@ fn logsigmoid_backward(x: f32, grad_output: f32) -> f32 {
     return wa_keep_nan(x, wa_with_gradient_tail(body, grad_output, 1.0, -x, x));
 }
 
-// x exp(x) / (1 + exp(x)) -> x exp(x) in the tail.
+// x sigmoid(x) from one exp(-|x|) = p 2^k: x / (1 + e) for x >= 0, and
+// (x p / (1 + e)) 2^k for x < 0, scaled last, so that a result that is a
+// normal number keeps its bits where e is subnormal (x < -87.3, down to
+// -91.8); 0 past -WA_EXP_LIMIT (|x exp(x)| < 2^-150 there) and at -inf.
 fn silu(x: f32) -> f32 {
-    return wa_keep_nan(x, wa_with_tail(x * wa_sigmoid(x), x, x));
+    let parts = wa_exp_parts(-wa_abs(x));
+    let inverse = 1.0 / (1.0 + wa_scale_pow2(parts.p, parts.k));
+    let lower = wa_scale_pow2((x * parts.p) * inverse, parts.k);
+    let value = select(select(lower, 0.0, x < -WA_EXP_LIMIT), x * inverse, x >= 0.0);
+    return wa_keep_nan(x, value);
 }
 
 // s (1 + x (1 - s)) = s + x s (1 - s) -> (1 + x) exp(x) in the tail.
@@ -124,10 +131,18 @@ fn wa_mish_terms(x: f32) -> WaMishTerms {
     );
 }
 
-// x tanh(log1p(exp(x))) -> x exp(x) in the tail.
+// x tanh(log1p(exp(x))) from one exp(-|x|) = e = p 2^k (the forms of
+// `wa_mish_terms`): x (1 + 2e) / (1 + 2e + 2e^2) for x > 0, and
+// x p (e + 2) / (e (e + 2) + 2) 2^k for x <= 0, scaled last as in `silu`
+// (x exp(x) in the far tail keeps its bits where e is subnormal).
 fn mish(x: f32) -> f32 {
-    let terms = wa_mish_terms(x);
-    return wa_keep_nan(x, wa_with_tail(x * terms.t, x, x));
+    let parts = wa_exp_parts(-wa_abs(x));
+    let e = wa_scale_pow2(parts.p, parts.k);
+    let upper = x * ((1.0 + 2.0 * e) * (1.0 / (1.0 + 2.0 * e + 2.0 * e * e)));
+    let inverse_negative = 1.0 / (e * (e + 2.0) + 2.0);
+    let lower = wa_scale_pow2(((x * parts.p) * (e + 2.0)) * inverse_negative, parts.k);
+    let value = select(select(lower, 0.0, x < -WA_EXP_LIMIT), upper, x > 0.0);
+    return wa_keep_nan(x, value);
 }
 
 // t + x sigmoid(x) (1 - t^2), (1 - t^2) = (1 - t)(1 + t);

@@ -53,11 +53,12 @@ fn wa_times_vanishing(g: f32, direction: f32, x: f32) -> f32 {
     return select(wa_times_zero(g), limit, wa_abs(x) <= WA_MAX_FINITE);
 }
 
-// m * 2^k with one rounding, for |m| in [2^-4, 2^4] (or 0) and any integer
-// k: 2^k as two factors built from exponent bits, the first keeping m * 2^k1
-// a normal number (exact), the second rounding once, to a subnormal or an
-// infinity where the result is one. k is clamped to [-160, 160], beyond
-// which the result is 0 or infinite either way. No frexp or ldexp, no branch.
+// m * 2^k with one rounding, for 2^-32 <= |m| < 2^10 (or m = 0, or any m
+// when k = 0) and any integer k: 2^k as two factors built from exponent bits, the first keeping
+// m * 2^k1 a normal number (exact), the second rounding once, to a
+// subnormal or an infinity where the result is one. k is clamped to
+// [-160, 160], beyond which the result rounds to 0 or overflows either way
+// for such m. No frexp or ldexp, no branch.
 fn wa_pow2(k: i32) -> f32 {
     return bitcast<f32>(u32(k + 127) << 23u);
 }
@@ -92,8 +93,10 @@ fn wa_recip(y: f32) -> f32 {
 const WA_LOG2E: f32 = 1.4426950408889634;
 const WA_LN2_HI: f32 = 0.693145751953125;
 const WA_LN2_LO: f32 = 1.4286068203094172e-06;
-// Past this |x|, exp(x) is 0 or inf in f32.
-const WA_EXP_LIMIT: f32 = 104.0;
+// Past this |x|, exp(x) is 0 or inf in f32, and so is c exp(x) for any
+// c that is not much larger than |x| (silu's x exp(x) < 2^-150 below -109).
+// (Below it k * WA_LN2_HI stays exact: |k| <= 217.)
+const WA_EXP_LIMIT: f32 = 150.0;
 
 // exp(r) for |r| <= ln2 / 2.
 fn wa_exp_reduced(r: f32) -> f32 {
@@ -107,18 +110,28 @@ fn wa_exp_reduced(r: f32) -> f32 {
     return p * r + 1.0;
 }
 
-// The limit of exp(x) past |x| = WA_EXP_LIMIT (0 or inf; NaN for NaN) where
-// `inside` is false, else `value`.
-fn wa_exp_limits(x: f32, value: f32, inside: bool) -> f32 {
-    return wa_keep_nan(x, select(select(0.0, wa_infinity(), x > 0.0), value, inside));
+// exp(x) = p 2^k for |x| <= WA_EXP_LIMIT (p in [0.7, 1.5)): for callers
+// that multiply p by something before scaling (`silu`), so that a product
+// that is a normal number keeps its bits where exp(x) alone is subnormal.
+// p = 0 past the limit and for NaN.
+struct WaExpParts {
+    p: f32,
+    k: i32,
 }
 
-fn wa_exp(x: f32) -> f32 {
+fn wa_exp_parts(x: f32) -> WaExpParts {
     let inside = wa_abs(x) <= WA_EXP_LIMIT;
     let t = select(0.0, x, inside);
     let k = round(t * WA_LOG2E);
     let r = (t - k * WA_LN2_HI) - k * WA_LN2_LO;
-    return wa_exp_limits(x, wa_scale_pow2(wa_exp_reduced(r), i32(k)), inside);
+    return WaExpParts(select(0.0, wa_exp_reduced(r), inside), i32(k));
+}
+
+fn wa_exp(x: f32) -> f32 {
+    let parts = wa_exp_parts(x);
+    let limit = select(0.0, wa_infinity(), x > 0.0);
+    let inside = wa_abs(x) <= WA_EXP_LIMIT;
+    return wa_keep_nan(x, select(limit, wa_scale_pow2(parts.p, parts.k), inside));
 }
 
 // exp(hi + lo) where hi + lo is not rounded: the reduction subtracts k ln2
@@ -132,7 +145,8 @@ fn wa_exp_sum(hi: f32, lo: f32) -> f32 {
     let l = select(0.0, lo, inside);
     let k = round((h + l) * WA_LOG2E);
     let r = ((h - k * WA_LN2_HI) + l) - k * WA_LN2_LO;
-    return wa_exp_limits(sum, wa_scale_pow2(wa_exp_reduced(r), i32(k)), inside);
+    let limit = select(0.0, wa_infinity(), sum > 0.0);
+    return wa_keep_nan(sum, select(limit, wa_scale_pow2(wa_exp_reduced(r), i32(k)), inside));
 }
 
 // A finite f32 as m 2^e with |m| in [1, 2) (the sign kept), m = 0 for 0.

@@ -49,11 +49,12 @@ fn wa_times_vanishing(g: f32, direction: f32, x: f32) -> f32 {
     return select(wa_times_zero(g), limit, wa_abs(x) <= WA_MAX_FINITE);
 }
 
-// m * 2^k with one rounding, for |m| in [2^-4, 2^4] (or 0) and any integer
-// k: 2^k as two factors built from exponent bits, the first keeping m * 2^k1
-// a normal number (exact), the second rounding once, to a subnormal or an
-// infinity where the result is one. k is clamped to [-160, 160], beyond
-// which the result is 0 or infinite either way. No frexp or ldexp, no branch.
+// m * 2^k with one rounding, for 2^-32 <= |m| < 2^10 (or m = 0, or any m
+// when k = 0) and any integer k: 2^k as two factors built from exponent bits, the first keeping
+// m * 2^k1 a normal number (exact), the second rounding once, to a
+// subnormal or an infinity where the result is one. k is clamped to
+// [-160, 160], beyond which the result rounds to 0 or overflows either way
+// for such m. No frexp or ldexp, no branch.
 fn wa_pow2(k: i32) -> f32 {
     return bitcast<f32>(u32(k + 127) << 23u);
 }
@@ -91,8 +92,10 @@ const WA_LN2_HI: f32 = 0.693145751953125;
 
 const WA_LN2_LO: f32 = 1.4286068203094172e-06;
 
-// Past this |x|, exp(x) is 0 or inf in f32.
-const WA_EXP_LIMIT: f32 = 104.0;
+// Past this |x|, exp(x) is 0 or inf in f32, and so is c exp(x) for any
+// c that is not much larger than |x| (silu's x exp(x) < 2^-150 below -109).
+// (Below it k * WA_LN2_HI stays exact: |k| <= 217.)
+const WA_EXP_LIMIT: f32 = 150.0;
 
 // exp(r) for |r| <= ln2 / 2.
 fn wa_exp_reduced(r: f32) -> f32 {
@@ -106,18 +109,28 @@ fn wa_exp_reduced(r: f32) -> f32 {
     return p * r + 1.0;
 }
 
-// The limit of exp(x) past |x| = WA_EXP_LIMIT (0 or inf; NaN for NaN) where
-// `inside` is false, else `value`.
-fn wa_exp_limits(x: f32, value: f32, inside: bool) -> f32 {
-    return wa_keep_nan(x, select(select(0.0, wa_infinity(), x > 0.0), value, inside));
+// exp(x) = p 2^k for |x| <= WA_EXP_LIMIT (p in [0.7, 1.5)): for callers
+// that multiply p by something before scaling (`silu`), so that a product
+// that is a normal number keeps its bits where exp(x) alone is subnormal.
+// p = 0 past the limit and for NaN.
+struct WaExpParts {
+    p: f32,
+    k: i32,
 }
 
-fn wa_exp(x: f32) -> f32 {
+fn wa_exp_parts(x: f32) -> WaExpParts {
     let inside = wa_abs(x) <= WA_EXP_LIMIT;
     let t = select(0.0, x, inside);
     let k = round(t * WA_LOG2E);
     let r = (t - k * WA_LN2_HI) - k * WA_LN2_LO;
-    return wa_exp_limits(x, wa_scale_pow2(wa_exp_reduced(r), i32(k)), inside);
+    return WaExpParts(select(0.0, wa_exp_reduced(r), inside), i32(k));
+}
+
+fn wa_exp(x: f32) -> f32 {
+    let parts = wa_exp_parts(x);
+    let limit = select(0.0, wa_infinity(), x > 0.0);
+    let inside = wa_abs(x) <= WA_EXP_LIMIT;
+    return wa_keep_nan(x, select(limit, wa_scale_pow2(parts.p, parts.k), inside));
 }
 
 // exp(hi + lo) where hi + lo is not rounded: the reduction subtracts k ln2
@@ -131,7 +144,8 @@ fn wa_exp_sum(hi: f32, lo: f32) -> f32 {
     let l = select(0.0, lo, inside);
     let k = round((h + l) * WA_LOG2E);
     let r = ((h - k * WA_LN2_HI) + l) - k * WA_LN2_LO;
-    return wa_exp_limits(sum, wa_scale_pow2(wa_exp_reduced(r), i32(k)), inside);
+    let limit = select(0.0, wa_infinity(), sum > 0.0);
+    return wa_keep_nan(sum, select(limit, wa_scale_pow2(wa_exp_reduced(r), i32(k)), inside));
 }
 
 // A finite f32 as m 2^e with |m| in [1, 2) (the sign kept), m = 0 for 0.
@@ -599,9 +613,16 @@ fn logsigmoid_backward(x: f32, grad_output: f32) -> f32 {
     return wa_keep_nan(x, wa_with_gradient_tail(body, grad_output, 1.0, -x, x));
 }
 
-// x exp(x) / (1 + exp(x)) -> x exp(x) in the tail.
+// x sigmoid(x) from one exp(-|x|) = p 2^k: x / (1 + e) for x >= 0, and
+// (x p / (1 + e)) 2^k for x < 0, scaled last, so that a result that is a
+// normal number keeps its bits where e is subnormal (x < -87.3, down to
+// -91.8); 0 past -WA_EXP_LIMIT (|x exp(x)| < 2^-150 there) and at -inf.
 fn silu(x: f32) -> f32 {
-    return wa_keep_nan(x, wa_with_tail(x * wa_sigmoid(x), x, x));
+    let parts = wa_exp_parts(-wa_abs(x));
+    let inverse = 1.0 / (1.0 + wa_scale_pow2(parts.p, parts.k));
+    let lower = wa_scale_pow2((x * parts.p) * inverse, parts.k);
+    let value = select(select(lower, 0.0, x < -WA_EXP_LIMIT), x * inverse, x >= 0.0);
+    return wa_keep_nan(x, value);
 }
 
 // s (1 + x (1 - s)) = s + x s (1 - s) -> (1 + x) exp(x) in the tail.
@@ -659,10 +680,18 @@ fn wa_mish_terms(x: f32) -> WaMishTerms {
     );
 }
 
-// x tanh(log1p(exp(x))) -> x exp(x) in the tail.
+// x tanh(log1p(exp(x))) from one exp(-|x|) = e = p 2^k (the forms of
+// `wa_mish_terms`): x (1 + 2e) / (1 + 2e + 2e^2) for x > 0, and
+// x p (e + 2) / (e (e + 2) + 2) 2^k for x <= 0, scaled last as in `silu`
+// (x exp(x) in the far tail keeps its bits where e is subnormal).
 fn mish(x: f32) -> f32 {
-    let terms = wa_mish_terms(x);
-    return wa_keep_nan(x, wa_with_tail(x * terms.t, x, x));
+    let parts = wa_exp_parts(-wa_abs(x));
+    let e = wa_scale_pow2(parts.p, parts.k);
+    let upper = x * ((1.0 + 2.0 * e) * (1.0 / (1.0 + 2.0 * e + 2.0 * e * e)));
+    let inverse_negative = 1.0 / (e * (e + 2.0) + 2.0);
+    let lower = wa_scale_pow2(((x * parts.p) * (e + 2.0)) * inverse_negative, parts.k);
+    let value = select(select(lower, 0.0, x < -WA_EXP_LIMIT), upper, x > 0.0);
+    return wa_keep_nan(x, value);
 }
 
 // t + x sigmoid(x) (1 - t^2), (1 - t^2) = (1 - t)(1 + t);
