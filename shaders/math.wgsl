@@ -140,13 +140,19 @@ fn wa_exp(x: f32) -> f32 {
 // keeps its bits. Every hi and lo, like `wa_exp`.
 fn wa_exp_sum(hi: f32, lo: f32) -> f32 {
     let sum = hi + lo;
-    let inside = wa_abs(sum) <= WA_EXP_LIMIT;
+    let parts = wa_exp_sum_parts(hi, lo);
+    let limit = select(0.0, wa_infinity(), sum > 0.0);
+    return wa_keep_nan(sum, select(limit, wa_scale_pow2(parts.p, parts.k), wa_abs(sum) <= WA_EXP_LIMIT));
+}
+
+// exp(hi + lo) = p 2^k as `wa_exp_parts` (p = 0 past the limit).
+fn wa_exp_sum_parts(hi: f32, lo: f32) -> WaExpParts {
+    let inside = wa_abs(hi + lo) <= WA_EXP_LIMIT;
     let h = select(0.0, hi, inside);
     let l = select(0.0, lo, inside);
     let k = round((h + l) * WA_LOG2E);
     let r = ((h - k * WA_LN2_HI) + l) - k * WA_LN2_LO;
-    let limit = select(0.0, wa_infinity(), sum > 0.0);
-    return wa_keep_nan(sum, select(limit, wa_scale_pow2(wa_exp_reduced(r), i32(k)), inside));
+    return WaExpParts(select(0.0, wa_exp_reduced(r), inside), i32(k));
 }
 
 // A finite f32 as m 2^e with |m| in [1, 2) (the sign kept), m = 0 for 0.

@@ -139,13 +139,19 @@ fn wa_exp(x: f32) -> f32 {
 // keeps its bits. Every hi and lo, like `wa_exp`.
 fn wa_exp_sum(hi: f32, lo: f32) -> f32 {
     let sum = hi + lo;
-    let inside = wa_abs(sum) <= WA_EXP_LIMIT;
+    let parts = wa_exp_sum_parts(hi, lo);
+    let limit = select(0.0, wa_infinity(), sum > 0.0);
+    return wa_keep_nan(sum, select(limit, wa_scale_pow2(parts.p, parts.k), wa_abs(sum) <= WA_EXP_LIMIT));
+}
+
+// exp(hi + lo) = p 2^k as `wa_exp_parts` (p = 0 past the limit).
+fn wa_exp_sum_parts(hi: f32, lo: f32) -> WaExpParts {
+    let inside = wa_abs(hi + lo) <= WA_EXP_LIMIT;
     let h = select(0.0, hi, inside);
     let l = select(0.0, lo, inside);
     let k = round((h + l) * WA_LOG2E);
     let r = ((h - k * WA_LN2_HI) + l) - k * WA_LN2_LO;
-    let limit = select(0.0, wa_infinity(), sum > 0.0);
-    return wa_keep_nan(sum, select(limit, wa_scale_pow2(wa_exp_reduced(r), i32(k)), inside));
+    return WaExpParts(select(0.0, wa_exp_reduced(r), inside), i32(k));
 }
 
 // A finite f32 as m 2^e with |m| in [1, 2) (the sign kept), m = 0 for 0.
@@ -803,11 +809,16 @@ fn wa_gelu_vanished(x: f32) -> bool {
     return x < -30.0;
 }
 
-// Where exp(-z^2) is a normal number with room to spare; below, the lower
-// tails are computed as c * exp(hi) in one step (`wa_mul_exp`), so that
-// results that are normal keep their bits where exp(-z^2) alone is subnormal.
+// Where exp(-z^2) is a normal number with room to spare; below, the
+// gradient's lower tail is computed as c * exp(hi) in one step
+// (`wa_mul_exp`), so that results that are normal keep their bits where
+// exp(-z^2) alone is subnormal.
 const WA_GELU_TAIL: f32 = -80.0;
 
+// x Phi(x) with Phi(x) = 1 - erfc(z) / 2 (x > 0) or erfc(|z|) / 2, and
+// erfc(|z|) / 2 = (t p / 2) 2^k with exp(hi + lo + P(t)) = p 2^k: the lower
+// tail x Phi(x) is scaled last, so it keeps relative accuracy all the way
+// down, where erfc(|z|) alone is subnormal.
 fn gelu(x: f32) -> f32 {
     let z = x * WA_FRAC_1_SQRT_2;
     var value: f32;
@@ -815,17 +826,9 @@ fn gelu(x: f32) -> f32 {
         value = x * (0.5 + 0.5 * wa_erf_small(z));
     } else {
         let tail = wa_normal_tail(z);
-        let half_erfc = 0.5 * tail.t * wa_exp_sum(tail.hi, tail.lo + tail.exponent);
-        if (x > 0.0) {
-            value = x * (1.0 - half_erfc);
-        } else {
-            // The lower tail, x Phi(x): relative accuracy all the way down.
-            value = x * half_erfc;
-            if (tail.hi + tail.lo < WA_GELU_TAIL) {
-                let factor = x * 0.5 * tail.t * wa_exp(tail.lo + tail.exponent);
-                value = wa_mul_exp(factor, 1.0, tail.hi);
-            }
-        }
+        let parts = wa_exp_sum_parts(tail.hi, tail.lo + tail.exponent);
+        let half = 0.5 * tail.t * parts.p;
+        value = select(wa_scale_pow2(x * half, parts.k), x * (1.0 - wa_scale_pow2(half, parts.k)), x > 0.0);
     }
     return wa_keep_nan(x, select(value, 0.0, wa_gelu_vanished(x)));
 }
@@ -865,13 +868,14 @@ fn wa_gelu_tanh_inner(x: f32) -> f32 {
     return 2.0 * WA_SQRT_2_OVER_PI * (x + WA_GELU_TANH_KAPPA * x * x * x);
 }
 
-// x sigmoid(2u) -> x exp(2u) where 2u < -20 (exp(2u) < 2e-9).
+// x sigmoid(2u) from exp(-|2u|) = p 2^k, as `silu`: x / (1 + e) for
+// 2u >= 0, and (x p / (1 + e)) 2^k below, scaled last (x exp(2u) in the far
+// tail keeps its bits where exp(2u) is subnormal).
 fn gelu_tanh(x: f32) -> f32 {
     let inner = wa_gelu_tanh_inner(x);
-    var value = x * wa_sigmoid(inner);
-    if (inner < -20.0) {
-        value = wa_mul_exp(x, 1.0, inner);
-    }
+    let parts = wa_exp_parts(-wa_abs(inner));
+    let d = 1.0 + wa_scale_pow2(parts.p, parts.k);
+    let value = select(wa_scale_pow2((x * parts.p) / d, parts.k), x * (1.0 / d), inner >= 0.0);
     return wa_keep_nan(x, select(value, 0.0, wa_gelu_vanished(x)));
 }
 
