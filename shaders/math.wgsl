@@ -54,11 +54,11 @@ fn wa_times_vanishing(g: f32, direction: f32, x: f32) -> f32 {
 }
 
 // m * 2^k with one rounding, for 2^-32 <= |m| < 2^10 (or m = 0, or any m
-// when k = 0) and any integer k: 2^k as two factors built from exponent bits, the first keeping
-// m * 2^k1 a normal number (exact), the second rounding once, to a
-// subnormal or an infinity where the result is one. k is clamped to
-// [-160, 160], beyond which the result rounds to 0 or overflows either way
-// for such m. No frexp or ldexp, no branch.
+// when k = 0) and any integer k: 2^k as two factors built from exponent
+// bits, the first keeping m * 2^k1 a normal number (exact), the second
+// rounding once, to a subnormal or an infinity where the result is one. k
+// is clamped to [-160, 160], beyond which the result rounds to 0 or
+// overflows either way for such m. No frexp or ldexp, no branch.
 fn wa_pow2(k: i32) -> f32 {
     return bitcast<f32>(u32(k + 127) << 23u);
 }
@@ -175,7 +175,7 @@ fn wa_split(a: f32) -> WaSplit {
 // a * b * exp(x) without overflow or underflow on the way (a gradient of
 // 1e38 times exp(-100) is a normal number), for every a, b and x: with
 // a = ma 2^ea, b = mb 2^eb and exp(x) = exp(r) 2^k, the mantissas multiply
-// in [1/2, 6) (two roundings) and the exponents are applied at the end
+// in [0.7, 5.7) (two roundings) and the exponents are applied at the end
 // (`wa_scale_pow2`: exact unless the result is subnormal or infinite). One
 // path, no branch. Infinite or NaN factors and |x| > 300 are taken apart
 // below with the limits.
