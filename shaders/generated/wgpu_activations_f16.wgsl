@@ -636,11 +636,12 @@ fn logsigmoid_backward(x: f32, grad_output: f32) -> f32 {
 // (x p / (1 + e)) 2^k for x < 0, scaled last, so that a result that is a
 // normal number keeps its bits where e is subnormal (x < -87.3, down to
 // -91.8); 0 past -WA_EXP_LIMIT (|x exp(x)| < 2^-150 there) and at -inf.
+// One division for both sides.
 fn silu(x: f32) -> f32 {
     let parts = wa_exp_parts(-wa_abs(x));
-    let inverse = 1.0 / (1.0 + wa_scale_pow2(parts.p, parts.k));
-    let lower = wa_scale_pow2((x * parts.p) * inverse, parts.k);
-    let value = select(select(lower, 0.0, x < -WA_EXP_LIMIT), x * inverse, x >= 0.0);
+    let upper = x >= 0.0;
+    let quotient = select(x * parts.p, x, upper) / (1.0 + wa_scale_pow2(parts.p, parts.k));
+    let value = select(select(wa_scale_pow2(quotient, parts.k), 0.0, x < -WA_EXP_LIMIT), quotient, upper);
     return wa_keep_nan(x, value);
 }
 
@@ -883,12 +884,13 @@ fn wa_gelu_tanh_inner(x: f32) -> f32 {
 
 // x sigmoid(2u) from exp(-|2u|) = p 2^k, as `silu`: x / (1 + e) for
 // 2u >= 0, and (x p / (1 + e)) 2^k below, scaled last (x exp(2u) in the far
-// tail keeps its bits where exp(2u) is subnormal).
+// tail keeps its bits where exp(2u) is subnormal); one division.
 fn gelu_tanh(x: f32) -> f32 {
     let inner = wa_gelu_tanh_inner(x);
     let parts = wa_exp_parts(-wa_abs(inner));
-    let d = 1.0 + wa_scale_pow2(parts.p, parts.k);
-    let value = select(wa_scale_pow2((x * parts.p) / d, parts.k), x * (1.0 / d), inner >= 0.0);
+    let upper = inner >= 0.0;
+    let quotient = select(x * parts.p, x, upper) / (1.0 + wa_scale_pow2(parts.p, parts.k));
+    let value = select(wa_scale_pow2(quotient, parts.k), quotient, upper);
     return wa_keep_nan(x, select(value, 0.0, wa_gelu_vanished(x)));
 }
 
