@@ -11,9 +11,9 @@
 //! entry point are counted with every call expanded (a call costs its
 //! callee's instructions each time). Both sides of every branch are counted:
 //! the figures are upper bounds of the path one element takes (the careful
-//! tails of the ops, such as gelu's lower tail and the `c * exp(x)` tails of
-//! silu and friends, sit in branches that typical inputs skip on a GPU;
-//! `exp` itself has no branch). A software rasterizer such as lavapipe runs
+//! tails of the ops, such as the gradients' `c * exp(x)` tails and gelu's
+//! gradient tail, sit in branches that typical inputs skip on a GPU; `exp`
+//! itself has no branch). A software rasterizer such as lavapipe runs
 //! both sides of every branch for every element, so there the cost follows
 //! the longest path more than the shortest.
 //! "arithmetic" counts float, integer, bit, conversion, comparison, select

@@ -68,7 +68,9 @@ fn wa_scale_pow2(m: f32, k: i32) -> f32 {
 // 1 / y for y >= 1 of any size: the division on the mantissa only (y's
 // exponent bits replaced by 2^0), then scaled by the exponent. Some drivers
 // compute 1 / y through a reciprocal estimate that loses most of its bits
-// for huge y (lavapipe: 1e-4 relative at y ~ 1e21). 0 for y = inf.
+// for huge y (lavapipe: 1e-4 relative at y ~ 1e21). For y >= 1 only, 0 for
+// y = inf (NaN and negative y are read as other numbers: `wa_recip_large`
+// sends them to the plain division).
 fn wa_recip(y: f32) -> f32 {
     let bits = bitcast<u32>(y);
     let mantissa = bitcast<f32>((bits & 0x007fffffu) | 0x3f800000u);
@@ -81,11 +83,12 @@ fn wa_recip(y: f32) -> f32 {
 // loses nothing), exp(r) by its degree-7 Taylor polynomial (truncation below
 // 6e-9 relative), and 2^k from exponent bits (`wa_scale_pow2`: subnormal
 // results rounded once). One path for every x, no branch: software
-// rasterizers such as lavapipe run both sides of every branch, so a careful
-// tail behind an `if` costs every element. Exact 0 below -104 and inf above
-// ln(f32::MAX), where WGSL leaves exp and ldexp open; NaN for NaN. WGSL's own
-// exp is only promised to 3 + 2|x| ulps (180 ulps at x = -88); this one is
-// within a few ulps everywhere.
+// rasterizers such as lavapipe run both sides of every branch (measured on
+// Mesa 22.3.6: an untaken `if` cost as much as its body; BENCHMARKS.md), so
+// a careful tail behind an `if` costs every element. Exact 0 below about
+// -103.97 (ln 2^-150) and inf above ln(f32::MAX), where WGSL leaves exp and
+// ldexp open; NaN for NaN. WGSL's own exp is only promised to 3 + 2|x| ulps
+// (180 ulps at x = -88); this one is within a few ulps everywhere.
 const WA_LOG2E: f32 = 1.4426950408889634;
 
 const WA_LN2_HI: f32 = 0.693145751953125;
@@ -94,7 +97,8 @@ const WA_LN2_LO: f32 = 1.4286068203094172e-06;
 
 // Past this |x|, exp(x) is 0 or inf in f32, and so is c exp(x) for any
 // c that is not much larger than |x| (silu's x exp(x) < 2^-150 below -109).
-// (Below it k * WA_LN2_HI stays exact: |k| <= 217.)
+// (k * WA_LN2_HI is exact for |k| <= 511, WA_LN2_HI being 22713 / 2^15;
+// |k| <= 217 here, 433 in `wa_mul_exp`.)
 const WA_EXP_LIMIT: f32 = 150.0;
 
 // exp(r) for |r| <= ln2 / 2.
