@@ -126,15 +126,10 @@ fn wa_gelu_tanh_inner(x: f32) -> f32 {
     return 2.0 * WA_SQRT_2_OVER_PI * (x + WA_GELU_TANH_KAPPA * x * x * x);
 }
 
-// x sigmoid(2u) from exp(-|2u|) = p 2^k, as `silu`: x / (1 + e) for
-// 2u >= 0, and (x p / (1 + e)) 2^k below, scaled last (x exp(2u) in the far
-// tail keeps its bits where exp(2u) is subnormal); one division.
+// x sigmoid(2u), scaled last as `silu` (`wa_times_sigmoid`: x exp(2u) in
+// the far tail keeps its bits where exp(2u) is subnormal).
 fn gelu_tanh(x: f32) -> f32 {
-    let inner = wa_gelu_tanh_inner(x);
-    let parts = wa_exp_parts(-wa_abs(inner));
-    let upper = inner >= 0.0;
-    let quotient = select(x * parts.p, x, upper) / (1.0 + wa_scale_pow2(parts.p, parts.k));
-    let value = select(wa_scale_pow2(quotient, parts.k), quotient, upper);
+    let value = wa_times_sigmoid(x, wa_gelu_tanh_inner(x));
     return wa_keep_nan(x, select(value, 0.0, wa_gelu_vanished(x)));
 }
 

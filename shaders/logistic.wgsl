@@ -64,17 +64,11 @@ fn logsigmoid_backward(x: f32, grad_output: f32) -> f32 {
     return wa_keep_nan(x, wa_with_gradient_tail(body, grad_output, 1.0, -x, x));
 }
 
-// x sigmoid(x) from one exp(-|x|) = p 2^k: x / (1 + e) for x >= 0, and
-// (x p / (1 + e)) 2^k for x < 0, scaled last, so that a result that is a
-// normal number keeps its bits where e is subnormal (x < -87.3, down to
+// x sigmoid(x), scaled last (`wa_times_sigmoid`): a result that is a
+// normal number keeps its bits where exp(x) is subnormal (x < -87.3, down to
 // -91.8); 0 past -WA_EXP_LIMIT (|x exp(x)| < 2^-150 there) and at -inf.
-// One division for both sides.
 fn silu(x: f32) -> f32 {
-    let parts = wa_exp_parts(-wa_abs(x));
-    let upper = x >= 0.0;
-    let quotient = select(x * parts.p, x, upper) / (1.0 + wa_scale_pow2(parts.p, parts.k));
-    let value = select(select(wa_scale_pow2(quotient, parts.k), 0.0, x < -WA_EXP_LIMIT), quotient, upper);
-    return wa_keep_nan(x, value);
+    return wa_keep_nan(x, select(wa_times_sigmoid(x, x), 0.0, x < -WA_EXP_LIMIT));
 }
 
 // s (1 + x (1 - s)) = s + x s (1 - s) -> (1 + x) exp(x) in the tail.

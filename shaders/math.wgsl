@@ -123,19 +123,26 @@ struct WaExpParts {
     k: i32,
 }
 
+// (x + -0.0 is x for every x, so `wa_exp_sum`'s reduction does the same
+// operations as a reduction of x alone; compilers drop the addition.)
 fn wa_exp_parts(x: f32) -> WaExpParts {
-    let inside = wa_abs(x) <= WA_EXP_LIMIT;
-    let t = select(0.0, x, inside);
-    let k = round(t * WA_LOG2E);
-    let r = (t - k * WA_LN2_HI) - k * WA_LN2_LO;
-    return WaExpParts(select(0.0, wa_exp_reduced(r), inside), i32(k));
+    return wa_exp_sum_parts(x, -0.0);
 }
 
 fn wa_exp(x: f32) -> f32 {
-    let parts = wa_exp_parts(x);
-    let limit = select(0.0, wa_infinity(), x > 0.0);
-    let inside = wa_abs(x) <= WA_EXP_LIMIT;
-    return wa_keep_nan(x, select(limit, wa_scale_pow2(parts.p, parts.k), inside));
+    return wa_exp_sum(x, -0.0);
+}
+
+// c * sigmoid(t) from one exp(-|t|) = p 2^k: c / (1 + e) for t >= 0, and
+// (c p / (1 + e)) 2^k below, scaled last, so that a result that is a normal
+// number keeps its bits where e is subnormal; one division for both sides.
+// For |c| < 2^9 (`wa_scale_pow2`'s range); c p is 0 past t = -WA_EXP_LIMIT
+// for finite c (-inf * 0 is the caller's).
+fn wa_times_sigmoid(c: f32, t: f32) -> f32 {
+    let parts = wa_exp_parts(-wa_abs(t));
+    let upper = t >= 0.0;
+    let quotient = select(c * parts.p, c, upper) / (1.0 + wa_scale_pow2(parts.p, parts.k));
+    return select(wa_scale_pow2(quotient, parts.k), quotient, upper);
 }
 
 // exp(hi + lo) where hi + lo is not rounded: the reduction subtracts k ln2

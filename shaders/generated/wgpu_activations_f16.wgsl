@@ -123,19 +123,26 @@ struct WaExpParts {
     k: i32,
 }
 
+// (x + -0.0 is x for every x, so `wa_exp_sum`'s reduction does the same
+// operations as a reduction of x alone; compilers drop the addition.)
 fn wa_exp_parts(x: f32) -> WaExpParts {
-    let inside = wa_abs(x) <= WA_EXP_LIMIT;
-    let t = select(0.0, x, inside);
-    let k = round(t * WA_LOG2E);
-    let r = (t - k * WA_LN2_HI) - k * WA_LN2_LO;
-    return WaExpParts(select(0.0, wa_exp_reduced(r), inside), i32(k));
+    return wa_exp_sum_parts(x, -0.0);
 }
 
 fn wa_exp(x: f32) -> f32 {
-    let parts = wa_exp_parts(x);
-    let limit = select(0.0, wa_infinity(), x > 0.0);
-    let inside = wa_abs(x) <= WA_EXP_LIMIT;
-    return wa_keep_nan(x, select(limit, wa_scale_pow2(parts.p, parts.k), inside));
+    return wa_exp_sum(x, -0.0);
+}
+
+// c * sigmoid(t) from one exp(-|t|) = p 2^k: c / (1 + e) for t >= 0, and
+// (c p / (1 + e)) 2^k below, scaled last, so that a result that is a normal
+// number keeps its bits where e is subnormal; one division for both sides.
+// For |c| < 2^9 (`wa_scale_pow2`'s range); c p is 0 past t = -WA_EXP_LIMIT
+// for finite c (-inf * 0 is the caller's).
+fn wa_times_sigmoid(c: f32, t: f32) -> f32 {
+    let parts = wa_exp_parts(-wa_abs(t));
+    let upper = t >= 0.0;
+    let quotient = select(c * parts.p, c, upper) / (1.0 + wa_scale_pow2(parts.p, parts.k));
+    return select(wa_scale_pow2(quotient, parts.k), quotient, upper);
 }
 
 // exp(hi + lo) where hi + lo is not rounded: the reduction subtracts k ln2
@@ -636,17 +643,11 @@ fn logsigmoid_backward(x: f32, grad_output: f32) -> f32 {
     return wa_keep_nan(x, wa_with_gradient_tail(body, grad_output, 1.0, -x, x));
 }
 
-// x sigmoid(x) from one exp(-|x|) = p 2^k: x / (1 + e) for x >= 0, and
-// (x p / (1 + e)) 2^k for x < 0, scaled last, so that a result that is a
-// normal number keeps its bits where e is subnormal (x < -87.3, down to
+// x sigmoid(x), scaled last (`wa_times_sigmoid`): a result that is a
+// normal number keeps its bits where exp(x) is subnormal (x < -87.3, down to
 // -91.8); 0 past -WA_EXP_LIMIT (|x exp(x)| < 2^-150 there) and at -inf.
-// One division for both sides.
 fn silu(x: f32) -> f32 {
-    let parts = wa_exp_parts(-wa_abs(x));
-    let upper = x >= 0.0;
-    let quotient = select(x * parts.p, x, upper) / (1.0 + wa_scale_pow2(parts.p, parts.k));
-    let value = select(select(wa_scale_pow2(quotient, parts.k), 0.0, x < -WA_EXP_LIMIT), quotient, upper);
-    return wa_keep_nan(x, value);
+    return wa_keep_nan(x, select(wa_times_sigmoid(x, x), 0.0, x < -WA_EXP_LIMIT));
 }
 
 // s (1 + x (1 - s)) = s + x s (1 - s) -> (1 + x) exp(x) in the tail.
@@ -886,15 +887,10 @@ fn wa_gelu_tanh_inner(x: f32) -> f32 {
     return 2.0 * WA_SQRT_2_OVER_PI * (x + WA_GELU_TANH_KAPPA * x * x * x);
 }
 
-// x sigmoid(2u) from exp(-|2u|) = p 2^k, as `silu`: x / (1 + e) for
-// 2u >= 0, and (x p / (1 + e)) 2^k below, scaled last (x exp(2u) in the far
-// tail keeps its bits where exp(2u) is subnormal); one division.
+// x sigmoid(2u), scaled last as `silu` (`wa_times_sigmoid`: x exp(2u) in
+// the far tail keeps its bits where exp(2u) is subnormal).
 fn gelu_tanh(x: f32) -> f32 {
-    let inner = wa_gelu_tanh_inner(x);
-    let parts = wa_exp_parts(-wa_abs(inner));
-    let upper = inner >= 0.0;
-    let quotient = select(x * parts.p, x, upper) / (1.0 + wa_scale_pow2(parts.p, parts.k));
-    let value = select(wa_scale_pow2(quotient, parts.k), quotient, upper);
+    let value = wa_times_sigmoid(x, wa_gelu_tanh_inner(x));
     return wa_keep_nan(x, select(value, 0.0, wa_gelu_vanished(x)));
 }
 
