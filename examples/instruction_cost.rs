@@ -11,9 +11,10 @@
 //! entry point are counted with every call expanded (a call costs its
 //! callee's instructions each time). Both sides of every branch are counted:
 //! the figures are upper bounds of the path one element takes (the careful
-//! tails of the ops, such as the gradients' `c * exp(x)` tails and gelu's
-//! gradient tail, sit in branches that typical inputs skip on a GPU; `exp`
-//! itself has no branch). A software rasterizer such as lavapipe runs
+//! forms that remain behind a branch, such as elu's `c * exp(x) - c` past
+//! |x| = 1 and gelu's series near 0, are skipped by the elements that do
+//! not need them on a GPU; `exp` and the gradients' tails have no branch).
+//! A software rasterizer such as lavapipe runs
 //! both sides of every branch for every element, so there the cost follows
 //! the longest path more than the shortest.
 //! "arithmetic" counts float, integer, bit, conversion, comparison, select

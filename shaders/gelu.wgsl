@@ -67,12 +67,6 @@ fn wa_gelu_vanished(x: f32) -> bool {
     return x < -30.0;
 }
 
-// Where exp(-z^2) is a normal number with room to spare; below, the
-// gradient's lower tail is computed as c * exp(hi) in one step
-// (`wa_mul_exp`), so that results that are normal keep their bits where
-// exp(-z^2) alone is subnormal.
-const WA_GELU_TAIL: f32 = -80.0;
-
 // x Phi(x) with Phi(x) = 1 - erfc(z) / 2 (x > 0) or erfc(|z|) / 2, and
 // erfc(|z|) / 2 = (t p / 2) 2^k with exp(hi + lo + P(t)) = p 2^k: the lower
 // tail x Phi(x) is scaled last, so it keeps relative accuracy all the way
@@ -94,6 +88,7 @@ fn gelu(x: f32) -> f32 {
 // Phi(x) + x phi(x).
 fn gelu_backward(x: f32, grad_output: f32) -> f32 {
     let z = x * WA_FRAC_1_SQRT_2;
+    let gone = wa_times_vanishing(grad_output, -1.0, x);
     var value: f32;
     if (wa_abs(z) < 0.5) {
         let cdf = 0.5 + 0.5 * wa_erf_small(z);
@@ -101,23 +96,21 @@ fn gelu_backward(x: f32, grad_output: f32) -> f32 {
         value = grad_output * (cdf + x * pdf);
     } else {
         let tail = wa_normal_tail(z);
-        let e = wa_exp_sum(tail.hi, tail.lo);
+        let parts = wa_exp_sum_parts_wide(tail.hi, tail.lo);
+        let e = wa_scale_pow2(parts.p, parts.k);
         let f = wa_exp(tail.exponent);
         if (x > 0.0) {
             let pdf = WA_FRAC_1_SQRT_2PI * e;
             value = grad_output * ((1.0 - 0.5 * tail.t * e * f) + select(x * pdf, 0.0, pdf == 0.0));
         } else {
-            // Phi(x) + x phi(x) = (t f / 2 + x / sqrt(2 pi)) exp(-z^2).
+            // Phi(x) + x phi(x) = (t f / 2 + x / sqrt(2 pi)) exp(-z^2), with
+            // exp(-z^2) = p 2^k: d p times g, 2^k applied last
+            // (`wa_times_scaled`), so that results that are normal keep their
+            // bits where exp(-z^2) alone is subnormal (1e5 gelu'(-13)).
             let d = 0.5 * tail.t * f + x * WA_FRAC_1_SQRT_2PI;
-            value = grad_output * (d * e);
-            let size = wa_abs(value);
-            let plain = (tail.hi + tail.lo >= WA_GELU_TAIL) & (size >= WA_MIN_NORMAL) & (size <= WA_MAX_FINITE);
-            if (!plain) {
-                value = wa_mul_exp(grad_output, d * wa_exp(tail.lo), tail.hi);
-            }
+            value = select(wa_times_scaled(grad_output, d * parts.p, parts.k), gone, parts.p == 0.0);
         }
     }
-    let gone = wa_times_vanishing(grad_output, -1.0, x);
     return wa_keep_nan(x, select(value, gone, wa_gelu_vanished(x)));
 }
 
@@ -133,20 +126,12 @@ fn gelu_tanh(x: f32) -> f32 {
     return wa_keep_nan(x, select(value, 0.0, wa_gelu_vanished(x)));
 }
 
-// d/dx x s(2u) = s + x * 2 s (1 - s) * sqrt(2/pi) (1 + 3 kappa x^2)
-// -> (1 + x * growth) exp(2u) in the tail.
+// d/dx x s(2u) = s + x * 2 s (1 - s) * sqrt(2/pi) (1 + 3 kappa x^2), scaled
+// last below 2u = 0 (`wa_grad_times_sigmoid_slope`).
 fn gelu_tanh_backward(x: f32, grad_output: f32) -> f32 {
     let inner = wa_gelu_tanh_inner(x);
-    let pair = wa_sigmoid_pair(inner);
-    let s = pair.s;
-    let spread = s * pair.complement;
     let growth = (2.0 * WA_SQRT_2_OVER_PI) * (1.0 + 3.0 * WA_GELU_TANH_KAPPA * x * x);
-    let slope = (x * spread) * growth;
-    var value = grad_output * (s + select(slope, 0.0, spread == 0.0));
+    let value = wa_grad_times_sigmoid_slope(grad_output, inner, x, growth);
     let gone = wa_times_vanishing(grad_output, -1.0, x);
-    if (inner < -20.0) {
-        let d = 1.0 + x * growth;
-        value = select(wa_mul_exp(grad_output, d, inner), gone, inner < -1e10);
-    }
     return wa_keep_nan(x, select(value, gone, wa_gelu_vanished(x)));
 }

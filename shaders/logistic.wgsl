@@ -4,48 +4,19 @@
 // and nothing cancels (see each function); NaN in gives NaN out, infinities
 // give the limits.
 
-// Below this the exponential tails are computed as c * exp(x) in one step
-// (`wa_mul_exp`): exp(x) there is below 2e-9, so the dropped terms are under
-// 1/60 ulp, and no subnormal intermediate (exp(-90) is one) can lose the bits
-// of a result that is itself normal (x exp(x), or a gradient of 1e5 times it).
-const WA_TAIL: f32 = -20.0;
-
-// Below -1e10 exp(x) is exactly 0 in every form (and -inf * 0 would be NaN).
-fn wa_vanishing(x: f32) -> bool {
-    return x < -1e10;
-}
-
-// `value`, but c * exp(t) where t < WA_TAIL, and exactly 0 where t is
-// vanishing (the forward limits: x exp(x) -> 0 as x -> -inf). The tail is
-// only computed where some element needs it.
-fn wa_with_tail(value: f32, c: f32, t: f32) -> f32 {
-    var result = value;
-    if (t < WA_TAIL) {
-        result = select(wa_mul_exp(c, 1.0, t), 0.0, wa_vanishing(t));
-    }
-    return result;
-}
-
-// g * d * exp(t) for t < WA_TAIL (the gradient's tail), else `value`; where t
-// is vanishing, g times a derivative too small for any float (see
-// `wa_times_vanishing`), x being the op's input.
-fn wa_with_gradient_tail(value: f32, g: f32, d: f32, t: f32, x: f32) -> f32 {
-    var result = value;
-    if (t < WA_TAIL) {
-        result = select(wa_mul_exp(g, d, t), wa_times_vanishing(g, d, x), wa_vanishing(t));
-    }
-    return result;
-}
-
 fn sigmoid(x: f32) -> f32 {
     return wa_keep_nan(x, wa_sigmoid(x));
 }
 
-// s(x) s(-x) (from one exp) -> exp(-|x|) in both tails.
+// s(x) s(-x) = e / (1 + e)^2 with e = exp(-|x|) = p 2^k: (p / (1 + e)) / (1
+// + e) times g, 2^k applied last (`wa_times_scaled`), so that 1e30 times
+// sigmoid'(-100) keeps its bits; past |x| = WA_EXP_PRODUCT_LIMIT, g times
+// a vanishing derivative.
 fn sigmoid_backward(x: f32, grad_output: f32) -> f32 {
-    let pair = wa_sigmoid_pair(x);
-    let body = (grad_output * pair.s) * pair.complement;
-    return wa_keep_nan(x, wa_with_gradient_tail(body, grad_output, 1.0, -wa_abs(x), x));
+    let parts = wa_exp_parts_wide(-wa_abs(x));
+    let inverse = 1.0 / (1.0 + wa_scale_pow2(parts.p, parts.k));
+    let value = wa_times_scaled(grad_output, (parts.p * inverse) * inverse, parts.k);
+    return wa_keep_nan(x, select(value, wa_times_vanishing(grad_output, 1.0, x), parts.p == 0.0));
 }
 
 // y (1 - y), y = sigmoid(x).
@@ -58,10 +29,9 @@ fn logsigmoid(x: f32) -> f32 {
     return wa_keep_nan(x, -wa_softplus(-x));
 }
 
-// sigmoid(-x) -> exp(-x) in the tail.
+// g sigmoid(-x), scaled last for x > 0 (`wa_grad_times_sigmoid`).
 fn logsigmoid_backward(x: f32, grad_output: f32) -> f32 {
-    let body = grad_output * wa_sigmoid(-x);
-    return wa_keep_nan(x, wa_with_gradient_tail(body, grad_output, 1.0, -x, x));
+    return wa_keep_nan(x, wa_grad_times_sigmoid(grad_output, -x, x));
 }
 
 // x sigmoid(x), scaled last (`wa_times_sigmoid`): a result that is a
@@ -71,28 +41,38 @@ fn silu(x: f32) -> f32 {
     return wa_keep_nan(x, select(wa_times_sigmoid(x, x), 0.0, x < -WA_EXP_LIMIT));
 }
 
-// s (1 + x (1 - s)) = s + x s (1 - s) -> (1 + x) exp(x) in the tail.
+// s (1 + x (1 - s)) = s + x s (1 - s), scaled last below 0
+// (`wa_grad_times_sigmoid_slope`).
 fn silu_backward(x: f32, grad_output: f32) -> f32 {
-    let pair = wa_sigmoid_pair(x);
-    let s = pair.s;
-    let spread = s * pair.complement;
-    let body = grad_output * (s + select(x * spread, 0.0, spread == 0.0));
-    return wa_keep_nan(x, wa_with_gradient_tail(body, grad_output, 1.0 + x, x, x));
+    return wa_keep_nan(x, wa_grad_times_sigmoid_slope(grad_output, x, x, 1.0));
 }
 
-// log1p(exp(beta x)) / beta -> exp(beta x) / beta in the tail; x where
-// beta x > threshold (the test on the f32 product, as PyTorch).
+// log1p(exp(beta x)) / beta from one exp(-|beta x|) = e = p 2^k, log1p(e)
+// = 2 s P(s^2) with s = e / (2 + e) (`wa_log1p_unit`): beta x + log1p(e)
+// above 0; below, s carries e, so 2 s P is computed on p (s = (p / (2 + e))
+// 2^k) and 2^k applied last with 1/beta's exponent (`wa_times_scaled`):
+// exp(beta x) / beta keeps its bits where exp(beta x) alone is subnormal
+// and 1/beta is large; 0 past beta x = -WA_EXP_PRODUCT_LIMIT. x where beta
+// x > threshold (the test on the f32 product, as PyTorch).
 fn softplus(x: f32, beta: f32, threshold: f32) -> f32 {
     let bx = beta * x;
     let inverse_beta = 1.0 / beta;
-    let body = wa_with_tail(wa_softplus(bx) * inverse_beta, inverse_beta, bx);
+    let parts = wa_exp_parts_wide(-wa_abs(bx));
+    let e = wa_scale_pow2(parts.p, parts.k);
+    let s_scaled = parts.p / (2.0 + e);
+    let s = wa_scale_pow2(s_scaled, parts.k);
+    let series = wa_log1p_series(s * s);
+    let upper = (bx + (2.0 * s) * series) * inverse_beta;
+    let lower = select(wa_times_scaled(inverse_beta, (2.0 * s_scaled) * series, parts.k), 0.0, parts.p == 0.0);
+    let body = select(lower, upper, bx > 0.0);
     return wa_keep_nan(x, select(body, x, bx > threshold));
 }
 
-// sigmoid(beta x) -> exp(beta x) in the tail; 1 past the threshold.
+// g sigmoid(beta x), scaled last below 0 (`wa_grad_times_sigmoid`); g
+// past the threshold; NaN where beta x is (beta = 0 at x = +-inf).
 fn softplus_backward(x: f32, grad_output: f32, beta: f32, threshold: f32) -> f32 {
     let bx = beta * x;
-    let body = wa_with_gradient_tail(grad_output * wa_sigmoid(bx), grad_output, 1.0, bx, x);
+    let body = wa_keep_nan(bx, wa_grad_times_sigmoid(grad_output, bx, x));
     return wa_keep_nan(x, select(body, grad_output, bx > threshold));
 }
 
@@ -140,24 +120,46 @@ fn mish(x: f32) -> f32 {
     return wa_keep_nan(x, value);
 }
 
-// t + x sigmoid(x) (1 - t^2), (1 - t^2) = (1 - t)(1 + t);
-// -> (1 + x) exp(x) in the tail.
+// t + x sigmoid(x) (1 - t^2), (1 - t^2) = (1 - t)(1 + t), in the forms of
+// `wa_mish_terms` from one exp(-|x|) = e = p 2^k. For x <= 0, t and
+// sigmoid(x) both carry e, so that side is computed on p and 2^k applied
+// last with g's exponent (`wa_times_scaled`): 1e30 times mish'(-100) keeps
+// its bits; past x = -WA_EXP_PRODUCT_LIMIT, g times a vanishing derivative
+// of the sign of 1 + x.
 fn mish_backward(x: f32, grad_output: f32) -> f32 {
-    let terms = wa_mish_terms(x);
-    let slope = x * terms.sigmoid * (terms.one_minus_t * (1.0 + terms.t));
-    let finite_slope = select(slope, 0.0, (terms.one_minus_t == 0.0) | (terms.t == 0.0));
-    let body = grad_output * (terms.t + finite_slope);
-    return wa_keep_nan(x, wa_with_gradient_tail(body, grad_output, 1.0 + x, x, x));
+    let parts = wa_exp_parts_wide(-wa_abs(x));
+    let e = wa_scale_pow2(parts.p, parts.k);
+    let inverse = 1.0 / (1.0 + e);
+    // x > 0: t = (1 + 2e) / (1 + 2e + 2e^2), 1 - t = 2e^2 / (1 + 2e + 2e^2).
+    let inverse_positive = 1.0 / (1.0 + 2.0 * e + 2.0 * e * e);
+    let t_positive = (1.0 + 2.0 * e) * inverse_positive;
+    let c_positive = 2.0 * e * e * inverse_positive;
+    let slope_positive = x * inverse * (c_positive * (1.0 + t_positive));
+    let upper = t_positive + select(slope_positive, 0.0, c_positive == 0.0);
+    // x <= 0: t = e (e + 2) / (e (e + 2) + 2) and sigmoid(x) = e / (1 + e) on
+    // p; 1 - t = 2 / (e (e + 2) + 2).
+    let inverse_negative = 1.0 / (e * (e + 2.0) + 2.0);
+    let t_negative = (parts.p * (e + 2.0)) * inverse_negative;
+    let c_negative = 2.0 * inverse_negative;
+    let slope_negative = x * (parts.p * inverse) * (c_negative * (1.0 + wa_scale_pow2(t_negative, parts.k)));
+    let positive = x > 0.0;
+    let value = wa_times_scaled(grad_output, select(t_negative + slope_negative, upper, positive), select(parts.k, 0, positive));
+    let gone = wa_times_vanishing(grad_output, 1.0 + x, x);
+    return wa_keep_nan(x, select(value, gone, !positive & (parts.p == 0.0)));
 }
 
 fn tanh(x: f32) -> f32 {
     return wa_tanh(x);
 }
 
-// 4 e / (1 + e)^2, e = exp(-2|x|) -> 4 exp(-2|x|) in the tail.
+// 4 e / (1 + e)^2 with e = exp(-2|x|) = p 2^k: 4p / (1 + e)^2 times g, 2^k
+// applied last (`wa_times_scaled`), so that 1e30 times tanh'(50) keeps its
+// bits; past |x| = WA_EXP_PRODUCT_LIMIT / 2, g times a vanishing derivative.
 fn tanh_backward(x: f32, grad_output: f32) -> f32 {
-    let body = grad_output * wa_sech2(x);
-    return wa_keep_nan(x, wa_with_gradient_tail(body, grad_output, 4.0, -2.0 * wa_abs(x), x));
+    let parts = wa_exp_parts_wide(-2.0 * wa_abs(x));
+    let d = 1.0 + wa_scale_pow2(parts.p, parts.k);
+    let value = wa_times_scaled(grad_output, (4.0 * parts.p) / (d * d), parts.k);
+    return wa_keep_nan(x, select(value, wa_times_vanishing(grad_output, 1.0, x), parts.p == 0.0));
 }
 
 // (1 - y)(1 + y), y = tanh(x).

@@ -145,6 +145,40 @@ fn wa_times_sigmoid(c: f32, t: f32) -> f32 {
     return select(wa_scale_pow2(quotient, parts.k), quotient, upper);
 }
 
+// g sigmoid(t) for a gradient g of any size: e / (1 + e) below t = 0
+// carries e = exp(t) = p 2^k, so it is computed on p and 2^k is applied
+// last with g's exponent (`wa_times_scaled`): 1e30 times sigmoid(-100)
+// keeps its bits; 1 / (1 + e) at and above 0. Past t =
+// -WA_EXP_PRODUCT_LIMIT, g times a vanishing positive derivative of the
+// op's input x (`wa_times_vanishing`). NaN t is the caller's.
+fn wa_grad_times_sigmoid(g: f32, t: f32, x: f32) -> f32 {
+    let parts = wa_exp_parts_wide(-wa_abs(t));
+    let lower = t < 0.0;
+    let m = select(1.0, parts.p, lower) / (1.0 + wa_scale_pow2(parts.p, parts.k));
+    let value = wa_times_scaled(g, m, select(0, parts.k, lower));
+    return select(value, wa_times_vanishing(g, 1.0, x), lower & (parts.p == 0.0));
+}
+
+// g (s + (x s (1 - s)) growth) with s = sigmoid(t): the gradient of x
+// sigmoid(t) as silu (t = x, growth = 1) and gelu(tanh) (t = 2u, growth =
+// d(2u)/dx) have it, for a gradient g of any size. From one exp(-|t|) = p
+// 2^k: below t = 0 every term carries e (s = e / (1 + e)), so they are
+// computed on p and 2^k is applied last (`wa_times_scaled`): 1e30 times
+// silu'(-100) keeps its bits. Past t = -WA_EXP_PRODUCT_LIMIT, g times a
+// vanishing derivative of the sign of 1 + x growth.
+fn wa_grad_times_sigmoid_slope(g: f32, t: f32, x: f32, growth: f32) -> f32 {
+    let parts = wa_exp_parts_wide(-wa_abs(t));
+    let e = wa_scale_pow2(parts.p, parts.k);
+    let inverse = 1.0 / (1.0 + e);
+    let upper = t >= 0.0;
+    let small = select(parts.p, e, upper) * inverse;
+    let s = select(small, inverse, upper);
+    let spread = s * select(inverse, small, upper);
+    let m = s + select((x * spread) * growth, 0.0, spread == 0.0);
+    let value = wa_times_scaled(g, m, select(parts.k, 0, upper));
+    return select(value, wa_times_vanishing(g, 1.0 + x * growth, x), !upper & (parts.p == 0.0));
+}
+
 // exp(hi + lo) where hi + lo is not rounded: the reduction subtracts k ln2
 // from hi (exactly, for hi near k ln2) before adding lo, so an argument whose
 // rounding would cost |hi + lo| * eps relative (exp(-z^2) at z = 9: 81 eps)
@@ -158,7 +192,29 @@ fn wa_exp_sum(hi: f32, lo: f32) -> f32 {
 
 // exp(hi + lo) = p 2^k as `wa_exp_parts` (p = 0 past the limit).
 fn wa_exp_sum_parts(hi: f32, lo: f32) -> WaExpParts {
-    let inside = wa_abs(hi + lo) <= WA_EXP_LIMIT;
+    return wa_exp_sum_parts_within(hi, lo, WA_EXP_LIMIT);
+}
+
+// Past this |x|, c exp(x) is 0 or inf in f32 for every finite c (|c| <
+// 2^128, and 2^128 exp(-193) is below 2^-150): the range of `wa_mul_exp`
+// and of the `_wide` parts, which a gradient of any size multiplies.
+const WA_EXP_PRODUCT_LIMIT: f32 = 300.0;
+
+// exp(hi + lo) = p 2^k for |hi + lo| <= WA_EXP_PRODUCT_LIMIT (p = 0
+// beyond, and for NaN): for a derivative that a gradient of any size
+// multiplies (`wa_times_scaled`).
+fn wa_exp_sum_parts_wide(hi: f32, lo: f32) -> WaExpParts {
+    return wa_exp_sum_parts_within(hi, lo, WA_EXP_PRODUCT_LIMIT);
+}
+
+fn wa_exp_parts_wide(x: f32) -> WaExpParts {
+    return wa_exp_sum_parts_wide(x, -0.0);
+}
+
+// p 2^k = exp(hi + lo) for |hi + lo| <= limit (at most 354: |k| <= 511,
+// where k * WA_LN2_HI is exact), p = 0 beyond and for NaN (k = 0 then).
+fn wa_exp_sum_parts_within(hi: f32, lo: f32, limit: f32) -> WaExpParts {
+    let inside = wa_abs(hi + lo) <= limit;
     let h = select(0.0, hi, inside);
     let l = select(0.0, lo, inside);
     let k = round((h + l) * WA_LOG2E);
@@ -183,6 +239,18 @@ fn wa_split(a: f32) -> WaSplit {
     return WaSplit(select(m, scaled, scaled == 0.0), e);
 }
 
+// g m 2^k: a gradient g of any size times a derivative m 2^k, m in
+// [2^-31, 2^9) or 0 (a mantissa from `wa_exp_parts_wide` times a few
+// factors): a finite g is split on its bits (`wa_split`) and every power of
+// two applied at the end (`wa_scale_pow2`: exact unless the result is
+// subnormal or infinite), so that 1e38 times 2^-200 keeps its bits; an
+// infinite or NaN g gives g m. (A derivative too small for any float, where
+// the parts' p is 0, is the caller's: `wa_times_vanishing`.)
+fn wa_times_scaled(g: f32, m: f32, k: i32) -> f32 {
+    let split = wa_split(g);
+    return select(g * m, wa_scale_pow2(split.m * m, split.e + k), wa_abs(g) <= WA_MAX_FINITE);
+}
+
 // a * b * exp(x) without overflow or underflow on the way (a gradient of
 // 1e38 times exp(-100) is a normal number), for every a, b and x: with
 // a = ma 2^ea, b = mb 2^eb and exp(x) = exp(r) 2^k, the mantissas multiply
@@ -192,13 +260,11 @@ fn wa_split(a: f32) -> WaSplit {
 // below with the limits.
 fn wa_mul_exp(a: f32, b: f32, x: f32) -> f32 {
     let finite_factors = (wa_abs(a) <= WA_MAX_FINITE) & (wa_abs(b) <= WA_MAX_FINITE);
-    let in_range = finite_factors & (wa_abs(x) <= 300.0);
-    let t = select(0.0, x, in_range);
-    let k = round(t * WA_LOG2E);
-    let r = (t - k * WA_LN2_HI) - k * WA_LN2_LO;
+    let in_range = finite_factors & (wa_abs(x) <= WA_EXP_PRODUCT_LIMIT);
+    let parts = wa_exp_parts_wide(x);
     let pa = wa_split(a);
     let pb = wa_split(b);
-    let product = wa_scale_pow2((pa.m * pb.m) * wa_exp_reduced(r), pa.e + pb.e + i32(k));
+    let product = wa_scale_pow2((pa.m * pb.m) * parts.p, pa.e + pb.e + parts.k);
     // An infinite or NaN factor: a * b times exp(x), which is positive and
     // finite (the product keeps its sign; inf * 0 is NaN), 0 at x = -inf and
     // inf at x = inf; past |x| = 300, exp(x) alone decides between 0 and inf.
@@ -208,7 +274,7 @@ fn wa_mul_exp(a: f32, b: f32, x: f32) -> f32 {
     let zero_factor = (a == 0.0) | (b == 0.0);
     let huge = select(wa_infinity(), 0.0, zero_factor & finite_x);
     let far = sign(a) * sign(b) * select(0.0, huge, x > 0.0);
-    let outside = (wa_abs(x) > 300.0) & finite_factors;
+    let outside = (wa_abs(x) > WA_EXP_PRODUCT_LIMIT) & finite_factors;
     return wa_keep_nan(x, select(select(plain, far, outside), product, in_range));
 }
 
@@ -246,7 +312,11 @@ fn wa_expm1(x: f32) -> f32 {
 // promised to an absolute 2^-21 near 1, useless for small e.
 fn wa_log1p_unit(e: f32) -> f32 {
     let s = e / (2.0 + e);
-    let z = s * s;
+    return 2.0 * s * wa_log1p_series(s * s);
+}
+
+// The odd series of `wa_log1p_unit` over s: 1 + z/3 + z^2/5 + ..., z = s^2.
+fn wa_log1p_series(z: f32) -> f32 {
     var p = 1.0 / 19.0;
     p = p * z + 1.0 / 17.0;
     p = p * z + 1.0 / 15.0;
@@ -256,8 +326,7 @@ fn wa_log1p_unit(e: f32) -> f32 {
     p = p * z + 1.0 / 7.0;
     p = p * z + 1.0 / 5.0;
     p = p * z + 1.0 / 3.0;
-    p = p * z + 1.0;
-    return 2.0 * s * p;
+    return p * z + 1.0;
 }
 
 // sigmoid(x) = 1 / (1 + exp(-x)), from exp(-|x|) so nothing overflows.

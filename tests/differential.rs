@@ -425,3 +425,47 @@ fn f16_without_shader_f16_is_an_error() {
         assert!(err.to_string().contains("SHADER_F16"), "{err}");
     }
 }
+
+/// The exponential tails with gradients of every size: where exp(x) is
+/// subnormal or 0 but g * f'(x) is a normal number (g = 1e30 at x = -100),
+/// and past the range where any f32 gradient could lift it (|x| up to 310),
+/// every op with its defaults and softplus with small betas (1/beta large:
+/// exp(beta x) / beta in the forward tail), forward and backward, f32.
+#[test]
+fn exponential_tails_with_gradients_of_every_size() {
+    let ctx = gpu_or_skip!();
+    let mut x: Vec<f32> = Vec::new();
+    for i in 0..840 {
+        let t = 20.0 + i as f32 * 0.347;
+        x.push(t);
+        x.push(-t);
+    }
+    x.extend_from_slice(&[-299.9, -300.0, -300.1, 299.9, 300.0, 300.1, -1e10, 1e10]);
+    x.extend_from_slice(common::strategies::SPECIAL_VALUES);
+    let gradients = [1e30f32, -3e38, f32::MAX, 1e-30, -2e-38, 1.0, f32::INFINITY];
+    let g: Vec<f32> = (0..x.len())
+        .map(|i| gradients[i % gradients.len()])
+        .collect();
+    let mut ops = Activation::all_defaults();
+    for beta in ["1e-3", "-0.25", "1e-20", "3.0"] {
+        ops.push(
+            Activation::from_name("softplus")
+                .and_then(|op| op.with_parameter("beta", beta))
+                .expect("softplus with beta"),
+        );
+    }
+    for op in ops {
+        if op.uses_weight() {
+            continue;
+        }
+        let case = Case {
+            op,
+            shape: vec![x.len()],
+            x: x.clone(),
+            g: g.clone(),
+            weight: None,
+            placement: Placement::Tensors,
+        };
+        check_case::<f32>(ctx, &case);
+    }
+}

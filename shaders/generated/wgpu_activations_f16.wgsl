@@ -145,6 +145,40 @@ fn wa_times_sigmoid(c: f32, t: f32) -> f32 {
     return select(wa_scale_pow2(quotient, parts.k), quotient, upper);
 }
 
+// g sigmoid(t) for a gradient g of any size: e / (1 + e) below t = 0
+// carries e = exp(t) = p 2^k, so it is computed on p and 2^k is applied
+// last with g's exponent (`wa_times_scaled`): 1e30 times sigmoid(-100)
+// keeps its bits; 1 / (1 + e) at and above 0. Past t =
+// -WA_EXP_PRODUCT_LIMIT, g times a vanishing positive derivative of the
+// op's input x (`wa_times_vanishing`). NaN t is the caller's.
+fn wa_grad_times_sigmoid(g: f32, t: f32, x: f32) -> f32 {
+    let parts = wa_exp_parts_wide(-wa_abs(t));
+    let lower = t < 0.0;
+    let m = select(1.0, parts.p, lower) / (1.0 + wa_scale_pow2(parts.p, parts.k));
+    let value = wa_times_scaled(g, m, select(0, parts.k, lower));
+    return select(value, wa_times_vanishing(g, 1.0, x), lower & (parts.p == 0.0));
+}
+
+// g (s + (x s (1 - s)) growth) with s = sigmoid(t): the gradient of x
+// sigmoid(t) as silu (t = x, growth = 1) and gelu(tanh) (t = 2u, growth =
+// d(2u)/dx) have it, for a gradient g of any size. From one exp(-|t|) = p
+// 2^k: below t = 0 every term carries e (s = e / (1 + e)), so they are
+// computed on p and 2^k is applied last (`wa_times_scaled`): 1e30 times
+// silu'(-100) keeps its bits. Past t = -WA_EXP_PRODUCT_LIMIT, g times a
+// vanishing derivative of the sign of 1 + x growth.
+fn wa_grad_times_sigmoid_slope(g: f32, t: f32, x: f32, growth: f32) -> f32 {
+    let parts = wa_exp_parts_wide(-wa_abs(t));
+    let e = wa_scale_pow2(parts.p, parts.k);
+    let inverse = 1.0 / (1.0 + e);
+    let upper = t >= 0.0;
+    let small = select(parts.p, e, upper) * inverse;
+    let s = select(small, inverse, upper);
+    let spread = s * select(inverse, small, upper);
+    let m = s + select((x * spread) * growth, 0.0, spread == 0.0);
+    let value = wa_times_scaled(g, m, select(parts.k, 0, upper));
+    return select(value, wa_times_vanishing(g, 1.0 + x * growth, x), !upper & (parts.p == 0.0));
+}
+
 // exp(hi + lo) where hi + lo is not rounded: the reduction subtracts k ln2
 // from hi (exactly, for hi near k ln2) before adding lo, so an argument whose
 // rounding would cost |hi + lo| * eps relative (exp(-z^2) at z = 9: 81 eps)
@@ -158,7 +192,29 @@ fn wa_exp_sum(hi: f32, lo: f32) -> f32 {
 
 // exp(hi + lo) = p 2^k as `wa_exp_parts` (p = 0 past the limit).
 fn wa_exp_sum_parts(hi: f32, lo: f32) -> WaExpParts {
-    let inside = wa_abs(hi + lo) <= WA_EXP_LIMIT;
+    return wa_exp_sum_parts_within(hi, lo, WA_EXP_LIMIT);
+}
+
+// Past this |x|, c exp(x) is 0 or inf in f32 for every finite c (|c| <
+// 2^128, and 2^128 exp(-193) is below 2^-150): the range of `wa_mul_exp`
+// and of the `_wide` parts, which a gradient of any size multiplies.
+const WA_EXP_PRODUCT_LIMIT: f32 = 300.0;
+
+// exp(hi + lo) = p 2^k for |hi + lo| <= WA_EXP_PRODUCT_LIMIT (p = 0
+// beyond, and for NaN): for a derivative that a gradient of any size
+// multiplies (`wa_times_scaled`).
+fn wa_exp_sum_parts_wide(hi: f32, lo: f32) -> WaExpParts {
+    return wa_exp_sum_parts_within(hi, lo, WA_EXP_PRODUCT_LIMIT);
+}
+
+fn wa_exp_parts_wide(x: f32) -> WaExpParts {
+    return wa_exp_sum_parts_wide(x, -0.0);
+}
+
+// p 2^k = exp(hi + lo) for |hi + lo| <= limit (at most 354: |k| <= 511,
+// where k * WA_LN2_HI is exact), p = 0 beyond and for NaN (k = 0 then).
+fn wa_exp_sum_parts_within(hi: f32, lo: f32, limit: f32) -> WaExpParts {
+    let inside = wa_abs(hi + lo) <= limit;
     let h = select(0.0, hi, inside);
     let l = select(0.0, lo, inside);
     let k = round((h + l) * WA_LOG2E);
@@ -183,6 +239,18 @@ fn wa_split(a: f32) -> WaSplit {
     return WaSplit(select(m, scaled, scaled == 0.0), e);
 }
 
+// g m 2^k: a gradient g of any size times a derivative m 2^k, m in
+// [2^-31, 2^9) or 0 (a mantissa from `wa_exp_parts_wide` times a few
+// factors): a finite g is split on its bits (`wa_split`) and every power of
+// two applied at the end (`wa_scale_pow2`: exact unless the result is
+// subnormal or infinite), so that 1e38 times 2^-200 keeps its bits; an
+// infinite or NaN g gives g m. (A derivative too small for any float, where
+// the parts' p is 0, is the caller's: `wa_times_vanishing`.)
+fn wa_times_scaled(g: f32, m: f32, k: i32) -> f32 {
+    let split = wa_split(g);
+    return select(g * m, wa_scale_pow2(split.m * m, split.e + k), wa_abs(g) <= WA_MAX_FINITE);
+}
+
 // a * b * exp(x) without overflow or underflow on the way (a gradient of
 // 1e38 times exp(-100) is a normal number), for every a, b and x: with
 // a = ma 2^ea, b = mb 2^eb and exp(x) = exp(r) 2^k, the mantissas multiply
@@ -192,13 +260,11 @@ fn wa_split(a: f32) -> WaSplit {
 // below with the limits.
 fn wa_mul_exp(a: f32, b: f32, x: f32) -> f32 {
     let finite_factors = (wa_abs(a) <= WA_MAX_FINITE) & (wa_abs(b) <= WA_MAX_FINITE);
-    let in_range = finite_factors & (wa_abs(x) <= 300.0);
-    let t = select(0.0, x, in_range);
-    let k = round(t * WA_LOG2E);
-    let r = (t - k * WA_LN2_HI) - k * WA_LN2_LO;
+    let in_range = finite_factors & (wa_abs(x) <= WA_EXP_PRODUCT_LIMIT);
+    let parts = wa_exp_parts_wide(x);
     let pa = wa_split(a);
     let pb = wa_split(b);
-    let product = wa_scale_pow2((pa.m * pb.m) * wa_exp_reduced(r), pa.e + pb.e + i32(k));
+    let product = wa_scale_pow2((pa.m * pb.m) * parts.p, pa.e + pb.e + parts.k);
     // An infinite or NaN factor: a * b times exp(x), which is positive and
     // finite (the product keeps its sign; inf * 0 is NaN), 0 at x = -inf and
     // inf at x = inf; past |x| = 300, exp(x) alone decides between 0 and inf.
@@ -208,7 +274,7 @@ fn wa_mul_exp(a: f32, b: f32, x: f32) -> f32 {
     let zero_factor = (a == 0.0) | (b == 0.0);
     let huge = select(wa_infinity(), 0.0, zero_factor & finite_x);
     let far = sign(a) * sign(b) * select(0.0, huge, x > 0.0);
-    let outside = (wa_abs(x) > 300.0) & finite_factors;
+    let outside = (wa_abs(x) > WA_EXP_PRODUCT_LIMIT) & finite_factors;
     return wa_keep_nan(x, select(select(plain, far, outside), product, in_range));
 }
 
@@ -246,7 +312,11 @@ fn wa_expm1(x: f32) -> f32 {
 // promised to an absolute 2^-21 near 1, useless for small e.
 fn wa_log1p_unit(e: f32) -> f32 {
     let s = e / (2.0 + e);
-    let z = s * s;
+    return 2.0 * s * wa_log1p_series(s * s);
+}
+
+// The odd series of `wa_log1p_unit` over s: 1 + z/3 + z^2/5 + ..., z = s^2.
+fn wa_log1p_series(z: f32) -> f32 {
     var p = 1.0 / 19.0;
     p = p * z + 1.0 / 17.0;
     p = p * z + 1.0 / 15.0;
@@ -256,8 +326,7 @@ fn wa_log1p_unit(e: f32) -> f32 {
     p = p * z + 1.0 / 7.0;
     p = p * z + 1.0 / 5.0;
     p = p * z + 1.0 / 3.0;
-    p = p * z + 1.0;
-    return 2.0 * s * p;
+    return p * z + 1.0;
 }
 
 // sigmoid(x) = 1 / (1 + exp(-x)), from exp(-|x|) so nothing overflows.
@@ -583,48 +652,19 @@ fn celu_backward(x: f32, grad_output: f32, alpha: f32) -> f32 {
     return wa_exponential_linear_backward(x, grad_output, 1.0, 1.0 / alpha, 1.0);
 }
 
-// Below this the exponential tails are computed as c * exp(x) in one step
-// (`wa_mul_exp`): exp(x) there is below 2e-9, so the dropped terms are under
-// 1/60 ulp, and no subnormal intermediate (exp(-90) is one) can lose the bits
-// of a result that is itself normal (x exp(x), or a gradient of 1e5 times it).
-const WA_TAIL: f32 = -20.0;
-
-// Below -1e10 exp(x) is exactly 0 in every form (and -inf * 0 would be NaN).
-fn wa_vanishing(x: f32) -> bool {
-    return x < -1e10;
-}
-
-// `value`, but c * exp(t) where t < WA_TAIL, and exactly 0 where t is
-// vanishing (the forward limits: x exp(x) -> 0 as x -> -inf). The tail is
-// only computed where some element needs it.
-fn wa_with_tail(value: f32, c: f32, t: f32) -> f32 {
-    var result = value;
-    if (t < WA_TAIL) {
-        result = select(wa_mul_exp(c, 1.0, t), 0.0, wa_vanishing(t));
-    }
-    return result;
-}
-
-// g * d * exp(t) for t < WA_TAIL (the gradient's tail), else `value`; where t
-// is vanishing, g times a derivative too small for any float (see
-// `wa_times_vanishing`), x being the op's input.
-fn wa_with_gradient_tail(value: f32, g: f32, d: f32, t: f32, x: f32) -> f32 {
-    var result = value;
-    if (t < WA_TAIL) {
-        result = select(wa_mul_exp(g, d, t), wa_times_vanishing(g, d, x), wa_vanishing(t));
-    }
-    return result;
-}
-
 fn sigmoid(x: f32) -> f32 {
     return wa_keep_nan(x, wa_sigmoid(x));
 }
 
-// s(x) s(-x) (from one exp) -> exp(-|x|) in both tails.
+// s(x) s(-x) = e / (1 + e)^2 with e = exp(-|x|) = p 2^k: (p / (1 + e)) / (1
+// + e) times g, 2^k applied last (`wa_times_scaled`), so that 1e30 times
+// sigmoid'(-100) keeps its bits; past |x| = WA_EXP_PRODUCT_LIMIT, g times
+// a vanishing derivative.
 fn sigmoid_backward(x: f32, grad_output: f32) -> f32 {
-    let pair = wa_sigmoid_pair(x);
-    let body = (grad_output * pair.s) * pair.complement;
-    return wa_keep_nan(x, wa_with_gradient_tail(body, grad_output, 1.0, -wa_abs(x), x));
+    let parts = wa_exp_parts_wide(-wa_abs(x));
+    let inverse = 1.0 / (1.0 + wa_scale_pow2(parts.p, parts.k));
+    let value = wa_times_scaled(grad_output, (parts.p * inverse) * inverse, parts.k);
+    return wa_keep_nan(x, select(value, wa_times_vanishing(grad_output, 1.0, x), parts.p == 0.0));
 }
 
 // y (1 - y), y = sigmoid(x).
@@ -637,10 +677,9 @@ fn logsigmoid(x: f32) -> f32 {
     return wa_keep_nan(x, -wa_softplus(-x));
 }
 
-// sigmoid(-x) -> exp(-x) in the tail.
+// g sigmoid(-x), scaled last for x > 0 (`wa_grad_times_sigmoid`).
 fn logsigmoid_backward(x: f32, grad_output: f32) -> f32 {
-    let body = grad_output * wa_sigmoid(-x);
-    return wa_keep_nan(x, wa_with_gradient_tail(body, grad_output, 1.0, -x, x));
+    return wa_keep_nan(x, wa_grad_times_sigmoid(grad_output, -x, x));
 }
 
 // x sigmoid(x), scaled last (`wa_times_sigmoid`): a result that is a
@@ -650,28 +689,38 @@ fn silu(x: f32) -> f32 {
     return wa_keep_nan(x, select(wa_times_sigmoid(x, x), 0.0, x < -WA_EXP_LIMIT));
 }
 
-// s (1 + x (1 - s)) = s + x s (1 - s) -> (1 + x) exp(x) in the tail.
+// s (1 + x (1 - s)) = s + x s (1 - s), scaled last below 0
+// (`wa_grad_times_sigmoid_slope`).
 fn silu_backward(x: f32, grad_output: f32) -> f32 {
-    let pair = wa_sigmoid_pair(x);
-    let s = pair.s;
-    let spread = s * pair.complement;
-    let body = grad_output * (s + select(x * spread, 0.0, spread == 0.0));
-    return wa_keep_nan(x, wa_with_gradient_tail(body, grad_output, 1.0 + x, x, x));
+    return wa_keep_nan(x, wa_grad_times_sigmoid_slope(grad_output, x, x, 1.0));
 }
 
-// log1p(exp(beta x)) / beta -> exp(beta x) / beta in the tail; x where
-// beta x > threshold (the test on the f32 product, as PyTorch).
+// log1p(exp(beta x)) / beta from one exp(-|beta x|) = e = p 2^k, log1p(e)
+// = 2 s P(s^2) with s = e / (2 + e) (`wa_log1p_unit`): beta x + log1p(e)
+// above 0; below, s carries e, so 2 s P is computed on p (s = (p / (2 + e))
+// 2^k) and 2^k applied last with 1/beta's exponent (`wa_times_scaled`):
+// exp(beta x) / beta keeps its bits where exp(beta x) alone is subnormal
+// and 1/beta is large; 0 past beta x = -WA_EXP_PRODUCT_LIMIT. x where beta
+// x > threshold (the test on the f32 product, as PyTorch).
 fn softplus(x: f32, beta: f32, threshold: f32) -> f32 {
     let bx = beta * x;
     let inverse_beta = 1.0 / beta;
-    let body = wa_with_tail(wa_softplus(bx) * inverse_beta, inverse_beta, bx);
+    let parts = wa_exp_parts_wide(-wa_abs(bx));
+    let e = wa_scale_pow2(parts.p, parts.k);
+    let s_scaled = parts.p / (2.0 + e);
+    let s = wa_scale_pow2(s_scaled, parts.k);
+    let series = wa_log1p_series(s * s);
+    let upper = (bx + (2.0 * s) * series) * inverse_beta;
+    let lower = select(wa_times_scaled(inverse_beta, (2.0 * s_scaled) * series, parts.k), 0.0, parts.p == 0.0);
+    let body = select(lower, upper, bx > 0.0);
     return wa_keep_nan(x, select(body, x, bx > threshold));
 }
 
-// sigmoid(beta x) -> exp(beta x) in the tail; 1 past the threshold.
+// g sigmoid(beta x), scaled last below 0 (`wa_grad_times_sigmoid`); g
+// past the threshold; NaN where beta x is (beta = 0 at x = +-inf).
 fn softplus_backward(x: f32, grad_output: f32, beta: f32, threshold: f32) -> f32 {
     let bx = beta * x;
-    let body = wa_with_gradient_tail(grad_output * wa_sigmoid(bx), grad_output, 1.0, bx, x);
+    let body = wa_keep_nan(bx, wa_grad_times_sigmoid(grad_output, bx, x));
     return wa_keep_nan(x, select(body, grad_output, bx > threshold));
 }
 
@@ -719,24 +768,46 @@ fn mish(x: f32) -> f32 {
     return wa_keep_nan(x, value);
 }
 
-// t + x sigmoid(x) (1 - t^2), (1 - t^2) = (1 - t)(1 + t);
-// -> (1 + x) exp(x) in the tail.
+// t + x sigmoid(x) (1 - t^2), (1 - t^2) = (1 - t)(1 + t), in the forms of
+// `wa_mish_terms` from one exp(-|x|) = e = p 2^k. For x <= 0, t and
+// sigmoid(x) both carry e, so that side is computed on p and 2^k applied
+// last with g's exponent (`wa_times_scaled`): 1e30 times mish'(-100) keeps
+// its bits; past x = -WA_EXP_PRODUCT_LIMIT, g times a vanishing derivative
+// of the sign of 1 + x.
 fn mish_backward(x: f32, grad_output: f32) -> f32 {
-    let terms = wa_mish_terms(x);
-    let slope = x * terms.sigmoid * (terms.one_minus_t * (1.0 + terms.t));
-    let finite_slope = select(slope, 0.0, (terms.one_minus_t == 0.0) | (terms.t == 0.0));
-    let body = grad_output * (terms.t + finite_slope);
-    return wa_keep_nan(x, wa_with_gradient_tail(body, grad_output, 1.0 + x, x, x));
+    let parts = wa_exp_parts_wide(-wa_abs(x));
+    let e = wa_scale_pow2(parts.p, parts.k);
+    let inverse = 1.0 / (1.0 + e);
+    // x > 0: t = (1 + 2e) / (1 + 2e + 2e^2), 1 - t = 2e^2 / (1 + 2e + 2e^2).
+    let inverse_positive = 1.0 / (1.0 + 2.0 * e + 2.0 * e * e);
+    let t_positive = (1.0 + 2.0 * e) * inverse_positive;
+    let c_positive = 2.0 * e * e * inverse_positive;
+    let slope_positive = x * inverse * (c_positive * (1.0 + t_positive));
+    let upper = t_positive + select(slope_positive, 0.0, c_positive == 0.0);
+    // x <= 0: t = e (e + 2) / (e (e + 2) + 2) and sigmoid(x) = e / (1 + e) on
+    // p; 1 - t = 2 / (e (e + 2) + 2).
+    let inverse_negative = 1.0 / (e * (e + 2.0) + 2.0);
+    let t_negative = (parts.p * (e + 2.0)) * inverse_negative;
+    let c_negative = 2.0 * inverse_negative;
+    let slope_negative = x * (parts.p * inverse) * (c_negative * (1.0 + wa_scale_pow2(t_negative, parts.k)));
+    let positive = x > 0.0;
+    let value = wa_times_scaled(grad_output, select(t_negative + slope_negative, upper, positive), select(parts.k, 0, positive));
+    let gone = wa_times_vanishing(grad_output, 1.0 + x, x);
+    return wa_keep_nan(x, select(value, gone, !positive & (parts.p == 0.0)));
 }
 
 fn tanh(x: f32) -> f32 {
     return wa_tanh(x);
 }
 
-// 4 e / (1 + e)^2, e = exp(-2|x|) -> 4 exp(-2|x|) in the tail.
+// 4 e / (1 + e)^2 with e = exp(-2|x|) = p 2^k: 4p / (1 + e)^2 times g, 2^k
+// applied last (`wa_times_scaled`), so that 1e30 times tanh'(50) keeps its
+// bits; past |x| = WA_EXP_PRODUCT_LIMIT / 2, g times a vanishing derivative.
 fn tanh_backward(x: f32, grad_output: f32) -> f32 {
-    let body = grad_output * wa_sech2(x);
-    return wa_keep_nan(x, wa_with_gradient_tail(body, grad_output, 4.0, -2.0 * wa_abs(x), x));
+    let parts = wa_exp_parts_wide(-2.0 * wa_abs(x));
+    let d = 1.0 + wa_scale_pow2(parts.p, parts.k);
+    let value = wa_times_scaled(grad_output, (4.0 * parts.p) / (d * d), parts.k);
+    return wa_keep_nan(x, select(value, wa_times_vanishing(grad_output, 1.0, x), parts.p == 0.0));
 }
 
 // (1 - y)(1 + y), y = tanh(x).
@@ -828,12 +899,6 @@ fn wa_gelu_vanished(x: f32) -> bool {
     return x < -30.0;
 }
 
-// Where exp(-z^2) is a normal number with room to spare; below, the
-// gradient's lower tail is computed as c * exp(hi) in one step
-// (`wa_mul_exp`), so that results that are normal keep their bits where
-// exp(-z^2) alone is subnormal.
-const WA_GELU_TAIL: f32 = -80.0;
-
 // x Phi(x) with Phi(x) = 1 - erfc(z) / 2 (x > 0) or erfc(|z|) / 2, and
 // erfc(|z|) / 2 = (t p / 2) 2^k with exp(hi + lo + P(t)) = p 2^k: the lower
 // tail x Phi(x) is scaled last, so it keeps relative accuracy all the way
@@ -855,6 +920,7 @@ fn gelu(x: f32) -> f32 {
 // Phi(x) + x phi(x).
 fn gelu_backward(x: f32, grad_output: f32) -> f32 {
     let z = x * WA_FRAC_1_SQRT_2;
+    let gone = wa_times_vanishing(grad_output, -1.0, x);
     var value: f32;
     if (wa_abs(z) < 0.5) {
         let cdf = 0.5 + 0.5 * wa_erf_small(z);
@@ -862,23 +928,21 @@ fn gelu_backward(x: f32, grad_output: f32) -> f32 {
         value = grad_output * (cdf + x * pdf);
     } else {
         let tail = wa_normal_tail(z);
-        let e = wa_exp_sum(tail.hi, tail.lo);
+        let parts = wa_exp_sum_parts_wide(tail.hi, tail.lo);
+        let e = wa_scale_pow2(parts.p, parts.k);
         let f = wa_exp(tail.exponent);
         if (x > 0.0) {
             let pdf = WA_FRAC_1_SQRT_2PI * e;
             value = grad_output * ((1.0 - 0.5 * tail.t * e * f) + select(x * pdf, 0.0, pdf == 0.0));
         } else {
-            // Phi(x) + x phi(x) = (t f / 2 + x / sqrt(2 pi)) exp(-z^2).
+            // Phi(x) + x phi(x) = (t f / 2 + x / sqrt(2 pi)) exp(-z^2), with
+            // exp(-z^2) = p 2^k: d p times g, 2^k applied last
+            // (`wa_times_scaled`), so that results that are normal keep their
+            // bits where exp(-z^2) alone is subnormal (1e5 gelu'(-13)).
             let d = 0.5 * tail.t * f + x * WA_FRAC_1_SQRT_2PI;
-            value = grad_output * (d * e);
-            let size = wa_abs(value);
-            let plain = (tail.hi + tail.lo >= WA_GELU_TAIL) & (size >= WA_MIN_NORMAL) & (size <= WA_MAX_FINITE);
-            if (!plain) {
-                value = wa_mul_exp(grad_output, d * wa_exp(tail.lo), tail.hi);
-            }
+            value = select(wa_times_scaled(grad_output, d * parts.p, parts.k), gone, parts.p == 0.0);
         }
     }
-    let gone = wa_times_vanishing(grad_output, -1.0, x);
     return wa_keep_nan(x, select(value, gone, wa_gelu_vanished(x)));
 }
 
@@ -894,21 +958,13 @@ fn gelu_tanh(x: f32) -> f32 {
     return wa_keep_nan(x, select(value, 0.0, wa_gelu_vanished(x)));
 }
 
-// d/dx x s(2u) = s + x * 2 s (1 - s) * sqrt(2/pi) (1 + 3 kappa x^2)
-// -> (1 + x * growth) exp(2u) in the tail.
+// d/dx x s(2u) = s + x * 2 s (1 - s) * sqrt(2/pi) (1 + 3 kappa x^2), scaled
+// last below 2u = 0 (`wa_grad_times_sigmoid_slope`).
 fn gelu_tanh_backward(x: f32, grad_output: f32) -> f32 {
     let inner = wa_gelu_tanh_inner(x);
-    let pair = wa_sigmoid_pair(inner);
-    let s = pair.s;
-    let spread = s * pair.complement;
     let growth = (2.0 * WA_SQRT_2_OVER_PI) * (1.0 + 3.0 * WA_GELU_TANH_KAPPA * x * x);
-    let slope = (x * spread) * growth;
-    var value = grad_output * (s + select(slope, 0.0, spread == 0.0));
+    let value = wa_grad_times_sigmoid_slope(grad_output, inner, x, growth);
     let gone = wa_times_vanishing(grad_output, -1.0, x);
-    if (inner < -20.0) {
-        let d = 1.0 + x * growth;
-        value = select(wa_mul_exp(grad_output, d, inner), gone, inner < -1e10);
-    }
     return wa_keep_nan(x, select(value, gone, wa_gelu_vanished(x)));
 }
 
