@@ -61,9 +61,14 @@ fn wa_pow2(k: i32) -> f32 {
 }
 
 fn wa_scale_pow2(m: f32, k: i32) -> f32 {
-    let bounded = select(select(k, -160, k < -160), 160, k > 160);
-    let first = bounded >> 1u;
-    return (m * wa_pow2(first)) * wa_pow2(bounded - first);
+    return wa_scale_pow2_near(m, select(select(k, -160, k < -160), 160, k > 160));
+}
+
+// `wa_scale_pow2` for |k| <= 252, where both factors are normal powers of
+// two without clamping k (`wa_exp`: |k| <= 217).
+fn wa_scale_pow2_near(m: f32, k: i32) -> f32 {
+    let first = k >> 1u;
+    return (m * wa_pow2(first)) * wa_pow2(k - first);
 }
 
 // 1 / y for y >= 1 of any size: the division on the mantissa only (y's
@@ -129,8 +134,16 @@ fn wa_exp_parts(x: f32) -> WaExpParts {
     return wa_exp_sum_parts(x, -0.0);
 }
 
+// The same bits as `wa_exp_sum(x, -0.0)` with fewer selects: past
+// +-WA_EXP_LIMIT the result is inf or 0 either way, so the argument is
+// clamped there (NaN to -WA_EXP_LIMIT, its NaN restored last) and 2^k, |k|
+// <= 217, needs no clamp of its own (`wa_scale_pow2_near`).
 fn wa_exp(x: f32) -> f32 {
-    return wa_exp_sum(x, -0.0);
+    let outside = select(-WA_EXP_LIMIT, WA_EXP_LIMIT, x > 0.0);
+    let c = select(outside, x, wa_abs(x) <= WA_EXP_LIMIT);
+    let k = round(c * WA_LOG2E);
+    let r = (c - k * WA_LN2_HI) - k * WA_LN2_LO;
+    return wa_keep_nan(x, wa_scale_pow2_near(wa_exp_reduced(r), i32(k)));
 }
 
 // c * sigmoid(t) from one exp(-|t|) = p 2^k: c / (1 + e) for t >= 0, and
