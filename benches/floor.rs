@@ -22,7 +22,10 @@
 //! A bench, not a test: `cargo bench --bench floor`. Environment:
 //! `BENCH_REPEATS` (default 7), `WGPU_BACKEND` / `WGPU_ADAPTER_NAME`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod common;
+use common::{env_or, time_against, typical};
 
 use wgpu_activations::{Activation, BackwardBuffers, ForwardBuffers, GpuContext};
 
@@ -142,61 +145,6 @@ fn main(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(local_invocation_i
     )
 }
 
-fn env_or(name: &str, default: u32) -> u32 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// Median wall time of one dispatch, from `repeats` submissions of
-/// `OPS_PER_SUBMISSION` dispatches.
-fn time_op(ctx: &GpuContext, repeats: u32, record: &dyn Fn(&mut wgpu::CommandEncoder)) -> Duration {
-    let run = || {
-        let mut encoder = ctx.create_encoder();
-        for _ in 0..OPS_PER_SUBMISSION {
-            record(&mut encoder);
-        }
-        ctx.submit(encoder).expect("submit");
-        ctx.device()
-            .poll(wgpu::PollType::wait_indefinitely())
-            .expect("poll");
-    };
-    run();
-    let mut times: Vec<Duration> = (0..repeats)
-        .map(|_| {
-            let start = Instant::now();
-            run();
-            start.elapsed() / OPS_PER_SUBMISSION as u32
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
-}
-
-/// Median time of `op` and the median over alternating rounds of the
-/// baseline's time over the op's (bytes moved are the same or scaled by
-/// `bytes_ratio`: the op's bytes over the baseline's).
-fn time_against(
-    ctx: &GpuContext,
-    repeats: u32,
-    baseline: &dyn Fn(&mut wgpu::CommandEncoder),
-    op: &dyn Fn(&mut wgpu::CommandEncoder),
-    bytes_ratio: f64,
-) -> (Duration, f64) {
-    let mut times = Vec::new();
-    let mut ratios = Vec::new();
-    for _ in 0..repeats {
-        let base = time_op(ctx, 1, baseline);
-        let time = time_op(ctx, 1, op);
-        times.push(time);
-        ratios.push(bytes_ratio * base.as_secs_f64() / time.as_secs_f64());
-    }
-    times.sort();
-    ratios.sort_by(|a, b| a.total_cmp(b));
-    (times[times.len() / 2], ratios[ratios.len() / 2])
-}
-
 fn main() {
     let ctx = GpuContext::new().unwrap_or_else(|e| {
         eprintln!("error: {e}");
@@ -207,21 +155,7 @@ fn main() {
     let shape = [len];
     let device = ctx.device();
 
-    // Typical pre-activations (as `throughput`): the sum of four hashed
-    // uniforms, standard deviation 2.
-    let data: Vec<f32> = (0..len)
-        .map(|i| {
-            let mut sum = 0.0;
-            for k in 0..4u32 {
-                let h = (i as u32 ^ k.wrapping_mul(0x9e37_79b9))
-                    .wrapping_mul(0x85eb_ca6b)
-                    .rotate_left(13)
-                    .wrapping_mul(0xc2b2_ae35);
-                sum += (h >> 8) as f32 / 16_777_216.0 - 0.5;
-            }
-            sum * 3.46
-        })
-        .collect();
+    let data = typical(len);
     let x = ctx.upload(&data, &shape).expect("upload");
     let g = ctx
         .upload(&data.iter().rev().copied().collect::<Vec<_>>(), &shape)
@@ -339,14 +273,20 @@ fn main() {
         } else {
             &forward_identity
         };
-        let (plain_time, plain_ratio) = time_against(&ctx, repeats, baseline, &record(index), 1.0);
+        let (plain_time, plain_ratio) =
+            time_against(&ctx, OPS_PER_SUBMISSION, repeats, baseline, &record(index));
         let ms = |time: Duration| format!("{:.3} ms", time.as_secs_f64() * 1e3);
         let (op_name, library_columns) = if kernel.op.is_empty() {
             ("-", "- | - | -".to_string())
         } else {
             let op = Activation::from_name(kernel.op).expect("op");
-            let (time, ratio) =
-                time_against(&ctx, repeats, baseline, &library(op, kernel.backward), 1.0);
+            let (time, ratio) = time_against(
+                &ctx,
+                OPS_PER_SUBMISSION,
+                repeats,
+                baseline,
+                &library(op, kernel.backward),
+            );
             (
                 kernel.op,
                 format!(

@@ -11,7 +11,9 @@
 //! no-subgroups row runs with shape 0), `WGPU_BACKEND` / `WGPU_ADAPTER_NAME`
 //! to choose the adapter.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod common;
 
 use wgpu_activations::{
     Activation, BackwardBuffers, ForwardBuffers, GpuContext, GpuTensor, RowActivation,
@@ -20,31 +22,6 @@ use wgpu_activations::{
 
 /// Ops per timed submission.
 const OPS_PER_SUBMISSION: usize = 4;
-
-/// Median wall time of one op, from `repeats` submissions of
-/// `OPS_PER_SUBMISSION` ops (after one untimed warm-up submission).
-fn time_op(ctx: &GpuContext, repeats: u32, record: &dyn Fn(&mut wgpu::CommandEncoder)) -> Duration {
-    let run = || {
-        let mut encoder = ctx.create_encoder();
-        for _ in 0..OPS_PER_SUBMISSION {
-            record(&mut encoder);
-        }
-        ctx.submit(encoder).expect("submit");
-        ctx.device()
-            .poll(wgpu::PollType::wait_indefinitely())
-            .expect("poll");
-    };
-    run();
-    let mut times: Vec<Duration> = (0..repeats)
-        .map(|_| {
-            let start = Instant::now();
-            run();
-            start.elapsed() / OPS_PER_SUBMISSION as u32
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
-}
 
 /// The tensors of one shape.
 struct Tensors {
@@ -215,13 +192,19 @@ fn main() {
             continue;
         }
         let t = Tensors::new(&ctx, shape);
-        let identity = time_op(&ctx, repeats, &|e| identity_forward(&ctx, &t, e));
-        let identity3 = time_op(&ctx, repeats, &|e| identity_backward(&ctx, &t, e));
+        let identity = common::time_op(&ctx, OPS_PER_SUBMISSION, repeats, &|e| {
+            identity_forward(&ctx, &t, e)
+        });
+        let identity3 = common::time_op(&ctx, OPS_PER_SUBMISSION, repeats, &|e| {
+            identity_backward(&ctx, &t, e)
+        });
         for op in [
             RowActivation::Softmax { dim },
             RowActivation::LogSoftmax { dim },
         ] {
-            let forward = time_op(&ctx, repeats, &|e| row_forward(&ctx, &op, &t, e));
+            let forward = common::time_op(&ctx, OPS_PER_SUBMISSION, repeats, &|e| {
+                row_forward(&ctx, &op, &t, e)
+            });
             row(
                 format!("{op} forward {shape:?}"),
                 forward,
@@ -231,7 +214,9 @@ fn main() {
             let mut encoder = ctx.create_encoder();
             row_forward(&ctx, &op, &t, &mut encoder);
             ctx.submit(encoder).expect("submit");
-            let backward = time_op(&ctx, repeats, &|e| row_backward(&ctx, &op, &t, e));
+            let backward = common::time_op(&ctx, OPS_PER_SUBMISSION, repeats, &|e| {
+                row_backward(&ctx, &op, &t, e)
+            });
             row(format!("{op} backward {shape:?}"), backward, identity3, 2.0);
         }
     }
@@ -241,9 +226,13 @@ fn main() {
     if let Some(plain) = without_subgroups() {
         let shape: &[usize] = &[1 << 17, 128];
         let t = Tensors::new(&plain, shape);
-        let identity = time_op(&plain, repeats, &|e| identity_forward(&plain, &t, e));
+        let identity = common::time_op(&plain, OPS_PER_SUBMISSION, repeats, &|e| {
+            identity_forward(&plain, &t, e)
+        });
         let op = RowActivation::Softmax { dim: -1 };
-        let forward = time_op(&plain, repeats, &|e| row_forward(&plain, &op, &t, e));
+        let forward = common::time_op(&plain, OPS_PER_SUBMISSION, repeats, &|e| {
+            row_forward(&plain, &op, &t, e)
+        });
         row(
             format!("{op} forward {shape:?}, no subgroups"),
             forward,

@@ -19,7 +19,10 @@
 //! (comma-separated op names; default every op), plus `WGPU_BACKEND` /
 //! `WGPU_ADAPTER_NAME` to choose the adapter.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod common;
+use common::{env_or, typical};
 
 use wgpu_activations::{
     f16, Activation, BackwardBuffers, DType, ForwardBuffers, GatedActivation, GatedForwardBuffers,
@@ -28,61 +31,6 @@ use wgpu_activations::{
 
 /// Dispatches per timed submission: enough work to dwarf the submit overhead.
 const OPS_PER_SUBMISSION: usize = 8;
-
-fn env_or(name: &str, default: u32) -> u32 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// Median wall time of one op, from `repeats` submissions of `OPS_PER_SUBMISSION` ops.
-fn time_op(ctx: &GpuContext, repeats: u32, record: &dyn Fn(&mut wgpu::CommandEncoder)) -> Duration {
-    let run = || {
-        let mut encoder = ctx.create_encoder();
-        for _ in 0..OPS_PER_SUBMISSION {
-            record(&mut encoder);
-        }
-        ctx.submit(encoder).expect("submit");
-        ctx.device()
-            .poll(wgpu::PollType::wait_indefinitely())
-            .expect("poll");
-    };
-    run(); // warm-up: pipeline creation, first-touch of memory
-    let mut times: Vec<Duration> = (0..repeats)
-        .map(|_| {
-            let start = Instant::now();
-            run();
-            start.elapsed() / OPS_PER_SUBMISSION as u32
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
-}
-
-/// The op's median time and its throughput against `baseline`'s, timed in
-/// alternation (baseline, op, baseline, op, ...) so that the machine's load
-/// weighs on both alike: the median of the per-round ratios.
-fn time_against(
-    ctx: &GpuContext,
-    repeats: u32,
-    baseline: &dyn Fn(&mut wgpu::CommandEncoder),
-    op: &dyn Fn(&mut wgpu::CommandEncoder),
-    bytes: u64,
-    baseline_bytes: u64,
-) -> (Duration, f64) {
-    let mut times = Vec::new();
-    let mut ratios = Vec::new();
-    for _ in 0..repeats {
-        let base = time_op(ctx, 1, baseline);
-        let time = time_op(ctx, 1, op);
-        times.push(time);
-        ratios.push(gigabytes_per_second(bytes, time) / gigabytes_per_second(baseline_bytes, base));
-    }
-    times.sort();
-    ratios.sort_by(|a, b| a.total_cmp(b));
-    (times[times.len() / 2], ratios[ratios.len() / 2])
-}
 
 fn gigabytes_per_second(bytes: u64, time: Duration) -> f64 {
     bytes as f64 / time.as_secs_f64() / 1e9
@@ -140,24 +88,6 @@ fn backward<'a>(
     }
 }
 
-/// Deterministic, roughly normal values (standard deviation 2): the sum of
-/// four hashed uniforms, as typical pre-activations are.
-fn typical(len: usize) -> Vec<f32> {
-    (0..len)
-        .map(|i| {
-            let mut sum = 0.0;
-            for k in 0..4u32 {
-                let h = (i as u32 ^ k.wrapping_mul(0x9e37_79b9))
-                    .wrapping_mul(0x85eb_ca6b)
-                    .rotate_left(13)
-                    .wrapping_mul(0xc2b2_ae35);
-                sum += (h >> 8) as f32 / 16_777_216.0 - 0.5;
-            }
-            sum * 3.46
-        })
-        .collect()
-}
-
 struct Row {
     name: String,
     time: Duration,
@@ -207,16 +137,23 @@ fn main() {
     let out = ctx.empty(&shape).expect("allocate");
     let weight = ctx.upload(&[0.25], &[1]).expect("upload");
 
-    let copy = time_op(&ctx, repeats, &|encoder: &mut wgpu::CommandEncoder| {
-        encoder.copy_buffer_to_buffer(x.buffer(), 0, out.buffer(), 0, len as u64 * 4);
-    });
-    let identity = time_op(
+    let copy = common::time_op(
         &ctx,
+        OPS_PER_SUBMISSION,
+        repeats,
+        &|encoder: &mut wgpu::CommandEncoder| {
+            encoder.copy_buffer_to_buffer(x.buffer(), 0, out.buffer(), 0, len as u64 * 4);
+        },
+    );
+    let identity = common::time_op(
+        &ctx,
+        OPS_PER_SUBMISSION,
         repeats,
         &forward(&ctx, Activation::Identity, &shape, &x, &out, None),
     );
-    let relu_backward = time_op(
+    let relu_backward = common::time_op(
         &ctx,
+        OPS_PER_SUBMISSION,
         repeats,
         &backward(&ctx, Activation::Relu, &x, &g, &out, None),
     );
@@ -237,7 +174,7 @@ fn main() {
                baseline: &dyn Fn(&mut wgpu::CommandEncoder),
                op: &dyn Fn(&mut wgpu::CommandEncoder),
                bytes| {
-        let (time, ratio) = time_against(&ctx, repeats, baseline, op, bytes, bytes);
+        let (time, ratio) = common::time_against(&ctx, OPS_PER_SUBMISSION, repeats, baseline, op);
         Row {
             name,
             time,
@@ -289,7 +226,7 @@ fn main() {
                 .expect("upload");
             let bytes = 2 * 2 * len as u64;
             let identity16_kernel = forward(&ctx, Activation::Identity, &shape, &x16, &out16, None);
-            let identity16 = time_op(&ctx, repeats, &identity16_kernel);
+            let identity16 = common::time_op(&ctx, OPS_PER_SUBMISSION, repeats, &identity16_kernel);
             let f16_rows = ops
                 .iter()
                 .map(|&op| {
@@ -363,7 +300,9 @@ fn main() {
             // Read len, write len / 2: 6 len bytes against the identity
             // kernel's 8 len.
             let bytes = 6 * len as u64;
-            let (time, ratio) = time_against(ctx, repeats, &identity_kernel, &gated, bytes, two);
+            let (time, time_ratio) =
+                common::time_against(ctx, OPS_PER_SUBMISSION, repeats, &identity_kernel, &gated);
+            let ratio = time_ratio * bytes as f64 / two as f64;
             Row {
                 name: format!("{op} {gated_shape:?}"),
                 time,
