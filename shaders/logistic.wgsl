@@ -63,8 +63,11 @@ fn softplus(x: f32, beta: f32, threshold: f32) -> f32 {
     let s = wa_scale_pow2(s_scaled, parts.k);
     let series = wa_log1p_series(s * s);
     let upper = (bx + (2.0 * s) * series) * inverse_beta;
-    let lower = select(wa_times_scaled(inverse_beta, (2.0 * s_scaled) * series, parts.k), 0.0, parts.p == 0.0);
-    let body = select(lower, upper, bx > 0.0);
+    // Past the limit, 0 of the sign of 1/beta (beta < 0: the result is
+    // negative); NaN where beta x is (beta = 0 or not finite).
+    let zero = bitcast<f32>(bitcast<u32>(inverse_beta) & 0x80000000u);
+    let lower = select(wa_times_scaled(inverse_beta, (2.0 * s_scaled) * series, parts.k), zero, parts.p == 0.0);
+    let body = wa_keep_nan(bx, select(lower, upper, bx > 0.0));
     return wa_keep_nan(x, select(body, x, bx > threshold));
 }
 
@@ -76,38 +79,13 @@ fn softplus_backward(x: f32, grad_output: f32, beta: f32, threshold: f32) -> f32
     return wa_keep_nan(x, select(body, grad_output, bx > threshold));
 }
 
-// tanh(softplus(x)) and 1 - tanh(softplus(x)), without cancellation:
-// with e = exp(x), tanh(log(1 + e)) = e (e + 2) / (e (e + 2) + 2); for x > 0
-// the same in n = exp(-x): (1 + 2n) / (1 + 2n + 2n^2), whose complement is
-// 2n^2 / (1 + 2n + 2n^2).
-// Also sigmoid(x), from the same exp(-|x|).
-struct WaMishTerms {
-    t: f32,
-    one_minus_t: f32,
-    sigmoid: f32,
-}
+// mish's terms without cancellation, from e = exp(-|x|): tanh(softplus(x))
+// = tanh(log(1 + e^x)) is e (e + 2) / (e (e + 2) + 2) for x <= 0, whose
+// complement is 2 / (e (e + 2) + 2), and for x > 0 (1 + 2e) / (1 + 2e +
+// 2e^2), whose complement is 2e^2 / (1 + 2e + 2e^2).
 
-fn wa_mish_terms(x: f32) -> WaMishTerms {
-    let positive = x > 0.0;
-    let e = wa_exp(-wa_abs(x));
-    let ne = e * (e + 2.0);
-    let inverse_negative = 1.0 / (ne + 2.0);
-    let t_negative = ne * inverse_negative;
-    let c_negative = 2.0 * inverse_negative;
-    let inverse_positive = 1.0 / (1.0 + 2.0 * e + 2.0 * e * e);
-    let t_positive = (1.0 + 2.0 * e) * inverse_positive;
-    let c_positive = 2.0 * e * e * inverse_positive;
-    let inverse = 1.0 / (1.0 + e);
-    let sigmoid = select(e * inverse, inverse, x >= 0.0);
-    return WaMishTerms(
-        select(t_negative, t_positive, positive),
-        select(c_negative, c_positive, positive),
-        sigmoid,
-    );
-}
-
-// x tanh(log1p(exp(x))) from one exp(-|x|) = e = p 2^k (the forms of
-// `wa_mish_terms`): x (1 + 2e) / (1 + 2e + 2e^2) for x > 0, and
+// x tanh(log1p(exp(x))) from one exp(-|x|) = e = p 2^k (the forms
+// above): x (1 + 2e) / (1 + 2e + 2e^2) for x > 0, and
 // x p (e + 2) / (e (e + 2) + 2) 2^k for x <= 0, scaled last as in `silu`
 // (x exp(x) in the far tail keeps its bits where e is subnormal).
 fn mish(x: f32) -> f32 {
@@ -120,8 +98,8 @@ fn mish(x: f32) -> f32 {
     return wa_keep_nan(x, value);
 }
 
-// t + x sigmoid(x) (1 - t^2), (1 - t^2) = (1 - t)(1 + t), in the forms of
-// `wa_mish_terms` from one exp(-|x|) = e = p 2^k. For x <= 0, t and
+// t + x sigmoid(x) (1 - t^2), (1 - t^2) = (1 - t)(1 + t), in the forms
+// above from one exp(-|x|) = e = p 2^k. For x <= 0, t and
 // sigmoid(x) both carry e, so that side is computed on p and 2^k applied
 // last with g's exponent (`wa_times_scaled`): 1e30 times mish'(-100) keeps
 // its bits; past x = -WA_EXP_PRODUCT_LIMIT, g times a vanishing derivative

@@ -427,37 +427,64 @@ fn f16_without_shader_f16_is_an_error() {
 }
 
 /// The exponential tails with gradients of every size: where exp(x) is
-/// subnormal or 0 but g * f'(x) is a normal number (g = 1e30 at x = -100),
-/// and past the range where any f32 gradient could lift it (|x| up to 310),
-/// every op with its defaults and softplus with small betas (1/beta large:
-/// exp(beta x) / beta in the forward tail), forward and backward, f32.
+/// subnormal or 0 but the result is a normal number (1e30 sigmoid'(-100),
+/// 1e5 gelu'(-14), exp(beta x) / beta with beta = 1e-20), and past the range
+/// where any f32 could lift it (|x| up to 311 and beyond), every op with its
+/// defaults and softplus with small and negative betas (x scaled by 1/beta
+/// so that beta x runs over the same tails), forward and backward, f32.
+/// Besides the usual tolerance, which accepts a 0 wherever flushing a
+/// subnormal intermediate would explain it, a result whose exact value is a
+/// normal number must not be 0: these kernels have no subnormal
+/// intermediate to flush.
 #[test]
 fn exponential_tails_with_gradients_of_every_size() {
     let ctx = gpu_or_skip!();
-    let mut x: Vec<f32> = Vec::new();
-    for i in 0..840 {
-        let t = 20.0 + i as f32 * 0.347;
-        x.push(t);
-        x.push(-t);
+    let mut grid: Vec<f32> = Vec::new();
+    for i in 0..900 {
+        let t = 5.0 + i as f32 * 0.3467;
+        grid.push(t);
+        grid.push(-t);
     }
-    x.extend_from_slice(&[-299.9, -300.0, -300.1, 299.9, 300.0, 300.1, -1e10, 1e10]);
-    x.extend_from_slice(common::strategies::SPECIAL_VALUES);
-    let gradients = [1e30f32, -3e38, f32::MAX, 1e-30, -2e-38, 1.0, f32::INFINITY];
-    let g: Vec<f32> = (0..x.len())
-        .map(|i| gradients[i % gradients.len()])
+    grid.extend_from_slice(&[-299.9, -300.0, -300.1, 299.9, 300.0, 300.1, -1e10, 1e10]);
+    grid.extend_from_slice(common::strategies::SPECIAL_VALUES);
+    let gradients = [
+        1e30f32,
+        -3e38,
+        f32::MAX,
+        1e-30,
+        -2e-38,
+        1e-40,
+        1.0,
+        0.0,
+        -0.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+    ];
+    let mut cases: Vec<(Activation, f32)> = Activation::all_defaults()
+        .into_iter()
+        .filter(|op| !op.uses_weight())
+        .map(|op| (op, 1.0))
         .collect();
-    let mut ops = Activation::all_defaults();
-    for beta in ["1e-3", "-0.25", "1e-20", "3.0"] {
-        ops.push(
-            Activation::from_name("softplus")
-                .and_then(|op| op.with_parameter("beta", beta))
-                .expect("softplus with beta"),
-        );
+    cases.push((
+        Activation::from_name("gelu")
+            .and_then(|op| op.with_parameter("approximate", "tanh"))
+            .expect("gelu tanh"),
+        1.0,
+    ));
+    for beta in [1e-3f32, -0.25, 1e-20, 3.0] {
+        let op = Activation::from_name("softplus")
+            .and_then(|op| op.with_parameter("beta", &beta.to_string()))
+            .expect("softplus with beta");
+        cases.push((op, beta));
     }
-    for op in ops {
-        if op.uses_weight() {
-            continue;
-        }
+    for (op, beta) in cases {
+        let x: Vec<f32> = grid.iter().map(|&v| v / beta).collect();
+        // Each x with every gradient in turn (the grid's length is not a
+        // multiple of the gradients', so the pairs shift along it).
+        let g: Vec<f32> = (0..x.len())
+            .map(|i| gradients[i % gradients.len()])
+            .collect();
         let case = Case {
             op,
             shape: vec![x.len()],
@@ -467,5 +494,35 @@ fn exponential_tails_with_gradients_of_every_size() {
             placement: Placement::Tensors,
         };
         check_case::<f32>(ctx, &case);
+        let results = run_gpu(ctx, &case, &x, &g, None);
+        for (i, (&xi, &gi)) in x.iter().zip(&g).enumerate() {
+            let exact = [
+                (
+                    "forward",
+                    cpu::forward_scalar(&op, f64::from(xi), i as u64, 0.0, Denormals::Preserve),
+                    results.y[i],
+                ),
+                (
+                    "backward",
+                    cpu::backward_scalar(
+                        &op,
+                        f64::from(xi),
+                        f64::from(gi),
+                        i as u64,
+                        0.0,
+                        Denormals::Preserve,
+                    ),
+                    results.dx[i],
+                ),
+            ];
+            for (direction, reference, actual) in exact {
+                let normal = reference.abs() >= f64::from(f32::MIN_POSITIVE)
+                    && reference.abs() <= f64::from(f32::MAX);
+                assert!(
+                    !normal || actual != 0.0,
+                    "{op} {direction} at x = {xi:e}, g = {gi:e}: 0 where the exact value {reference:e} is a normal number"
+                );
+            }
+        }
     }
 }

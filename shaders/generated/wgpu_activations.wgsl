@@ -49,18 +49,19 @@ fn wa_times_vanishing(g: f32, direction: f32, x: f32) -> f32 {
     return select(wa_times_zero(g), limit, wa_abs(x) <= WA_MAX_FINITE);
 }
 
-// m * 2^k with one rounding, for 2^-32 <= |m| < 2^10 (or m = 0, or any m
+// m * 2^k with one rounding, for 2^-40 <= |m| < 2^18 (or m = 0, or any m
 // when k = 0) and any integer k: 2^k as two factors built from exponent
 // bits, the first keeping m * 2^k1 a normal number (exact), the second
 // rounding once, to a subnormal or an infinity where the result is one. k
-// is clamped to [-160, 160], beyond which the result rounds to 0 or
-// overflows either way for such m. No frexp or ldexp, no branch.
+// is clamped to [-168, 168], beyond which the result rounds to 0 or
+// overflows either way for such m (|m| 2^-168 < 2^-150, |m| 2^168 >=
+// 2^128). No frexp or ldexp, no branch.
 fn wa_pow2(k: i32) -> f32 {
     return bitcast<f32>(u32(k + 127) << 23u);
 }
 
 fn wa_scale_pow2(m: f32, k: i32) -> f32 {
-    return wa_scale_pow2_near(m, select(select(k, -160, k < -160), 160, k > 160));
+    return wa_scale_pow2_near(m, select(select(k, -168, k < -168), 168, k > 168));
 }
 
 // `wa_scale_pow2` for |k| <= 252, where both factors are normal powers of
@@ -86,8 +87,8 @@ fn wa_recip(y: f32) -> f32 {
 // exp(x) in three steps: x = k ln2 + r with |r| <= ln2 / 2 (Cody and Waite:
 // ln2 split in two so that k * WA_LN2_HI is exact and x - k * WA_LN2_HI
 // loses nothing), exp(r) by its degree-7 Taylor polynomial (truncation below
-// 6e-9 relative), and 2^k from exponent bits (`wa_scale_pow2`: subnormal
-// results rounded once). One path for every x, no branch: software
+// 6e-9 relative), and 2^k from exponent bits (`wa_scale_pow2_near`:
+// subnormal results rounded once). One path for every x, no branch: software
 // rasterizers such as lavapipe run both sides of every branch (measured on
 // Mesa 22.3.6: an untaken `if` cost as much as its body; BENCHMARKS.md), so
 // a careful tail behind an `if` costs every element. Exact 0 below about
@@ -133,10 +134,9 @@ fn wa_exp_parts(x: f32) -> WaExpParts {
     return wa_exp_sum_parts(x, -0.0);
 }
 
-// The same bits as `wa_exp_sum(x, -0.0)` with fewer selects: past
-// +-WA_EXP_LIMIT the result is inf or 0 either way, so the argument is
-// clamped there (NaN to -WA_EXP_LIMIT, its NaN restored last) and 2^k, |k|
-// <= 217, needs no clamp of its own (`wa_scale_pow2_near`).
+// Past +-WA_EXP_LIMIT the result is inf or 0 either way, so the argument
+// is clamped there (NaN to -WA_EXP_LIMIT, its NaN restored last) and 2^k,
+// |k| <= 217, needs no clamp of its own (`wa_scale_pow2_near`).
 fn wa_exp(x: f32) -> f32 {
     let outside = select(-WA_EXP_LIMIT, WA_EXP_LIMIT, x > 0.0);
     let c = select(outside, x, wa_abs(x) <= WA_EXP_LIMIT);
@@ -191,18 +191,10 @@ fn wa_grad_times_sigmoid_slope(g: f32, t: f32, x: f32, growth: f32) -> f32 {
     return select(value, wa_times_vanishing(g, 1.0 + x * growth, x), !upper & (parts.p == 0.0));
 }
 
-// exp(hi + lo) where hi + lo is not rounded: the reduction subtracts k ln2
-// from hi (exactly, for hi near k ln2) before adding lo, so an argument whose
-// rounding would cost |hi + lo| * eps relative (exp(-z^2) at z = 9: 81 eps)
-// keeps its bits. Every hi and lo, like `wa_exp`.
-fn wa_exp_sum(hi: f32, lo: f32) -> f32 {
-    let sum = hi + lo;
-    let parts = wa_exp_sum_parts(hi, lo);
-    let limit = select(0.0, wa_infinity(), sum > 0.0);
-    return wa_keep_nan(sum, select(limit, wa_scale_pow2(parts.p, parts.k), wa_abs(sum) <= WA_EXP_LIMIT));
-}
-
-// exp(hi + lo) = p 2^k as `wa_exp_parts` (p = 0 past the limit).
+// exp(hi + lo) = p 2^k as `wa_exp_parts` (p = 0 past the limit), where hi
+// + lo is not rounded: the reduction subtracts k ln2 from hi (exactly, for
+// hi near k ln2) before adding lo, so an argument whose rounding would cost
+// |hi + lo| * eps relative (exp(-z^2) at z = 9: 81 eps) keeps its bits.
 fn wa_exp_sum_parts(hi: f32, lo: f32) -> WaExpParts {
     return wa_exp_sum_parts_within(hi, lo, WA_EXP_LIMIT);
 }
@@ -251,9 +243,9 @@ fn wa_split(a: f32) -> WaSplit {
     return WaSplit(select(m, scaled, scaled == 0.0), e);
 }
 
-// g m 2^k: a gradient g of any size times a derivative m 2^k, m in
-// [2^-31, 2^9) or 0 (a mantissa from `wa_exp_parts_wide` times a few
-// factors): a finite g is split on its bits (`wa_split`) and every power of
+// g m 2^k: a gradient g of any size times a derivative m 2^k, |m| in
+// [2^-39, 2^17) or 0 (a mantissa from `wa_exp_parts_wide` times a few
+// factors; gelu(tanh)'s reaches 2^11): a finite g is split on its bits (`wa_split`) and every power of
 // two applied at the end (`wa_scale_pow2`: exact unless the result is
 // subnormal or infinite), so that 1e38 times 2^-200 keeps its bits; an
 // infinite or NaN g gives g m. (A derivative too small for any float, where
@@ -347,21 +339,6 @@ fn wa_sigmoid(x: f32) -> f32 {
     return select(e, 1.0, x >= 0.0) / (1.0 + e);
 }
 
-// sigmoid(x) and sigmoid(-x) = 1 - sigmoid(x) from one exp(-|x|): e / (1 + e)
-// and 1 / (1 + e), the larger for the sign of x.
-struct WaSigmoidPair {
-    s: f32,
-    complement: f32,
-}
-
-fn wa_sigmoid_pair(x: f32) -> WaSigmoidPair {
-    let e = wa_exp(-wa_abs(x));
-    let inverse = 1.0 / (1.0 + e);
-    let small = e * inverse;
-    let positive = x >= 0.0;
-    return WaSigmoidPair(select(small, inverse, positive), select(inverse, small, positive));
-}
-
 // log(1 + exp(t)) = max(t, 0) + log1p(exp(-|t|)): no overflow, no cancellation.
 fn wa_softplus(t: f32) -> f32 {
     return select(0.0, t, t > 0.0) + wa_log1p_unit(wa_exp(-wa_abs(t)));
@@ -373,13 +350,6 @@ fn wa_tanh(x: f32) -> f32 {
     let t = wa_expm1(-2.0 * wa_abs(x));
     let magnitude = -t / (2.0 + t);
     return wa_keep_nan(x, select(magnitude, -magnitude, x < 0.0));
-}
-
-// 1 - tanh(x)^2 = 4 e / (1 + e)^2 with e = exp(-2|x|): no cancellation near |tanh| = 1.
-fn wa_sech2(x: f32) -> f32 {
-    let e = wa_exp(-2.0 * wa_abs(x));
-    let d = 1.0 + e;
-    return 4.0 * e / (d * d);
 }
 
 fn identity(x: f32) -> f32 {
@@ -711,8 +681,11 @@ fn softplus(x: f32, beta: f32, threshold: f32) -> f32 {
     let s = wa_scale_pow2(s_scaled, parts.k);
     let series = wa_log1p_series(s * s);
     let upper = (bx + (2.0 * s) * series) * inverse_beta;
-    let lower = select(wa_times_scaled(inverse_beta, (2.0 * s_scaled) * series, parts.k), 0.0, parts.p == 0.0);
-    let body = select(lower, upper, bx > 0.0);
+    // Past the limit, 0 of the sign of 1/beta (beta < 0: the result is
+    // negative); NaN where beta x is (beta = 0 or not finite).
+    let zero = bitcast<f32>(bitcast<u32>(inverse_beta) & 0x80000000u);
+    let lower = select(wa_times_scaled(inverse_beta, (2.0 * s_scaled) * series, parts.k), zero, parts.p == 0.0);
+    let body = wa_keep_nan(bx, select(lower, upper, bx > 0.0));
     return wa_keep_nan(x, select(body, x, bx > threshold));
 }
 
@@ -724,38 +697,8 @@ fn softplus_backward(x: f32, grad_output: f32, beta: f32, threshold: f32) -> f32
     return wa_keep_nan(x, select(body, grad_output, bx > threshold));
 }
 
-// tanh(softplus(x)) and 1 - tanh(softplus(x)), without cancellation:
-// with e = exp(x), tanh(log(1 + e)) = e (e + 2) / (e (e + 2) + 2); for x > 0
-// the same in n = exp(-x): (1 + 2n) / (1 + 2n + 2n^2), whose complement is
-// 2n^2 / (1 + 2n + 2n^2).
-// Also sigmoid(x), from the same exp(-|x|).
-struct WaMishTerms {
-    t: f32,
-    one_minus_t: f32,
-    sigmoid: f32,
-}
-
-fn wa_mish_terms(x: f32) -> WaMishTerms {
-    let positive = x > 0.0;
-    let e = wa_exp(-wa_abs(x));
-    let ne = e * (e + 2.0);
-    let inverse_negative = 1.0 / (ne + 2.0);
-    let t_negative = ne * inverse_negative;
-    let c_negative = 2.0 * inverse_negative;
-    let inverse_positive = 1.0 / (1.0 + 2.0 * e + 2.0 * e * e);
-    let t_positive = (1.0 + 2.0 * e) * inverse_positive;
-    let c_positive = 2.0 * e * e * inverse_positive;
-    let inverse = 1.0 / (1.0 + e);
-    let sigmoid = select(e * inverse, inverse, x >= 0.0);
-    return WaMishTerms(
-        select(t_negative, t_positive, positive),
-        select(c_negative, c_positive, positive),
-        sigmoid,
-    );
-}
-
-// x tanh(log1p(exp(x))) from one exp(-|x|) = e = p 2^k (the forms of
-// `wa_mish_terms`): x (1 + 2e) / (1 + 2e + 2e^2) for x > 0, and
+// x tanh(log1p(exp(x))) from one exp(-|x|) = e = p 2^k (the forms
+// above): x (1 + 2e) / (1 + 2e + 2e^2) for x > 0, and
 // x p (e + 2) / (e (e + 2) + 2) 2^k for x <= 0, scaled last as in `silu`
 // (x exp(x) in the far tail keeps its bits where e is subnormal).
 fn mish(x: f32) -> f32 {
@@ -768,8 +711,8 @@ fn mish(x: f32) -> f32 {
     return wa_keep_nan(x, value);
 }
 
-// t + x sigmoid(x) (1 - t^2), (1 - t^2) = (1 - t)(1 + t), in the forms of
-// `wa_mish_terms` from one exp(-|x|) = e = p 2^k. For x <= 0, t and
+// t + x sigmoid(x) (1 - t^2), (1 - t^2) = (1 - t)(1 + t), in the forms
+// above from one exp(-|x|) = e = p 2^k. For x <= 0, t and
 // sigmoid(x) both carry e, so that side is computed on p and 2^k applied
 // last with g's exponent (`wa_times_scaled`): 1e30 times mish'(-100) keeps
 // its bits; past x = -WA_EXP_PRODUCT_LIMIT, g times a vanishing derivative
@@ -938,9 +881,10 @@ fn gelu_backward(x: f32, grad_output: f32) -> f32 {
             // Phi(x) + x phi(x) = (t f / 2 + x / sqrt(2 pi)) exp(-z^2), with
             // exp(-z^2) = p 2^k: d p times g, 2^k applied last
             // (`wa_times_scaled`), so that results that are normal keep their
-            // bits where exp(-z^2) alone is subnormal (1e5 gelu'(-13)).
+            // bits where exp(-z^2) alone is subnormal (1e5 gelu'(-14)). (|z|
+            // <= 16 here, so p is 0 only for NaN.)
             let d = 0.5 * tail.t * f + x * WA_FRAC_1_SQRT_2PI;
-            value = select(wa_times_scaled(grad_output, d * parts.p, parts.k), gone, parts.p == 0.0);
+            value = wa_times_scaled(grad_output, d * parts.p, parts.k);
         }
     }
     return wa_keep_nan(x, select(value, gone, wa_gelu_vanished(x)));
