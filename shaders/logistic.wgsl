@@ -15,8 +15,8 @@ fn sigmoid(x: f32) -> f32 {
 fn sigmoid_backward(x: f32, grad_output: f32) -> f32 {
     let parts = wa_exp_parts_wide(-wa_abs(x));
     let inverse = 1.0 / (1.0 + wa_scale_pow2(parts.p, parts.k));
-    let value = wa_times_scaled(grad_output, (parts.p * inverse) * inverse, parts.k);
-    return wa_keep_nan(x, select(value, wa_times_vanishing(grad_output, 1.0, x), parts.p == 0.0));
+    let m = (parts.p * inverse) * inverse;
+    return wa_keep_nan(x, wa_times_scaled_or_vanishing(grad_output, m, parts.k, parts.p == 0.0, 1.0, x));
 }
 
 // y (1 - y), y = sigmoid(x).
@@ -121,9 +121,9 @@ fn mish_backward(x: f32, grad_output: f32) -> f32 {
     let c_negative = 2.0 * inverse_negative;
     let slope_negative = x * (parts.p * inverse) * (c_negative * (1.0 + wa_scale_pow2(t_negative, parts.k)));
     let positive = x > 0.0;
-    let value = wa_times_scaled(grad_output, select(t_negative + slope_negative, upper, positive), select(parts.k, 0, positive));
-    let gone = wa_times_vanishing(grad_output, 1.0 + x, x);
-    return wa_keep_nan(x, select(value, gone, !positive & (parts.p == 0.0)));
+    let m = select(t_negative + slope_negative, upper, positive);
+    let vanished = !positive & (parts.p == 0.0);
+    return wa_keep_nan(x, wa_times_scaled_or_vanishing(grad_output, m, select(parts.k, 0, positive), vanished, 1.0 + x, x));
 }
 
 fn tanh(x: f32) -> f32 {
@@ -136,8 +136,8 @@ fn tanh(x: f32) -> f32 {
 fn tanh_backward(x: f32, grad_output: f32) -> f32 {
     let parts = wa_exp_parts_wide(-2.0 * wa_abs(x));
     let d = 1.0 + wa_scale_pow2(parts.p, parts.k);
-    let value = wa_times_scaled(grad_output, (4.0 * parts.p) / (d * d), parts.k);
-    return wa_keep_nan(x, select(value, wa_times_vanishing(grad_output, 1.0, x), parts.p == 0.0));
+    let m = (4.0 * parts.p) / (d * d);
+    return wa_keep_nan(x, wa_times_scaled_or_vanishing(grad_output, m, parts.k, parts.p == 0.0, 1.0, x));
 }
 
 // (1 - y)(1 + y), y = tanh(x).

@@ -163,13 +163,12 @@ fn wa_times_sigmoid(c: f32, t: f32) -> f32 {
 // last with g's exponent (`wa_times_scaled`): 1e30 times sigmoid(-100)
 // keeps its bits; 1 / (1 + e) at and above 0. Past t =
 // -WA_EXP_PRODUCT_LIMIT, g times a vanishing positive derivative of the
-// op's input x (`wa_times_vanishing`). NaN t is the caller's.
+// op's input x (`wa_times_scaled_or_vanishing`). NaN t is the caller's.
 fn wa_grad_times_sigmoid(g: f32, t: f32, x: f32) -> f32 {
     let parts = wa_exp_parts_wide(-wa_abs(t));
     let lower = t < 0.0;
     let m = select(1.0, parts.p, lower) / (1.0 + wa_scale_pow2(parts.p, parts.k));
-    let value = wa_times_scaled(g, m, select(0, parts.k, lower));
-    return select(value, wa_times_vanishing(g, 1.0, x), lower & (parts.p == 0.0));
+    return wa_times_scaled_or_vanishing(g, m, select(0, parts.k, lower), lower & (parts.p == 0.0), 1.0, x);
 }
 
 // g (s + (x s (1 - s)) growth) with s = sigmoid(t): the gradient of x
@@ -188,8 +187,8 @@ fn wa_grad_times_sigmoid_slope(g: f32, t: f32, x: f32, growth: f32) -> f32 {
     let s = select(small, inverse, upper);
     let spread = s * select(inverse, small, upper);
     let m = s + select((x * spread) * growth, 0.0, spread == 0.0);
-    let value = wa_times_scaled(g, m, select(parts.k, 0, upper));
-    return select(value, wa_times_vanishing(g, 1.0 + x * growth, x), !upper & (parts.p == 0.0));
+    let vanished = !upper & (parts.p == 0.0);
+    return wa_times_scaled_or_vanishing(g, m, select(parts.k, 0, upper), vanished, 1.0 + x * growth, x);
 }
 
 // exp(hi + lo) = p 2^k as `wa_exp_parts` (p = 0 past the limit), where hi
@@ -250,10 +249,30 @@ fn wa_split(a: f32) -> WaSplit {
 // two applied at the end (`wa_scale_pow2`: exact unless the result is
 // subnormal or infinite), so that 1e38 times 2^-200 keeps its bits; an
 // infinite or NaN g gives g m. (A derivative too small for any float, where
-// the parts' p is 0, is the caller's: `wa_times_vanishing`.)
+// the parts' p is 0: `wa_times_scaled_or_vanishing`.)
 fn wa_times_scaled(g: f32, m: f32, k: i32) -> f32 {
     let split = wa_split(g);
     return select(g * m, wa_scale_pow2(split.m * m, split.e + k), wa_abs(g) <= WA_MAX_FINITE);
+}
+
+// For `wa_times_scaled`: an exponent below every float times any f32, and
+// the mantissa that with it gives g times a derivative too small for any
+// float, of the sign of `direction`, at input x (`wa_times_vanishing`'s
+// limits for fewer instructions): +-2^-31, so a signed 0 for finite g and
+// an infinity for infinite g (the derivative is not 0 for finite x); 0 at
+// infinite x, where the derivative's limit is 0 (g * 0: NaN for infinite g).
+const WA_VANISHING_EXPONENT: i32 = -400;
+
+fn wa_vanishing_mantissa(direction: f32, x: f32) -> f32 {
+    let tiny = bitcast<f32>((bitcast<u32>(direction) & 0x80000000u) | 0x30000000u);
+    return select(0.0, tiny, wa_abs(x) <= WA_MAX_FINITE);
+}
+
+// g m 2^k where `vanished` (the derivative's exp underflowed, p = 0), g
+// times a vanishing derivative of the sign of `direction` at input x.
+fn wa_times_scaled_or_vanishing(g: f32, m: f32, k: i32, vanished: bool, direction: f32, x: f32) -> f32 {
+    let mantissa = select(m, wa_vanishing_mantissa(direction, x), vanished);
+    return wa_times_scaled(g, mantissa, select(k, WA_VANISHING_EXPONENT, vanished));
 }
 
 // a * b * exp(x) without overflow or underflow on the way (a gradient of
@@ -646,8 +665,8 @@ fn sigmoid(x: f32) -> f32 {
 fn sigmoid_backward(x: f32, grad_output: f32) -> f32 {
     let parts = wa_exp_parts_wide(-wa_abs(x));
     let inverse = 1.0 / (1.0 + wa_scale_pow2(parts.p, parts.k));
-    let value = wa_times_scaled(grad_output, (parts.p * inverse) * inverse, parts.k);
-    return wa_keep_nan(x, select(value, wa_times_vanishing(grad_output, 1.0, x), parts.p == 0.0));
+    let m = (parts.p * inverse) * inverse;
+    return wa_keep_nan(x, wa_times_scaled_or_vanishing(grad_output, m, parts.k, parts.p == 0.0, 1.0, x));
 }
 
 // y (1 - y), y = sigmoid(x).
@@ -747,9 +766,9 @@ fn mish_backward(x: f32, grad_output: f32) -> f32 {
     let c_negative = 2.0 * inverse_negative;
     let slope_negative = x * (parts.p * inverse) * (c_negative * (1.0 + wa_scale_pow2(t_negative, parts.k)));
     let positive = x > 0.0;
-    let value = wa_times_scaled(grad_output, select(t_negative + slope_negative, upper, positive), select(parts.k, 0, positive));
-    let gone = wa_times_vanishing(grad_output, 1.0 + x, x);
-    return wa_keep_nan(x, select(value, gone, !positive & (parts.p == 0.0)));
+    let m = select(t_negative + slope_negative, upper, positive);
+    let vanished = !positive & (parts.p == 0.0);
+    return wa_keep_nan(x, wa_times_scaled_or_vanishing(grad_output, m, select(parts.k, 0, positive), vanished, 1.0 + x, x));
 }
 
 fn tanh(x: f32) -> f32 {
@@ -762,8 +781,8 @@ fn tanh(x: f32) -> f32 {
 fn tanh_backward(x: f32, grad_output: f32) -> f32 {
     let parts = wa_exp_parts_wide(-2.0 * wa_abs(x));
     let d = 1.0 + wa_scale_pow2(parts.p, parts.k);
-    let value = wa_times_scaled(grad_output, (4.0 * parts.p) / (d * d), parts.k);
-    return wa_keep_nan(x, select(value, wa_times_vanishing(grad_output, 1.0, x), parts.p == 0.0));
+    let m = (4.0 * parts.p) / (d * d);
+    return wa_keep_nan(x, wa_times_scaled_or_vanishing(grad_output, m, parts.k, parts.p == 0.0, 1.0, x));
 }
 
 // (1 - y)(1 + y), y = tanh(x).
