@@ -255,12 +255,14 @@ fn wa_times_scaled(g: f32, m: f32, k: i32) -> f32 {
     return select(g * m, wa_scale_pow2(split.m * m, split.e + k), wa_abs(g) <= WA_MAX_FINITE);
 }
 
-// For `wa_times_scaled`: an exponent below every float times any f32, and
-// the mantissa that with it gives g times a derivative too small for any
-// float, of the sign of `direction`, at input x (`wa_times_vanishing`'s
-// limits for fewer instructions): +-2^-31, so a signed 0 for finite g and
-// an infinity for infinite g (the derivative is not 0 for finite x); 0 at
-// infinite x, where the derivative's limit is 0 (g * 0: NaN for infinite g).
+// A derivative too small for any float, as a mantissa and an exponent for
+// `wa_times_scaled` (`wa_times_vanishing`'s limits in fewer instructions):
+// the exponent puts the product below every float for every finite g
+// (`wa_scale_pow2` clamps it to -168 on the way), the mantissa is +-2^-31
+// of the sign of `direction`, so the result is a signed 0 for finite g and
+// an infinity for infinite g (the derivative is not 0 for finite x); at
+// infinite x the mantissa is 0, the derivative's limit (g * 0: NaN for
+// infinite g).
 const WA_VANISHING_EXPONENT: i32 = -400;
 
 fn wa_vanishing_mantissa(direction: f32, x: f32) -> f32 {
@@ -268,8 +270,9 @@ fn wa_vanishing_mantissa(direction: f32, x: f32) -> f32 {
     return select(0.0, tiny, wa_abs(x) <= WA_MAX_FINITE);
 }
 
-// g m 2^k where `vanished` (the derivative's exp underflowed, p = 0), g
-// times a vanishing derivative of the sign of `direction` at input x.
+// g m 2^k (`wa_times_scaled`), or, where `vanished` (the derivative's exp
+// underflowed: p = 0), g times a vanishing derivative of the sign of
+// `direction` at input x.
 fn wa_times_scaled_or_vanishing(g: f32, m: f32, k: i32, vanished: bool, direction: f32, x: f32) -> f32 {
     let mantissa = select(m, wa_vanishing_mantissa(direction, x), vanished);
     return wa_times_scaled(g, mantissa, select(k, WA_VANISHING_EXPONENT, vanished));
