@@ -33,20 +33,12 @@ fn wa_abs(x: f32) -> f32 {
     return bitcast<f32>(bitcast<u32>(x) & 0x7fffffffu);
 }
 
-// v * 0 as IEEE 754 has it (NaN for NaN or infinite v): compilers fold a
-// literal `v * 0.0` to 0.
-fn wa_times_zero(v: f32) -> f32 {
-    return select(0.0, wa_nan(), (bitcast<u32>(v) & 0x7fffffffu) >= 0x7f800000u);
-}
-
 // g times a derivative of sign `direction` too small for any float, at input
 // x: a signed 0 for finite g, an infinity for infinite g (the derivative is
 // not 0 for finite x), NaN for NaN g, and IEEE's g * 0 for infinite x, where
-// the derivative's limit is exactly 0.
+// the derivative's limit is exactly 0 (`wa_vanishing_mantissa`).
 fn wa_times_vanishing(g: f32, direction: f32, x: f32) -> f32 {
-    let magnitude = select(0.0, wa_infinity(), wa_abs(g) > WA_MAX_FINITE);
-    let limit = select(sign(g) * sign(direction) * magnitude, g, wa_is_nan(g));
-    return select(wa_times_zero(g), limit, wa_abs(x) <= WA_MAX_FINITE);
+    return wa_times_scaled(g, wa_vanishing_mantissa(direction, x), WA_VANISHING_EXPONENT);
 }
 
 // m * 2^k with one rounding, for 2^-40 <= |m| < 2^18 (or m = 0, or any m
@@ -255,7 +247,7 @@ fn wa_times_scaled(g: f32, m: f32, k: i32) -> f32 {
 }
 
 // A derivative too small for any float, as a mantissa and an exponent for
-// `wa_times_scaled` (`wa_times_vanishing`'s limits in fewer instructions):
+// `wa_times_scaled` (`wa_times_vanishing`, `wa_times_scaled_or_vanishing`):
 // the exponent puts the product below every float for every finite g
 // (`wa_scale_pow2` clamps it to -168 on the way), the mantissa is +-2^-31
 // of the sign of `direction`, so the result is a signed 0 for finite g and
