@@ -9,7 +9,9 @@
 //! softmax`. Environment: `BENCH_REPEATS` (default 9), `BENCH_SHAPES`
 //! (indices into the four shapes above, e.g. `0,3`; default all; the
 //! no-subgroups row runs with shape 0), `WGPU_BACKEND` / `WGPU_ADAPTER_NAME`
-//! to choose the adapter.
+//! to choose the adapter, `BENCH_PER_LANE` (4 to 64, a power of two) the
+//! most elements a lane of the row kernels holds (the adapter's default
+//! otherwise).
 
 use std::time::Duration;
 
@@ -137,10 +139,19 @@ fn without_subgroups() -> Option<GpuContext> {
 }
 
 fn main() {
-    let ctx = GpuContext::new().unwrap_or_else(|e| {
+    let mut ctx = GpuContext::new().unwrap_or_else(|e| {
         eprintln!("error: {e}");
         std::process::exit(1);
     });
+    if let Ok(per_lane) = std::env::var("BENCH_PER_LANE") {
+        let per_lane = per_lane.parse().unwrap_or(0);
+        ctx = ctx
+            .with_row_elements_per_lane(per_lane)
+            .unwrap_or_else(|e| {
+                eprintln!("error: BENCH_PER_LANE: {e}");
+                std::process::exit(2);
+            });
+    }
     let repeats = std::env::var("BENCH_REPEATS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -148,12 +159,13 @@ fn main() {
         .max(1);
     println!("adapter: {}", ctx.adapter_description());
     println!(
-        "subgroups: {}; median of {repeats} submissions of {OPS_PER_SUBMISSION} ops; f32",
+        "subgroups: {}; median of {repeats} submissions of {OPS_PER_SUBMISSION} ops; f32; at most {} elements per lane",
         if ctx.device().features().contains(wgpu::Features::SUBGROUP) {
             "yes"
         } else {
             "no"
-        }
+        },
+        ctx.row_elements_per_lane()
     );
     println!(
         "{:<44} {:>11} {:>11} {:>9} {:>7}",

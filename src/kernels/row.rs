@@ -56,7 +56,10 @@ pub(crate) const PER_THREAD_MAX: u32 = 16;
 /// file to share), where fewer lanes per row make fewer reduction steps
 /// through workgroup memory: on lavapipe, softmax along dim 1 of
 /// [64, 512, 32, 32] took 21% to 36% less time, the [4096, 4096] forwards
-/// 16% to 18% (one run each; BENCHMARKS.md).
+/// 16% to 18% (one run each; BENCHMARKS.md). Measured again with the lanes'
+/// loops written out (softmax forward at 16 / 32 / 64 per lane: [4096, 4096]
+/// 81 / 61 / 57 ms, dim 1 of [64, 512, 32, 32] 267 / 201 / 182 ms), 64 still
+/// wins, at a compile time of about 140 ms per module.
 pub(crate) const PER_THREAD_MAX_CPU: u32 = 64;
 
 /// The per-lane budgets a caller may choose ([`crate::GpuContext::with_row_elements_per_lane`]).
