@@ -226,14 +226,17 @@ impl Scope {
     }
 }
 
-/// Workgroup counts `(x, y)` covering at least `workgroups` workgroups with
-/// neither dimension above `max_per_dimension`: a 1-D dispatch while it fits,
-/// folded into a 2-D grid past it. The shaders rebuild the linear index as
-/// `y * num_workgroups.x + x` and skip the surplus of the last row.
-pub(crate) fn dispatch_grid(workgroups: u64, max_per_dimension: u32) -> Result<(u32, u32)> {
+/// Workgroup counts `(x, y, z)` of one dispatch.
+pub(crate) type Grid = (u32, u32, u32);
+
+/// Workgroup counts `(x, y, 1)` covering at least `workgroups` workgroups
+/// with neither dimension above `max_per_dimension`: a 1-D dispatch while it
+/// fits, folded into a 2-D grid past it. The shaders rebuild the linear
+/// index as `y * num_workgroups.x + x` and skip the surplus of the last row.
+pub(crate) fn dispatch_grid(workgroups: u64, max_per_dimension: u32) -> Result<Grid> {
     let max = u64::from(max_per_dimension.max(1));
     if workgroups <= max {
-        return Ok((workgroups as u32, 1));
+        return Ok((workgroups as u32, 1, 1));
     }
     let rows = workgroups.div_ceil(max);
     if rows > max {
@@ -244,7 +247,7 @@ pub(crate) fn dispatch_grid(workgroups: u64, max_per_dimension: u32) -> Result<(
         });
     }
     let columns = workgroups.div_ceil(rows);
-    Ok((columns as u32, rows as u32))
+    Ok((columns as u32, rows as u32, 1))
 }
 
 /// The greatest common divisor of `a` and `b` (`b` for `a` = 0).
@@ -558,7 +561,7 @@ impl Target<'_, '_> {
 struct Prepared {
     bind_group: wgpu::BindGroup,
     offset: u32,
-    grid: (u32, u32, u32),
+    grid: Grid,
     /// A bind group made in this call, to cache once the call's scope is clean.
     new_key: Option<BindGroupKey>,
 }
@@ -1702,9 +1705,7 @@ impl Kernels {
         // PReLU's channels from the grid: chunks of whole periods, at most
         // `max_dim` of them (the grid's z) per dispatch.
         let period = u64::from(channels) * u64::from(inner);
-        if weights == WeightLayout::PerThread
-            && WeightLayout::grid_fits(layout, channels, inner, dispatch.first_element, max_dim)
-        {
+        if weights.grid_fits(layout, channels, inner, dispatch.first_element, max_dim) {
             if let Some(periods) = self.chunk_of_periods(dtype, period, u64::from(max_dim)) {
                 weights = WeightLayout::ChannelGrid;
                 chunk = periods;
@@ -1753,8 +1754,7 @@ impl Kernels {
                     let workgroups = count
                         .div_ceil(per_thread)
                         .div_ceil(u64::from(WORKGROUP_SIZE));
-                    let (x, y) = dispatch_grid(workgroups, max_dim)?;
-                    (x, y, 1)
+                    dispatch_grid(workgroups, max_dim)?
                 };
                 let params = ElementwiseParams {
                     len: count as u32,
@@ -1999,7 +1999,7 @@ impl Kernels {
                 prepared.push(Prepared {
                     bind_group,
                     offset: uniform.offset,
-                    grid: (grid.0, grid.1, 1),
+                    grid,
                     new_key,
                 });
                 chunk_base += piece_chunks;
@@ -2024,7 +2024,7 @@ impl Kernels {
             if let (true, Some(item)) = (channels > 0, prepared.first()) {
                 pass.set_pipeline(&pipelines.channel_sums);
                 pass.set_bind_group(0, &item.bind_group, &[item.offset]);
-                pass.dispatch_workgroups(channel_grid.0, channel_grid.1, 1);
+                pass.dispatch_workgroups(channel_grid.0, channel_grid.1, channel_grid.2);
             }
         });
         Ok(())
@@ -2045,15 +2045,16 @@ mod tests {
 
     #[test]
     fn dispatch_grid_stays_1d_while_it_fits() {
-        assert_eq!(dispatch_grid(0, 65535).unwrap(), (0, 1));
-        assert_eq!(dispatch_grid(1, 65535).unwrap(), (1, 1));
-        assert_eq!(dispatch_grid(65535, 65535).unwrap(), (65535, 1));
+        assert_eq!(dispatch_grid(0, 65535).unwrap(), (0, 1, 1));
+        assert_eq!(dispatch_grid(1, 65535).unwrap(), (1, 1, 1));
+        assert_eq!(dispatch_grid(65535, 65535).unwrap(), (65535, 1, 1));
     }
 
     #[test]
     fn dispatch_grid_folds_into_2d_past_the_limit() {
         for workgroups in [65536u64, 65535 * 2 + 1, 1 << 24, 65535 * 65535] {
-            let (x, y) = dispatch_grid(workgroups, 65535).unwrap();
+            let (x, y, z) = dispatch_grid(workgroups, 65535).unwrap();
+            assert_eq!(z, 1);
             assert!(x <= 65535 && y <= 65535, "{workgroups}: {x} x {y}");
             let covered = u64::from(x) * u64::from(y);
             assert!(covered >= workgroups, "{workgroups}: {x} x {y}");

@@ -384,30 +384,31 @@ impl WeightLayout {
         }
     }
 
-    /// Whether [`WeightLayout::ChannelGrid`] can replace `PerThread` for
+    /// Whether [`WeightLayout::ChannelGrid`] can replace this layout for
     /// `channels` blocks of `inner` elements on `layout`, the dispatch
-    /// starting at element `first_element`: vec4s that never straddle a
-    /// block, dispatches that start on a period, a grid within
-    /// `max_per_dimension` in x and y, and at most one in eight of a
-    /// block's threads idle (all of them in its last workgroup).
+    /// starting at element `first_element`: only a `PerThread` layout
+    /// (more than one channel, blocks of whole `Stored`s) of vec4s, whose
+    /// dispatches start on a period, with a grid within `max_per_dimension`
+    /// in x and y and at most one in eight of a block's threads idle (all of
+    /// them in its last workgroup).
     pub(crate) fn grid_fits(
+        self,
         layout: StorageLayout,
         channels: u32,
         inner: u32,
         first_element: u64,
         max_per_dimension: u32,
     ) -> bool {
-        let lanes = layout.elements_per_thread();
+        if self != WeightLayout::PerThread || layout.elements_per_thread() != 4 || inner == 0 {
+            return false;
+        }
         let period = u64::from(channels) * u64::from(inner);
-        let per_block = u64::from(inner) / lanes.max(1);
-        let threads = per_block.div_ceil(u64::from(WORKGROUP_SIZE)) * u64::from(WORKGROUP_SIZE);
-        lanes == 4
-            && channels > 1
-            && inner > 0
-            && u64::from(inner).is_multiple_of(lanes)
-            && first_element.is_multiple_of(period)
+        let per_block = u64::from(inner) / 4;
+        let groups = per_block.div_ceil(u64::from(WORKGROUP_SIZE));
+        let threads = groups * u64::from(WORKGROUP_SIZE);
+        first_element.is_multiple_of(period)
             && channels <= max_per_dimension
-            && per_block.div_ceil(u64::from(WORKGROUP_SIZE)) <= u64::from(max_per_dimension)
+            && groups <= u64::from(max_per_dimension)
             && 8 * (threads - per_block) <= threads
     }
 }

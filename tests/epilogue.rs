@@ -27,11 +27,10 @@ fn check_f32(
     bias: Option<(&[f32], i64)>,
     residual: Option<&[f32]>,
 ) -> Result<(), String> {
-    let rank = shape.len() as i64;
     let t: Vec<f32> = match bias {
         None => x.to_vec(),
         Some((b, dim)) => {
-            let dim = if dim < 0 { dim + rank } else { dim } as usize;
+            let dim = common::axis(dim, shape.len());
             x.iter()
                 .enumerate()
                 .map(|(i, &xi)| xi + b[channel_of(i, shape, dim)])
@@ -121,8 +120,7 @@ proptest! {
         parts in 0u8..4,
     ) {
         let Some(ctx) = common::gpu() else { return Ok(()) };
-        let rank = shape.len() as i64;
-        let axis = if dim < 0 { dim + rank } else { dim } as usize;
+        let axis = common::axis(dim, shape.len());
         let bias = (parts & 1 == 1).then(|| (&bias_values[..shape[axis]], dim));
         let residual = (parts & 2 == 2).then_some(&residual[..]);
         if let Err(message) = check_f32(ctx, &op, &shape, &x, bias, residual) {
@@ -146,11 +144,7 @@ fn linear_and_conv_layouts_with_every_part() {
     for (shape, dim) in cases {
         let len: usize = shape.iter().product();
         let x: Vec<f32> = (0..len).map(|i| (i % 97) as f32 / 8.0 - 6.0).collect();
-        let axis = if dim < 0 {
-            shape.len() - 1
-        } else {
-            dim as usize
-        };
+        let axis = common::axis(dim, shape.len());
         let b: Vec<f32> = (0..shape[axis]).map(|c| c as f32 * 0.375 - 1.0).collect();
         let r: Vec<f32> = (0..len).map(|i| (i % 13) as f32 - 6.5).collect();
         for op in [
@@ -406,8 +400,7 @@ fn check_backward(
     g: &[f32],
     bias: Option<(&[f32], i64)>,
 ) -> Result<(), String> {
-    let rank = shape.len() as i64;
-    let axis = bias.map(|(_, dim)| if dim < 0 { dim + rank } else { dim } as usize);
+    let axis = bias.map(|(_, dim)| common::axis(dim, shape.len()));
     let t: Vec<f32> = match (bias, axis) {
         (Some((b, _)), Some(axis)) => x
             .iter()
@@ -507,8 +500,7 @@ proptest! {
         with_bias in any::<bool>(),
     ) {
         let Some(ctx) = common::gpu() else { return Ok(()) };
-        let rank = shape.len() as i64;
-        let axis = if dim < 0 { dim + rank } else { dim } as usize;
+        let axis = common::axis(dim, shape.len());
         let bias = with_bias.then(|| (&bias_values[..shape[axis]], dim));
         if let Err(message) = check_backward(ctx, &op, &shape, &x, &g, bias) {
             return Err(TestCaseError::fail(message));
@@ -534,11 +526,7 @@ fn backward_in_linear_and_conv_layouts_and_past_one_binding() {
         }
         let x: Vec<f32> = (0..len).map(|i| (i % 97) as f32 / 8.0 - 6.0).collect();
         let g: Vec<f32> = (0..len).map(|i| (i % 11) as f32 / 4.0 - 1.25).collect();
-        let axis = if dim < 0 {
-            shape.len() - 1
-        } else {
-            dim as usize
-        };
+        let axis = common::axis(dim, shape.len());
         let b: Vec<f32> = (0..shape[axis]).map(|c| c as f32 * 0.375 - 1.0).collect();
         let ops: &[&str] = if len > 1 << 20 {
             &["relu"]
@@ -676,7 +664,7 @@ fn prelu_weight_gradient_at_x_plus_bias() {
         (vec![0.5f32, -1.0, 2.0], 1i64),
         (vec![1.0f32, -2.0, 0.25, 3.0], -1),
     ] {
-        let axis = if dim < 0 { dim + 3 } else { dim } as usize;
+        let axis = common::axis(dim, 3);
         let t: Vec<f32> = x
             .iter()
             .enumerate()

@@ -51,8 +51,7 @@ fn check(
     residual: Option<&[f32]>,
     g: &[f32],
 ) -> Result<(), String> {
-    let rank = shape.len() as i64;
-    let axis = bias.map(|(_, d)| if d < 0 { d + rank } else { d } as usize);
+    let axis = bias.map(|(_, d)| common::axis(d, shape.len()));
     let (t, flushed) = biased(x, shape, bias.map(|(b, _)| b).zip(axis));
     let out_shape = op.output_shape(shape).map_err(|e| e.to_string())?;
     let out_len: usize = out_shape.iter().product();
@@ -207,8 +206,7 @@ proptest! {
         parts in 0u8..4,
     ) {
         let Some(ctx) = common::gpu() else { return Ok(()) };
-        let rank = shape.len() as i64;
-        let axis = if dim < 0 { dim + rank } else { dim } as usize;
+        let axis = common::axis(dim, shape.len());
         let bias = (parts & 1 == 1).then(|| (&bias_values[..shape[axis]], dim));
         let residual = (parts & 2 == 2).then_some(&residual[..]);
         if let Err(message) = check(ctx, &op, &shape, &x, bias, residual, &g) {

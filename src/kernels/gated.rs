@@ -599,7 +599,7 @@ impl Kernels {
                 prepared.push(Prepared {
                     bind_group,
                     offset: uniform.offset,
-                    grid: (grid.0, grid.1, 1),
+                    grid,
                     new_key,
                 });
             }

@@ -594,7 +594,7 @@ impl Kernels {
                         items.push(Prepared {
                             bind_group,
                             offset: uniform.offset,
-                            grid: (grid.0, grid.1, 1),
+                            grid,
                             new_key,
                         });
                         Ok(())

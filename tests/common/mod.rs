@@ -216,6 +216,16 @@ fn within_scaled_band<T: Float + Element>(
 
 // The fused epilogue's comparisons (tests/epilogue.rs, tests/gated_epilogue.rs).
 
+/// The axis that `dim` (PyTorch's: -rank..rank, negative from the end)
+/// names in a tensor of `rank` dimensions.
+pub fn axis(dim: i64, rank: usize) -> usize {
+    if dim < 0 {
+        (dim + rank as i64) as usize
+    } else {
+        dim as usize
+    }
+}
+
 /// Element i's index along `dim` of `shape`.
 pub fn channel_of(i: usize, shape: &[usize], dim: usize) -> usize {
     let inner: usize = shape[dim + 1..].iter().product();
