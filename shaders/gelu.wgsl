@@ -82,7 +82,7 @@ fn gelu(x: f32) -> f32 {
         let half = 0.5 * tail.t * parts.p;
         value = select(wa_scale_pow2(x * half, parts.k), x * (1.0 - wa_scale_pow2(half, parts.k)), x > 0.0);
     }
-    return wa_keep_nan(x, select(value, 0.0, wa_gelu_vanished(x)));
+    return wa_keep_nan(x, select(value, wa_zero_signed_as(x), wa_gelu_vanished(x)));
 }
 
 // Phi(x) + x phi(x).
@@ -124,7 +124,7 @@ fn wa_gelu_tanh_inner(x: f32) -> f32 {
 // the far tail keeps its bits where exp(2u) is subnormal).
 fn gelu_tanh(x: f32) -> f32 {
     let value = wa_times_sigmoid(x, wa_gelu_tanh_inner(x));
-    return wa_keep_nan(x, select(value, 0.0, wa_gelu_vanished(x)));
+    return wa_keep_nan(x, select(value, wa_zero_signed_as(x), wa_gelu_vanished(x)));
 }
 
 // d/dx x s(2u) = s + x * 2 s (1 - s) * sqrt(2/pi) (1 + 3 kappa x^2), scaled

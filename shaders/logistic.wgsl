@@ -38,7 +38,7 @@ fn logsigmoid_backward(x: f32, grad_output: f32) -> f32 {
 // normal number keeps its bits where exp(x) is subnormal (x < -87.3, down to
 // -91.8); 0 past -WA_EXP_LIMIT (|x exp(x)| < 2^-150 there) and at -inf.
 fn silu(x: f32) -> f32 {
-    return wa_keep_nan(x, select(wa_times_sigmoid(x, x), 0.0, x < -WA_EXP_LIMIT));
+    return wa_keep_nan(x, select(wa_times_sigmoid(x, x), wa_zero_signed_as(x), x < -WA_EXP_LIMIT));
 }
 
 // s (1 + x (1 - s)) = s + x s (1 - s), scaled last below 0
@@ -94,7 +94,7 @@ fn mish(x: f32) -> f32 {
     let upper = x * ((1.0 + 2.0 * e) * (1.0 / (1.0 + 2.0 * e + 2.0 * e * e)));
     let inverse_negative = 1.0 / (e * (e + 2.0) + 2.0);
     let lower = wa_scale_pow2(((x * parts.p) * (e + 2.0)) * inverse_negative, parts.k);
-    let value = select(select(lower, 0.0, x < -WA_EXP_LIMIT), upper, x > 0.0);
+    let value = select(select(lower, wa_zero_signed_as(x), x < -WA_EXP_LIMIT), upper, x > 0.0);
     return wa_keep_nan(x, value);
 }
 

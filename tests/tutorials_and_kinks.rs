@@ -4,7 +4,7 @@
 mod common;
 
 use wgpu_activations::activation::{SELU_ALPHA, SELU_SCALE};
-use wgpu_activations::{Activation, GpuContext};
+use wgpu_activations::{Activation, GeluApproximate, GpuContext};
 
 fn forward(ctx: &GpuContext, op: Activation, x: &[f32]) -> Vec<f32> {
     let input = ctx.upload(x, &[x.len()]).unwrap();
@@ -160,6 +160,43 @@ fn special_values() {
         );
         let far = backward(ctx, op, &[f32::NEG_INFINITY, f32::INFINITY], &[1.0, 1.0]);
         assert!(far.iter().all(|v| v.is_finite()), "{op} at +-inf: {far:?}");
+    }
+}
+
+/// Results too small for f32 below 0 are -0, as PyTorch's `x * sigmoid(x)`
+/// rounds them, at every size of x (each op's underflowing products, its
+/// explicit far tail, -inf); the twins agree. (The tolerance checks elsewhere
+/// treat the zeros as equal.)
+#[test]
+fn vanishing_negative_results_are_negative_zeros() {
+    let ctx = gpu_or_skip!();
+    let x = [-120.0f32, -151.0, -200.0, -1e10, -3.0e38, f32::NEG_INFINITY];
+    let ops = [
+        Activation::Silu,
+        Activation::Mish,
+        Activation::Gelu {
+            approximate: GeluApproximate::None,
+        },
+        Activation::Gelu {
+            approximate: GeluApproximate::Tanh,
+        },
+    ];
+    for op in ops {
+        let y = forward(ctx, op, &x);
+        for (xi, yi) in x.iter().zip(&y) {
+            assert_eq!(yi.to_bits(), (-0.0f32).to_bits(), "{op}({xi}) = {yi:?}");
+            let twin = wgpu_activations::cpu::forward_scalar(
+                &op,
+                f64::from(*xi),
+                0,
+                0.0,
+                wgpu_activations::cpu::Denormals::Preserve,
+            ) as f32;
+            assert!(
+                twin == 0.0 && twin.is_sign_negative(),
+                "twin {op}({xi}) = {twin:?}"
+            );
+        }
     }
 }
 

@@ -30,6 +30,13 @@ fn wa_nan() -> f32 {
 }
 
 // |x| by clearing the sign bit.
+// A zero of x's sign: x times a positive factor too small for any float
+// (silu, mish and gelu far below 0 round to -0, as PyTorch's x * 0 does),
+// for every x including the infinities.
+fn wa_zero_signed_as(x: f32) -> f32 {
+    return bitcast<f32>(bitcast<u32>(x) & 0x80000000u);
+}
+
 fn wa_abs(x: f32) -> f32 {
     return bitcast<f32>(bitcast<u32>(x) & 0x7fffffffu);
 }
@@ -683,7 +690,7 @@ fn logsigmoid_backward(x: f32, grad_output: f32) -> f32 {
 // normal number keeps its bits where exp(x) is subnormal (x < -87.3, down to
 // -91.8); 0 past -WA_EXP_LIMIT (|x exp(x)| < 2^-150 there) and at -inf.
 fn silu(x: f32) -> f32 {
-    return wa_keep_nan(x, select(wa_times_sigmoid(x, x), 0.0, x < -WA_EXP_LIMIT));
+    return wa_keep_nan(x, select(wa_times_sigmoid(x, x), wa_zero_signed_as(x), x < -WA_EXP_LIMIT));
 }
 
 // s (1 + x (1 - s)) = s + x s (1 - s), scaled last below 0
@@ -734,7 +741,7 @@ fn mish(x: f32) -> f32 {
     let upper = x * ((1.0 + 2.0 * e) * (1.0 / (1.0 + 2.0 * e + 2.0 * e * e)));
     let inverse_negative = 1.0 / (e * (e + 2.0) + 2.0);
     let lower = wa_scale_pow2(((x * parts.p) * (e + 2.0)) * inverse_negative, parts.k);
-    let value = select(select(lower, 0.0, x < -WA_EXP_LIMIT), upper, x > 0.0);
+    let value = select(select(lower, wa_zero_signed_as(x), x < -WA_EXP_LIMIT), upper, x > 0.0);
     return wa_keep_nan(x, value);
 }
 
@@ -884,7 +891,7 @@ fn gelu(x: f32) -> f32 {
         let half = 0.5 * tail.t * parts.p;
         value = select(wa_scale_pow2(x * half, parts.k), x * (1.0 - wa_scale_pow2(half, parts.k)), x > 0.0);
     }
-    return wa_keep_nan(x, select(value, 0.0, wa_gelu_vanished(x)));
+    return wa_keep_nan(x, select(value, wa_zero_signed_as(x), wa_gelu_vanished(x)));
 }
 
 // Phi(x) + x phi(x).
@@ -926,7 +933,7 @@ fn wa_gelu_tanh_inner(x: f32) -> f32 {
 // the far tail keeps its bits where exp(2u) is subnormal).
 fn gelu_tanh(x: f32) -> f32 {
     let value = wa_times_sigmoid(x, wa_gelu_tanh_inner(x));
-    return wa_keep_nan(x, select(value, 0.0, wa_gelu_vanished(x)));
+    return wa_keep_nan(x, select(value, wa_zero_signed_as(x), wa_gelu_vanished(x)));
 }
 
 // d/dx x s(2u) = s + x * 2 s (1 - s) * sqrt(2/pi) (1 + 3 kappa x^2), scaled

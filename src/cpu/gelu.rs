@@ -20,11 +20,13 @@ pub fn normal_pdf(x: f64) -> f64 {
     (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
 }
 
-/// `gelu(x) = x * Phi(x)`; 0 at -inf.
+/// `gelu(x) = x * Phi(x)`; -0 where Phi(x) vanishes (the sign of x Phi(x)), at -inf included.
 pub fn gelu(x: f64, dn: Denormals) -> f64 {
     let cdf = dn.flush(normal_cdf(x), F32_MIN_POSITIVE);
     if cdf == 0.0 {
-        0.0
+        // x * a vanishing positive Phi(x): -0 (x < 0 wherever it vanishes;
+        // spelled out for x = -inf).
+        -0.0
     } else {
         x * cdf
     }
@@ -43,11 +45,11 @@ fn tanh_inner(x: f64) -> f64 {
     2.0 * SQRT_2_OVER_PI * (x + KAPPA * x * x * x)
 }
 
-/// `gelu(x, approximate="tanh") = 0.5 x (1 + tanh(u)) = x * sigmoid(2u)`; 0 at -inf.
+/// `gelu(x, approximate="tanh") = 0.5 x (1 + tanh(u)) = x * sigmoid(2u)`; -0 at -inf.
 pub fn gelu_tanh(x: f64, dn: Denormals) -> f64 {
     let s = super::logistic::sigmoid(tanh_inner(x), dn);
     if s == 0.0 {
-        0.0
+        -0.0
     } else {
         x * s
     }

@@ -42,10 +42,10 @@ pub fn logsigmoid(x: f64, dn: Denormals) -> f64 {
     x.min(0.0) - dn.exp(-x.abs()).ln_1p()
 }
 
-/// `silu(x) = x * sigmoid(x)`; 0 at -inf.
+/// `silu(x) = x * sigmoid(x)`; -0 at -inf (the sign of x sigmoid(x) below 0).
 pub fn silu(x: f64, dn: Denormals) -> f64 {
     if x == f64::NEG_INFINITY {
-        0.0
+        -0.0
     } else {
         x * sigmoid(x, dn)
     }
@@ -97,10 +97,10 @@ fn tanh_softplus(x: f64, dn: Denormals) -> f64 {
     softplus.tanh()
 }
 
-/// `mish(x) = x * tanh(softplus(x))`; 0 at -inf.
+/// `mish(x) = x * tanh(softplus(x))`; -0 at -inf (the sign of x tanh(softplus(x)) below 0).
 pub fn mish(x: f64, dn: Denormals) -> f64 {
     if x == f64::NEG_INFINITY {
-        0.0
+        -0.0
     } else {
         x * tanh_softplus(x, dn)
     }
