@@ -24,8 +24,10 @@
 //! A NaN input gives NaN, forward and backward, for every op (PyTorch returns
 //! the incoming gradient for a NaN input in `relu`'s backward; we keep the NaN
 //! so that it is seen). Infinities give the mathematical limits, even where
-//! PyTorch returns NaN: `gelu(-inf) = 0`, `silu(-inf) = 0`, `mish(-inf) = 0`,
-//! `softsign(+-inf) = +-1`, `elu(-inf) = -alpha`. A negative zero stays a zero.
+//! PyTorch returns NaN: `gelu(-inf) = silu(-inf) = mish(-inf) = -0` (the sign
+//! of the values approaching it), `softsign(+-inf) = +-1`, `elu(-inf) =
+//! -alpha`. A negative zero stays a zero, and a result too small for the
+//! element type is a zero of its sign (`silu(-200) = -0`, as PyTorch's).
 //!
 //! # Accuracy
 //!
