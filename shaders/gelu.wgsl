@@ -3,7 +3,7 @@
 // u = sqrt(2 / pi) (x + 0.044715 x^3) (approximate="tanh", since
 // 0.5 (1 + tanh u) = sigmoid(2 u)). Twin of `src/cpu/gelu.rs`. WGSL has no
 // erf: Phi is written here from erf's series and erfc's tail. NaN in gives NaN out;
-// gelu(-inf) = 0, gelu(inf) = inf.
+// gelu(-inf) = -0, gelu(inf) = inf.
 
 const WA_FRAC_1_SQRT_2: f32 = 0.7071067811865476;
 const WA_FRAC_2_SQRT_PI: f32 = 1.1283791670955126;

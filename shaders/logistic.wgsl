@@ -36,7 +36,7 @@ fn logsigmoid_backward(x: f32, grad_output: f32) -> f32 {
 
 // x sigmoid(x), scaled last (`wa_times_sigmoid`): a result that is a
 // normal number keeps its bits where exp(x) is subnormal (x < -87.3, down to
-// -91.8); 0 past -WA_EXP_LIMIT (|x exp(x)| < 2^-150 there) and at -inf.
+// -91.8); -0 past -WA_EXP_LIMIT (|x exp(x)| < 2^-150 there) and at -inf.
 fn silu(x: f32) -> f32 {
     return wa_keep_nan(x, select(wa_times_sigmoid(x, x), wa_zero_signed_as(x), x < -WA_EXP_LIMIT));
 }

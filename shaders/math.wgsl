@@ -32,13 +32,14 @@ fn wa_nan() -> f32 {
     return bitcast<f32>(wa_inf_bits | 0x00400000u);
 }
 
-// |x| by clearing the sign bit.
 // A zero of x's sign: x times a positive factor too small for any float
 // (silu, mish and gelu far below 0 round to -0, as PyTorch's x * 0 does),
 // for every x including the infinities.
 fn wa_zero_signed_as(x: f32) -> f32 {
     return bitcast<f32>(bitcast<u32>(x) & 0x80000000u);
 }
+
+// |x| by clearing the sign bit.
 
 fn wa_abs(x: f32) -> f32 {
     return bitcast<f32>(bitcast<u32>(x) & 0x7fffffffu);

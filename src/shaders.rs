@@ -402,6 +402,8 @@ impl WeightLayout {
         if self != WeightLayout::PerThread || layout.elements_per_thread() != 4 || inner == 0 {
             return false;
         }
+        // What `choose` gave PerThread for.
+        debug_assert!(channels > 1 && inner.is_multiple_of(4));
         let period = u64::from(channels) * u64::from(inner);
         let per_block = u64::from(inner) / 4;
         let groups = per_block.div_ceil(u64::from(WORKGROUP_SIZE));

@@ -29,7 +29,6 @@ fn wa_nan() -> f32 {
     return bitcast<f32>(wa_inf_bits | 0x00400000u);
 }
 
-// |x| by clearing the sign bit.
 // A zero of x's sign: x times a positive factor too small for any float
 // (silu, mish and gelu far below 0 round to -0, as PyTorch's x * 0 does),
 // for every x including the infinities.
@@ -688,7 +687,7 @@ fn logsigmoid_backward(x: f32, grad_output: f32) -> f32 {
 
 // x sigmoid(x), scaled last (`wa_times_sigmoid`): a result that is a
 // normal number keeps its bits where exp(x) is subnormal (x < -87.3, down to
-// -91.8); 0 past -WA_EXP_LIMIT (|x exp(x)| < 2^-150 there) and at -inf.
+// -91.8); -0 past -WA_EXP_LIMIT (|x exp(x)| < 2^-150 there) and at -inf.
 fn silu(x: f32) -> f32 {
     return wa_keep_nan(x, select(wa_times_sigmoid(x, x), wa_zero_signed_as(x), x < -WA_EXP_LIMIT));
 }
