@@ -10,7 +10,8 @@
 //! cargo run --release --example epilogue [OP]   # OP: gelu (default), silu, relu, ...
 //! ```
 
-use std::time::{Duration, Instant};
+#[path = "../benches/common/mod.rs"]
+mod common;
 
 use wgpu::util::DeviceExt;
 use wgpu_activations::activation::ParameterValue;
@@ -20,7 +21,7 @@ const BATCH: u32 = 512;
 const INPUTS: u32 = 128;
 const HIDDEN: u32 = 512;
 const OUTPUTS: u32 = 64;
-const REPEATS: usize = 7;
+const REPEATS: u32 = 7;
 
 /// Your matmul: `out[r][c] = epilogue(sum_k a[r][k] w[k][c] + bias[c])`.
 /// `EPILOGUE` is replaced by the activation's call, or by `acc`.
@@ -127,28 +128,6 @@ fn values(len: u32, seed: u32, scale: f32) -> Vec<f32> {
             (h % 20_001) as f32 / 10_000.0 * scale - scale
         })
         .collect()
-}
-
-/// Median wall time of `record` submitted and waited for.
-fn time(ctx: &GpuContext, record: &dyn Fn(&mut wgpu::CommandEncoder)) -> Duration {
-    let run = || {
-        let mut encoder = ctx.create_encoder();
-        record(&mut encoder);
-        ctx.submit(encoder).expect("submit");
-        ctx.device()
-            .poll(wgpu::PollType::wait_indefinitely())
-            .expect("poll");
-    };
-    run();
-    let mut times: Vec<Duration> = (0..REPEATS)
-        .map(|_| {
-            let start = Instant::now();
-            run();
-            start.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -271,9 +250,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .expect("record the activation");
         layer2_separate.record(encoder);
     };
-    let fused_time = time(&ctx, &fused);
+    let fused_time = common::time_op(&ctx, 1, REPEATS, &fused);
     let fused_y = ctx.read_view(TensorView::new(&fused_out, 0, (BATCH * OUTPUTS) as usize))?;
-    let separate_time = time(&ctx, &separate);
+    let separate_time = common::time_op(&ctx, 1, REPEATS, &separate);
     let separate_y = ctx.read_view(TensorView::new(
         &separate_out,
         0,

@@ -1,6 +1,6 @@
-//! Timing shared by the benches (each is its own binary and includes this
-//! module with `mod common;`; each uses a part of it, hence the
-//! `dead_code` allowance).
+//! Timing shared by the benches and `examples/epilogue.rs` (each is its own
+//! binary and includes this module with `mod common;`, the example through
+//! `#[path]`; each uses a part of it, hence the `dead_code` allowance).
 
 #![allow(dead_code)]
 
