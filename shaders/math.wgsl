@@ -40,7 +40,6 @@ fn wa_zero_signed_as(x: f32) -> f32 {
 }
 
 // |x| by clearing the sign bit.
-
 fn wa_abs(x: f32) -> f32 {
     return bitcast<f32>(bitcast<u32>(x) & 0x7fffffffu);
 }

@@ -35,6 +35,7 @@ fn wa_zero_signed_as(x: f32) -> f32 {
     return bitcast<f32>(bitcast<u32>(x) & 0x80000000u);
 }
 
+// |x| by clearing the sign bit.
 fn wa_abs(x: f32) -> f32 {
     return bitcast<f32>(bitcast<u32>(x) & 0x7fffffffu);
 }
@@ -703,8 +704,7 @@ fn softplus(x: f32, beta: f32, threshold: f32) -> f32 {
     let upper = (bx + (2.0 * s) * series) * inverse_beta;
     // Past the limit, 0 of the sign of 1/beta (beta < 0: the result is
     // negative); NaN where beta x is (beta = 0 or not finite).
-    let zero = bitcast<f32>(bitcast<u32>(inverse_beta) & 0x80000000u);
-    let lower = select(wa_times_scaled(inverse_beta, (2.0 * s_scaled) * series, parts.k), zero, parts.p == 0.0);
+    let lower = select(wa_times_scaled(inverse_beta, (2.0 * s_scaled) * series, parts.k), wa_zero_signed_as(inverse_beta), parts.p == 0.0);
     let body = wa_keep_nan(bx, select(lower, upper, bx > 0.0));
     return wa_keep_nan(x, select(body, x, bx > threshold));
 }
