@@ -140,12 +140,12 @@ impl Layout {
     /// whole chunks, one row of workgroups, whole loads).
     fn is_whole(&self) -> bool {
         self.lanes <= WORKGROUP_SIZE
-            && self.kernel_rows() % self.rows_per_group() == 0
-            && self.row_loads() % (self.lanes * self.loads) == 0
+            && self.kernel_rows().is_multiple_of(self.rows_per_group())
+            && self.row_loads().is_multiple_of(self.lanes * self.loads)
             && self.workgroups() <= 65_535
-            && (self.contiguous() || self.inner % self.unit == 0)
+            && (self.contiguous() || self.inner.is_multiple_of(self.unit))
             && (self.contiguous() || self.chunks == 1)
-            && (!self.contiguous() || self.n % self.unit == 0)
+            && (!self.contiguous() || self.n.is_multiple_of(self.unit))
     }
 
     /// The type of a load and of what is reduced: one row's value where rows
