@@ -638,10 +638,17 @@ fn main() {
             .collect(),
         Err(_) => (0..shapes.len()).collect(),
     };
-    for (index, (shape, dim, (outer, n, inner), forward_target)) in shapes.into_iter().enumerate() {
+    for (index, (shape, dim, forward_target)) in shapes.into_iter().enumerate() {
         if !selected.contains(&index) {
             continue;
         }
+        let axis = dim.rem_euclid(shape.len() as i64) as usize;
+        let size = |dims: &[usize]| dims.iter().product::<usize>() as u32;
+        let (outer, n, inner) = (
+            size(&shape[..axis]),
+            shape[axis] as u32,
+            size(&shape[axis + 1..]),
+        );
         let layouts = [1, 4].map(|unit| Layout::new(outer, n, inner, subgroup, unit));
         assert!(
             layouts.iter().all(Layout::is_whole),
