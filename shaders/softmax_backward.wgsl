@@ -14,18 +14,22 @@ fn backward_reduce(
     gs: ptr<function, array<f32, PER_THREAD>>,
 ) -> vec2<f32> {
     var sum = vec2<f32>(0.0, 0.0);
-    for (var k = 0u; k < PER_THREAD; k = k + 1u) {
+    for (var k = 0u; k < PER_THREAD; k = k + VEC) {
         let j = element_j(work, k);
         let inside = in_row(work, j);
         // Without a branch: outside the row, element 0 of the window is read
         // and ignored (on lavapipe a branch per element costs more than the
         // arithmetic).
-        let i = select(0u, at(work, j), inside);
-        let y = select(0.0, widen(src[i]), inside);
-        let g = select(0.0, widen(grad[i]), inside);
-        sum = select(sum, pair_add(sum, vec2<f32>(select(g * y, g, LOG_OUTPUT), 0.0)), inside);
-        (*ys)[k] = y;
-        (*gs)[k] = g;
+        let q = select(0u, at(work, j), inside) / VEC;
+        let y_loaded = widen(src[q]);
+        let g_loaded = widen(grad[q]);
+        for (var c = 0u; c < VEC; c = c + 1u) {
+            let y = select(0.0, value_component(y_loaded, c), inside);
+            let g = select(0.0, value_component(g_loaded, c), inside);
+            sum = select(sum, pair_add(sum, vec2<f32>(select(g * y, g, LOG_OUTPUT), 0.0)), inside);
+            (*ys)[k + c] = y;
+            (*gs)[k + c] = g;
+        }
     }
     return reduce_sum(sum, lane, ROW_LEVELS, LANE_STRIDE);
 }
@@ -56,10 +60,14 @@ fn fused(ids: Ids) {
     var gs: array<f32, PER_THREAD>;
     let sum = backward_reduce(work, lane, &ys, &gs);
     let total = sum.x + sum.y;
-    for (var k = 0u; k < PER_THREAD; k = k + 1u) {
+    for (var k = 0u; k < PER_THREAD; k = k + VEC) {
         let j = element_j(work, k);
         if (in_row(work, j)) {
-            dst[at(work, j)] = narrow(backward_output(ys[k], gs[k], total));
+            var gx = Value();
+            for (var c = 0u; c < VEC; c = c + 1u) {
+                gx = with_component(gx, c, backward_output(ys[k + c], gs[k + c], total));
+            }
+            dst[at(work, j) / VEC] = narrow(gx);
         }
     }
 }
@@ -109,15 +117,21 @@ fn normalize(ids: Ids) {
     }
     let stats = scratch[params.stats_base + work.row];
     let total = stats.x + stats.y;
-    for (var k = 0u; k < PER_THREAD; k = k + 1u) {
+    for (var k = 0u; k < PER_THREAD; k = k + VEC) {
         let j = element_j(work, k);
         let inside = j < params.n;
         // Computed without a branch (element 0 of the window read outside
         // the row), stored with one.
-        let i = select(0u, at(work, j), inside);
-        let gx = narrow(backward_output(widen(src[i]), widen(grad[i]), total));
+        let q = select(0u, at(work, j), inside) / VEC;
+        let y = widen(src[q]);
+        let g = widen(grad[q]);
+        var gx = Value();
+        for (var c = 0u; c < VEC; c = c + 1u) {
+            gx = with_component(gx, c, backward_output(value_component(y, c), value_component(g, c), total));
+        }
+        let stored = narrow(gx);
         if (inside) {
-            dst[i] = gx;
+            dst[q] = stored;
         }
     }
 }

@@ -2,9 +2,9 @@
 // the reductions and the numerics): softmax, log_softmax (LOG_OUTPUT) and
 // softmin (NEGATE: softmax of -x).
 
-// The input as the op sees it (softmin: -x).
-fn load_x(i: u32) -> f32 {
-    let x = widen(src[i]);
+// The input as the op sees it (softmin: -x): load q, VEC elements.
+fn load_x(q: u32) -> Value {
+    let x = widen(src[q]);
     return select(x, -x, NEGATE);
 }
 
@@ -62,12 +62,15 @@ fn forward_reduce(work: Work, lane: u32, values: ptr<function, array<f32, PER_TH
     // window and are then ignored through selects (on lavapipe a branch per
     // element costs more than the arithmetic).
     var m = -wa_infinity();
-    for (var k = 0u; k < PER_THREAD; k = k + 1u) {
+    for (var k = 0u; k < PER_THREAD; k = k + VEC) {
         let j = element_j(work, k);
         let inside = in_row(work, j);
-        let x = select(-wa_infinity(), load_x(select(0u, at(work, j), inside)), inside);
-        (*values)[k] = x;
-        m = max_nan(m, x);
+        let loaded = load_x(select(0u, at(work, j), inside) / VEC);
+        for (var c = 0u; c < VEC; c = c + 1u) {
+            let x = select(-wa_infinity(), value_component(loaded, c), inside);
+            (*values)[k + c] = x;
+            m = max_nan(m, x);
+        }
     }
     m = reduce_max(m, lane, ROW_LEVELS, LANE_STRIDE);
     var sum = vec2<f32>(0.0, 0.0);
@@ -92,12 +95,16 @@ fn fused(ids: Ids) {
     var values: array<f32, PER_THREAD>;
     let reduced = forward_reduce(work, lane, &values);
     let s = stats_of(reduced.max, reduced.sum, log_of(reduced.sum));
-    for (var k = 0u; k < PER_THREAD; k = k + 1u) {
+    for (var k = 0u; k < PER_THREAD; k = k + VEC) {
         let j = element_j(work, k);
         if (in_row(work, j)) {
-            // values[k] is exp(x - max) for softmax, x for log_softmax:
-            // forward_output reads the one its op needs.
-            dst[at(work, j)] = narrow(forward_output(values[k], values[k], s));
+            var y = Value();
+            for (var c = 0u; c < VEC; c = c + 1u) {
+                // values[k + c] is exp(x - max) for softmax, x for
+                // log_softmax: forward_output reads the one its op needs.
+                y = with_component(y, c, forward_output(values[k + c], values[k + c], s));
+            }
+            dst[at(work, j) / VEC] = narrow(y);
         }
     }
 }
@@ -154,16 +161,21 @@ fn normalize(ids: Ids) {
     }
     let stats = scratch[params.stats_base + work.row];
     let s = stats_of(stats.x, stats.yz, stats.w);
-    for (var k = 0u; k < PER_THREAD; k = k + 1u) {
+    for (var k = 0u; k < PER_THREAD; k = k + VEC) {
         let j = element_j(work, k);
         let inside = j < params.n;
         // Computed without a branch (element 0 of the window read outside
         // the row), stored with one.
-        let i = select(0u, at(work, j), inside);
-        let x = load_x(i);
-        let y = narrow(forward_output(x, exp_below(x, s.max), s));
+        let q = select(0u, at(work, j), inside) / VEC;
+        let loaded = load_x(q);
+        var y = Value();
+        for (var c = 0u; c < VEC; c = c + 1u) {
+            let x = value_component(loaded, c);
+            y = with_component(y, c, forward_output(x, exp_below(x, s.max), s));
+        }
+        let stored = narrow(y);
         if (inside) {
-            dst[i] = y;
+            dst[q] = stored;
         }
     }
 }

@@ -159,6 +159,7 @@ fn choose_config(geometry: &RowGeometry, subgroup_min: u32, most: u32) -> RowCon
         threads_per_row: (lanes / rows) as u32,
         per_thread: per_thread as u32,
         row_major,
+        vector: false,
     };
     if geometry.inner == 1 {
         let fewest = pow2_ceil(n.div_ceil(most));
@@ -187,8 +188,35 @@ fn choose_config(geometry: &RowGeometry, subgroup_min: u32, most: u32) -> RowCon
 
 /// Plans a row op over `geometry` with at most `most` elements per lane and
 /// bindings of at most `capacity` elements whose offsets must be multiples
-/// of `align` elements.
+/// of `align` elements. Contiguous rows whose length, lane budget and bound
+/// windows are multiples of 4 are loaded and stored 4 elements at a time
+/// (`RowConfig::vector`).
 fn plan(
+    geometry: RowGeometry,
+    subgroup_min: u32,
+    most: u32,
+    capacity: u64,
+    align: u64,
+) -> Result<RowPlan> {
+    let mut plan = plan_pieces(geometry, subgroup_min, most, capacity, align)?;
+    let config = &mut plan.config;
+    config.vector = config.row_major
+        && geometry.inner == 1
+        && geometry.n.is_multiple_of(4)
+        && config.per_thread.is_multiple_of(4);
+    // Every window then holds whole vectors: it starts at a row's or a
+    // chunk's first element (multiples of 4) rounded down to a multiple of
+    // `align`, a power of two, and ends at a row's or chunk's end.
+    if config.vector {
+        plan.pieces.for_each(|p| {
+            debug_assert!(p.window % 4 == 0 && p.window_len % 4 == 0, "{p:?}");
+        });
+    }
+    Ok(plan)
+}
+
+/// [`plan`]'s layout and pieces, every lane loading one element at a time.
+fn plan_pieces(
     geometry: RowGeometry,
     subgroup_min: u32,
     most: u32,
@@ -802,6 +830,30 @@ mod tests {
         }
         assert_eq!(seen.len() as u64, g.rows() as u64 * plan.chunks, "{g:?}");
         assert!(seen.values().all(|&v| v == 1));
+    }
+
+    #[test]
+    fn contiguous_rows_of_whole_vectors_are_loaded_4_at_a_time() {
+        let vector = |g: RowGeometry, most: u32, capacity: u64, align: u64| {
+            plan(g, 8, most, capacity, align).unwrap().config.vector
+        };
+        let big = 1 << 30;
+        // Rows of 128, 4096 (fused) and 131072 (chunked).
+        for n in [4, 8, 128, 4096, 131_072] {
+            for most in [4, 16, 64] {
+                assert!(vector(geometry(3, n, 1), most, big, 64), "{n} {most}");
+            }
+        }
+        // A length that is not a multiple of 4, strided rows.
+        assert!(!vector(geometry(3, 127, 1), 64, big, 64));
+        assert!(!vector(geometry(3, 2, 1), 64, big, 64));
+        assert!(!vector(geometry(3, 128, 5), 64, big, 64));
+        assert!(!vector(geometry(3, 128, 4), 64, big, 64));
+        // Rows split over bindings (at offsets of 64 or 2 elements: windows
+        // of whole vectors either way), or a budget cut below 4 to fit them.
+        assert!(vector(geometry(3, 3000, 1), 64, 2048, 64));
+        assert!(vector(geometry(3, 3000, 1), 64, 2048, 2));
+        assert!(!vector(geometry(1, 16, 1), 64, 6, 2));
     }
 
     #[test]

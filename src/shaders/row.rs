@@ -74,6 +74,12 @@ pub(crate) struct RowConfig {
     /// The lanes of a row are adjacent (contiguous rows); otherwise the rows
     /// of a group are (strided rows).
     pub row_major: bool,
+    /// Each lane loads and stores 4 neighbouring elements of its row at a
+    /// time (`vec4` storage; contiguous rows whose length and bound windows
+    /// are multiples of 4, `per_thread` a multiple of 4): lane t holds
+    /// elements `4t + 4 * THREADS_PER_ROW * q + c` of its chunk, c < 4, so
+    /// that neighbouring lanes still read neighbouring addresses.
+    pub vector: bool,
 }
 
 impl RowConfig {
@@ -143,7 +149,19 @@ pub(crate) fn row_module(key: &RowModuleKey) -> String {
          const PER_THREAD: u32 = {per_thread}u;\n\
          const LANE_STRIDE: u32 = {lane_stride}u;\n\
          const NEGATE: bool = {negate};\n\
-         const LOG_OUTPUT: bool = {log};\n",
+         const LOG_OUTPUT: bool = {log};\n\
+         // Elements a lane loads at once, and component c of a loaded Value\n\
+         // (`Value`: f32, or vec4<f32> where VEC is 4).\n\
+         const VEC: u32 = {vec}u;\n\
+         fn value_component(v: Value, c: u32) -> f32 {{\n    return {component};\n}}\n\
+         fn with_component(v: Value, c: u32, f: f32) -> Value {{\n{with_component}}}\n",
+        vec = if config.vector { 4 } else { 1 },
+        component = if config.vector { "v[c]" } else { "v" },
+        with_component = if config.vector {
+            "    var r = v;\n    r[c] = f;\n    return r;\n"
+        } else {
+            "    return f;\n"
+        },
         workgroup_levels = log2(WORKGROUP_SIZE),
         rows = config.rows_per_group,
         threads = config.threads_per_row,
@@ -164,32 +182,55 @@ pub(crate) fn row_module(key: &RowModuleKey) -> String {
     [
         preamble(key.dtype, RowParams::WGSL),
         strip_enable(&crate::wgsl::closure_source(&roots, f16)),
-        StorageLayout::Scalar(key.dtype).prelude(),
+        if config.vector {
+            StorageLayout::Vec4(key.dtype)
+        } else {
+            StorageLayout::Scalar(key.dtype)
+        }
+        .prelude(),
         layout,
         lanes,
-        unroll_lane_loops(TEMPLATE, config.per_thread),
-        unroll_lane_loops(passes, config.per_thread),
+        unroll_lane_loops(TEMPLATE, &config),
+        unroll_lane_loops(passes, &config),
     ]
     .join("\n")
 }
 
-/// The head of a loop over a lane's elements in the templates.
+/// The heads of the loops over a lane's elements in the templates: one at a
+/// time, one load at a time (`VEC` elements), and over a load's elements.
 const LANE_LOOP: &str = "for (var k = 0u; k < PER_THREAD; k = k + 1u) {";
+const LANE_LOAD_LOOP: &str = "for (var k = 0u; k < PER_THREAD; k = k + VEC) {";
+const LOAD_LOOP: &str = "for (var c = 0u; c < VEC; c = c + 1u) {";
 
-/// `text` with every loop over a lane's elements ([`LANE_LOOP`]) written
-/// out as `per_thread` blocks, each with its own constant `k`. A lane keeps
-/// its elements in a private array indexed by `k`; where a driver's compiler
-/// does not unroll the loop (Mesa's NIR stops at a budget of instructions,
-/// which the exp of the forward passes exceeds at 16 elements), the array is
-/// indexed at run time and lives in memory instead of registers: on lavapipe
-/// softmax over rows of 128 took 1.7x the time. Written out, every index is
-/// a constant on every driver. The bodies must not `break` or `continue`.
-fn unroll_lane_loops(text: &str, per_thread: u32) -> String {
+/// `text` with every loop over a lane's elements written out as blocks,
+/// each with its own constant index: [`LANE_LOOP`] as `per_thread` blocks
+/// (`k` = 0, 1, ...), [`LANE_LOAD_LOOP`] one block per load (`k` = 0, VEC,
+/// ...) and [`LOAD_LOOP`] one per element of a load (`c` = 0 .. VEC). A
+/// lane keeps its elements in a private array indexed by `k`; where a
+/// driver's compiler does not unroll the loop (Mesa's NIR stops at a budget
+/// of instructions, which the exp of the forward passes exceeds at 16
+/// elements), the array is indexed at run time and lives in memory instead
+/// of registers: on lavapipe softmax over rows of 128 took 1.7x the time.
+/// Written out, every index is a constant on every driver. The bodies must
+/// not `break` or `continue`.
+fn unroll_lane_loops(text: &str, config: &RowConfig) -> String {
+    let vec = if config.vector { 4 } else { 1 };
+    let lanes: Vec<u32> = (0..config.per_thread).collect();
+    let loads: Vec<u32> = (0..config.per_thread).step_by(vec).collect();
+    let load: Vec<u32> = (0..vec as u32).collect();
+    let text = write_out(text, LANE_LOOP, "k", &lanes);
+    let text = write_out(&text, LANE_LOAD_LOOP, "k", &loads);
+    write_out(&text, LOAD_LOOP, "c", &load)
+}
+
+/// `text` with every loop whose head is `head` written out as one block per
+/// value of `index`, that block's `let {index} = value;` first.
+fn write_out(text: &str, head: &str, index: &str, values: &[u32]) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(start) = rest.find(LANE_LOOP) {
+    while let Some(start) = rest.find(head) {
         out.push_str(&rest[..start]);
-        let body_start = start + LANE_LOOP.len();
+        let body_start = start + head.len();
         // Braces in `//` comments do not count.
         let mut depth = 1usize;
         let mut end = body_start;
@@ -213,8 +254,8 @@ fn unroll_lane_loops(text: &str, per_thread: u32) -> String {
         let body = &rest[body_start..end];
         debug_assert!(!body.contains("break") && !body.contains("continue"));
         out.push('{');
-        for k in 0..per_thread {
-            out.push_str(&format!("{{\n    let k = {k}u;{body}}}\n"));
+        for value in values {
+            out.push_str(&format!("{{\n    let {index} = {value}u;{body}}}\n"));
         }
         out.push('}');
         rest = &rest[end + 1..];
@@ -237,18 +278,21 @@ mod tests {
                 threads_per_row: 8,
                 per_thread: 16,
                 row_major: true,
+                vector: false,
             },
             RowConfig {
                 rows_per_group: 8,
                 threads_per_row: 32,
                 per_thread: 4,
                 row_major: false,
+                vector: false,
             },
             RowConfig {
                 rows_per_group: 256,
                 threads_per_row: 1,
                 per_thread: 1,
                 row_major: true,
+                vector: false,
             },
             // The CPU adapters' default budget, written out 64 times.
             RowConfig {
@@ -256,19 +300,28 @@ mod tests {
                 threads_per_row: 64,
                 per_thread: 64,
                 row_major: true,
+                vector: false,
             },
             RowConfig {
                 rows_per_group: 32,
                 threads_per_row: 8,
                 per_thread: 64,
                 row_major: false,
+                vector: false,
             },
         ];
+        // Contiguous rows loaded 4 elements at a time.
+        let vectors = configs
+            .iter()
+            .filter(|c| c.row_major && c.per_thread % 4 == 0)
+            .map(|c| RowConfig { vector: true, ..*c });
+        let configs: Vec<RowConfig> = configs.iter().copied().chain(vectors).collect();
+        assert_eq!(configs.len(), 7);
         for info in crate::RowActivation::OPS {
             let kernel = (info.with_dim)(-1).kernel();
             for backward in [false, true] {
                 for dtype in [DType::F32, DType::F16] {
-                    for config in configs {
+                    for &config in &configs {
                         for subgroup_min in [0, 8, 32] {
                             let key = RowModuleKey {
                                 kernel,
@@ -298,29 +351,50 @@ mod tests {
     fn lane_loops_are_written_out_with_constant_indices() {
         let text =
             "a;\nfor (var k = 0u; k < PER_THREAD; k = k + 1u) {\n    if (x) { v[k] = 1.0; } // }\n}\nb;";
+        let config = |per_thread, vector| RowConfig {
+            rows_per_group: 32,
+            threads_per_row: 8,
+            per_thread,
+            row_major: true,
+            vector,
+        };
         assert_eq!(
-            unroll_lane_loops(text, 2),
+            unroll_lane_loops(text, &config(2, false)),
             "a;\n{{\n    let k = 0u;\n    if (x) { v[k] = 1.0; } // }\n}\n{\n    let k = 1u;\n    if (x) { v[k] = 1.0; } // }\n}\n}\nb;"
         );
+        // Loads of 4, nested: k = 0, 4, each with c = 0 .. 4.
+        let text = "for (var k = 0u; k < PER_THREAD; k = k + VEC) {\n    for (var c = 0u; c < VEC; c = c + 1u) {\n        v[k + c] = 1.0;\n    }\n}";
+        let written = unroll_lane_loops(text, &config(8, true));
+        assert!(!written.contains("for ("));
+        assert_eq!(written.matches("let k = ").count(), 2);
+        assert!(written.contains("let k = 4u;") && !written.contains("let k = 8u;"));
+        assert_eq!(written.matches("let c = ").count(), 8);
+        assert!(written.contains("let c = 3u;") && !written.contains("let c = 4u;"));
+        // One element per load: c = 0 only.
+        let written = unroll_lane_loops(text, &config(2, false));
+        assert_eq!(written.matches("let c = ").count(), 2);
+        assert!(!written.contains("let c = 1u;"));
         for backward in [false, true] {
-            let key = RowModuleKey {
-                kernel: RowKernel {
-                    negate: false,
-                    log: true,
-                },
-                backward,
-                dtype: DType::F32,
-                config: RowConfig {
-                    rows_per_group: 32,
-                    threads_per_row: 8,
-                    per_thread: 16,
-                    row_major: true,
-                },
-                subgroup_min: 8,
-            };
-            let text = row_module(&key);
-            assert!(!text.contains(LANE_LOOP));
-            assert!(text.contains("let k = 15u;") && !text.contains("let k = 16u;"));
+            for vector in [false, true] {
+                let key = RowModuleKey {
+                    kernel: RowKernel {
+                        negate: false,
+                        log: true,
+                    },
+                    backward,
+                    dtype: DType::F32,
+                    config: config(16, vector),
+                    subgroup_min: 8,
+                };
+                let text = row_module(&key);
+                assert!(
+                    !text.contains(LANE_LOOP)
+                        && !text.contains(LANE_LOAD_LOOP)
+                        && !text.contains(LOAD_LOOP)
+                );
+                assert!(text.contains("let k = 12u;") && !text.contains("let k = 16u;"));
+                assert_eq!(text.contains("let c = 3u;"), vector);
+            }
         }
     }
 
@@ -338,6 +412,7 @@ mod tests {
                 threads_per_row: 256,
                 per_thread: 16,
                 row_major: true,
+                vector: false,
             },
             subgroup_min: 0,
         };
