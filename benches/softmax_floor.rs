@@ -1,5 +1,5 @@
 //! The floor under issue 12's speed targets on this adapter: plain softmax
-//! kernels, forward and backward, over the issue's four shapes, written the
+//! and log_softmax kernels, forward and backward, over the issue's four shapes, written the
 //! way a framework without accuracy promises writes them, against the
 //! library's identity kernel over the same bytes, with the library's softmax
 //! beside each, timed in alternation in one run (as `benches/softmax.rs`:
@@ -238,7 +238,8 @@ fn reduction(layout: &Layout, name: &str, combine: &str) -> String {
 }
 
 /// The plain module of one pass of softmax forward or backward.
-fn plain_source(layout: &Layout, backward: bool, pass: Pass) -> String {
+/// `log`: log_softmax (forward `x - max - log(sum)`, backward `g - exp(y) sum(g)`).
+fn plain_source(layout: &Layout, log: bool, backward: bool, pass: Pass) -> String {
     let Layout {
         lanes,
         loads,
@@ -340,12 +341,16 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
                     "    total = total + scratch[stats + {c}u].y * exp(scratch[stats + {c}u].x - m);"
                 );
             }
-            s.push_str("    let inverse = 1.0 / total;\n");
+            s.push_str("    let inverse = 1.0 / total;\n    let shift = m + log(total);\n");
             each(&mut s, &|k| {
-                format!(
-                    "dst[base + {o}u] = exp(src[base + {o}u] - m) * inverse;",
-                    o = k * step
-                )
+                if log {
+                    format!("dst[base + {o}u] = src[base + {o}u] - shift;", o = k * step)
+                } else {
+                    format!(
+                        "dst[base + {o}u] = exp(src[base + {o}u] - m) * inverse;",
+                        o = k * step
+                    )
+                }
             });
         } else {
             each(&mut s, &|k| {
@@ -360,9 +365,13 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
             });
             s.push_str("    let total = reduce_add(fold_add(lane_total), lane);\n");
             if pass == Pass::Fused {
-                s.push_str("    let inverse = 1.0 / total;\n");
+                s.push_str("    let inverse = 1.0 / total;\n    let shift = m + log(total);\n");
                 each(&mut s, &|k| {
-                    format!("dst[base + {}u] = e{k} * inverse;", k * step)
+                    if log {
+                        format!("dst[base + {}u] = x{k} - shift;", k * step)
+                    } else {
+                        format!("dst[base + {}u] = e{k} * inverse;", k * step)
+                    }
                 });
             } else {
                 let _ = writeln!(
@@ -377,10 +386,12 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
             let _ = writeln!(s, "    dot = dot + scratch[stats + {c}u].x;");
         }
         each(&mut s, &|k| {
-            format!(
-                "dst[base + {o}u] = src[base + {o}u] * (grad[base + {o}u] - dot);",
-                o = k * step
-            )
+            let o = k * step;
+            if log {
+                format!("dst[base + {o}u] = grad[base + {o}u] - exp(src[base + {o}u]) * dot;")
+            } else {
+                format!("dst[base + {o}u] = src[base + {o}u] * (grad[base + {o}u] - dot);")
+            }
         });
     } else {
         each(&mut s, &|k| {
@@ -390,11 +401,21 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
             )
         });
         let _ = writeln!(s, "    var lane_dot = {ty}(0.0);");
-        each(&mut s, &|k| format!("lane_dot = lane_dot + y{k} * g{k};"));
+        each(&mut s, &|k| {
+            if log {
+                format!("lane_dot = lane_dot + g{k};")
+            } else {
+                format!("lane_dot = lane_dot + y{k} * g{k};")
+            }
+        });
         s.push_str("    let dot = reduce_add(fold_add(lane_dot), lane);\n");
         if pass == Pass::Fused {
             each(&mut s, &|k| {
-                format!("dst[base + {}u] = y{k} * (g{k} - dot);", k * step)
+                if log {
+                    format!("dst[base + {}u] = g{k} - exp(y{k}) * dot;", k * step)
+                } else {
+                    format!("dst[base + {}u] = y{k} * (g{k} - dot);", k * step)
+                }
             });
         } else {
             let _ = writeln!(
@@ -446,14 +467,21 @@ impl Tensors {
     }
 }
 
-/// A plain softmax forward or backward: its passes, recorded in order.
+/// A plain softmax or log_softmax, forward or backward: its passes,
+/// recorded in order.
 struct PlainSoftmax {
     passes: Vec<(wgpu::ComputePipeline, wgpu::BindGroup)>,
     workgroups: u32,
 }
 
 impl PlainSoftmax {
-    fn new(ctx: &GpuContext, layout: &Layout, t: &Tensors, backward: bool) -> PlainSoftmax {
+    fn new(
+        ctx: &GpuContext,
+        layout: &Layout,
+        t: &Tensors,
+        log: bool,
+        backward: bool,
+    ) -> PlainSoftmax {
         let device = ctx.device();
         let passes = if layout.chunks == 1 {
             vec![Pass::Fused]
@@ -465,7 +493,9 @@ impl PlainSoftmax {
             .map(|pass| {
                 let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some("plain softmax"),
-                    source: wgpu::ShaderSource::Wgsl(plain_source(layout, backward, pass).into()),
+                    source: wgpu::ShaderSource::Wgsl(
+                        plain_source(layout, log, backward, pass).into(),
+                    ),
                 });
                 let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                     label: Some("plain softmax"),
@@ -626,7 +656,7 @@ fn main() {
         ctx.row_elements_per_lane()
     );
     println!("\nTimes as multiples of the identity kernel's time over the same bytes (forward: its forward; backward: its backward, three tensors).\n");
-    println!("| shape (dim) | dir | plain: time | plain: x identity | plain, vec4 loads: time | plain, vec4 loads: x identity | library: time | library: x identity | target | library time / plain time |");
+    println!("| op, shape | dir | plain: time | plain: x identity | plain, vec4 loads: time | plain, vec4 loads: x identity | library: time | library: x identity | target | library time / plain time |");
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     // (shape, dim, forward target)
     let shapes: [(&[usize], i64, f64); 4] = [
@@ -660,52 +690,57 @@ fn main() {
             "the plain kernels cover whole tiles"
         );
         let t = Tensors::new(&ctx, shape, &layouts[0]);
-        let op = RowActivation::Softmax { dim };
-        for backward in [false, true] {
-            run(&ctx, &|e| library(&ctx, &op, &t, backward, e));
-            let plain = layouts.map(|layout| PlainSoftmax::new(&ctx, &layout, &t, backward));
-            for kernel in &plain {
-                run(&ctx, &|e| kernel.record(e));
-                let (plain_out, library_out) = if backward {
-                    (&t.plain_gx, &t.gx)
-                } else {
-                    (&t.plain_y, &t.y)
-                };
-                let difference = relative_difference(&ctx, plain_out, library_out);
-                if difference > 1e-5 {
-                    eprintln!(
+        for (log, op) in [
+            (false, RowActivation::Softmax { dim }),
+            (true, RowActivation::LogSoftmax { dim }),
+        ] {
+            for backward in [false, true] {
+                run(&ctx, &|e| library(&ctx, &op, &t, backward, e));
+                let plain =
+                    layouts.map(|layout| PlainSoftmax::new(&ctx, &layout, &t, log, backward));
+                for kernel in &plain {
+                    run(&ctx, &|e| kernel.record(e));
+                    let (plain_out, library_out) = if backward {
+                        (&t.plain_gx, &t.gx)
+                    } else {
+                        (&t.plain_y, &t.y)
+                    };
+                    let difference = relative_difference(&ctx, plain_out, library_out);
+                    if difference > 1e-5 {
+                        eprintln!(
                         "error: a plain kernel's output differs from the library's by {difference:e} (relative to the largest) over {shape:?}"
                     );
-                    std::process::exit(1);
+                        std::process::exit(1);
+                    }
                 }
+                let baseline = |e: &mut wgpu::CommandEncoder| identity(&ctx, &t, backward, e);
+                let time = |record: &dyn Fn(&mut wgpu::CommandEncoder)| {
+                    time_against(&ctx, OPS_PER_SUBMISSION, repeats, &baseline, record)
+                };
+                // The plain kernel that loads as the library does: 4 elements at
+                // a time along contiguous rows (whose lengths here are multiples
+                // of 4), one at a time along strided ones.
+                let library_loads = usize::from(inner == 1);
+                let plain_times = plain.each_ref().map(|kernel| time(&|e| kernel.record(e)));
+                let (library_time, library_ratio) = time(&|e| library(&ctx, &op, &t, backward, e));
+                // Leave y as the library's forward output for the backward.
+                run(&ctx, &|e| library(&ctx, &op, &t, false, e));
+                let ms = |time: Duration| format!("{:.3} ms", time.as_secs_f64() * 1e3);
+                let target = if backward { 2.0 } else { forward_target };
+                let plain_columns: Vec<String> = plain_times
+                    .iter()
+                    .map(|(time, ratio)| format!("{} | {:.2}x", ms(*time), 1.0 / ratio))
+                    .collect();
+                println!(
+                    "| {op} {shape:?} | {} | {} | {} | {} | {:.2}x | {target:.1}x | {:.2} |",
+                    if backward { "backward" } else { "forward" },
+                    plain_columns[0],
+                    plain_columns[1],
+                    ms(library_time),
+                    1.0 / library_ratio,
+                    library_time.as_secs_f64() / plain_times[library_loads].0.as_secs_f64()
+                );
             }
-            let baseline = |e: &mut wgpu::CommandEncoder| identity(&ctx, &t, backward, e);
-            let time = |record: &dyn Fn(&mut wgpu::CommandEncoder)| {
-                time_against(&ctx, OPS_PER_SUBMISSION, repeats, &baseline, record)
-            };
-            // The plain kernel that loads as the library does: 4 elements at
-            // a time along contiguous rows (whose lengths here are multiples
-            // of 4), one at a time along strided ones.
-            let library_loads = usize::from(inner == 1);
-            let plain_times = plain.each_ref().map(|kernel| time(&|e| kernel.record(e)));
-            let (library_time, library_ratio) = time(&|e| library(&ctx, &op, &t, backward, e));
-            // Leave y as the library's forward output for the backward.
-            run(&ctx, &|e| library(&ctx, &op, &t, false, e));
-            let ms = |time: Duration| format!("{:.3} ms", time.as_secs_f64() * 1e3);
-            let target = if backward { 2.0 } else { forward_target };
-            let plain_columns: Vec<String> = plain_times
-                .iter()
-                .map(|(time, ratio)| format!("{} | {:.2}x", ms(*time), 1.0 / ratio))
-                .collect();
-            println!(
-                "| {shape:?} ({dim}) | {} | {} | {} | {} | {:.2}x | {target:.1}x | {:.2} |",
-                if backward { "backward" } else { "forward" },
-                plain_columns[0],
-                plain_columns[1],
-                ms(library_time),
-                1.0 / library_ratio,
-                library_time.as_secs_f64() / plain_times[library_loads].0.as_secs_f64()
-            );
         }
     }
 }
