@@ -21,8 +21,9 @@
 // Contiguous rows whose length and bound window are multiples of 4 are read
 // and written VEC = 4 elements at a time (`Stored` is then a vec4, `widen`
 // gives a `Value` of 4): lane t reads elements 4t .. 4t + 3, then 4 (t +
-// THREADS_PER_ROW) .. and so on (`element_j`); one load instead of four is
-// the main cost on a CPU adapter and a 16-byte access on a GPU.
+// THREADS_PER_ROW) .. and so on (`element_j`): one 16-byte access instead
+// of four on a GPU, and on a CPU adapter (where every access of a lane is a
+// gather or scatter of its own) a quarter of the loads and stores.
 //
 // Passes:
 //   `fused`: a row fits one chunk (n <= CHUNK): read it into registers, its
