@@ -17,110 +17,11 @@ use std::time::Duration;
 
 mod common;
 
-use wgpu_activations::{
-    Activation, BackwardBuffers, ForwardBuffers, GpuContext, GpuTensor, RowActivation,
-    RowBackwardBuffers, RowForwardBuffers,
-};
+use common::RowTensors;
+use wgpu_activations::{GpuContext, RowActivation};
 
 /// Ops per timed submission.
 const OPS_PER_SUBMISSION: usize = 4;
-
-/// The tensors of one shape.
-struct Tensors {
-    shape: Vec<usize>,
-    x: GpuTensor,
-    g: GpuTensor,
-    y: GpuTensor,
-    gx: GpuTensor,
-}
-
-impl Tensors {
-    fn new(ctx: &GpuContext, shape: &[usize]) -> Tensors {
-        let len: usize = shape.iter().product();
-        let x: Vec<f32> = (0..len)
-            .map(|i| ((i.wrapping_mul(2_654_435_761) >> 7) % 2001) as f32 / 100.0 - 10.0)
-            .collect();
-        let g: Vec<f32> = x.iter().map(|v| v.sin()).collect();
-        Tensors {
-            shape: shape.to_vec(),
-            x: ctx.upload(&x, shape).expect("upload"),
-            g: ctx.upload(&g, shape).expect("upload"),
-            y: ctx.empty(shape).expect("allocate"),
-            gx: ctx.empty(shape).expect("allocate"),
-        }
-    }
-}
-
-fn identity_forward(ctx: &GpuContext, t: &Tensors, encoder: &mut wgpu::CommandEncoder) {
-    ctx.encode_forward(
-        encoder,
-        &Activation::Identity,
-        &t.shape,
-        &ForwardBuffers {
-            input: t.x.view(),
-            output: t.y.view(),
-            weight: None,
-            first_element: 0,
-        },
-    )
-    .expect("encode");
-}
-
-fn identity_backward(ctx: &GpuContext, t: &Tensors, encoder: &mut wgpu::CommandEncoder) {
-    ctx.encode_backward(
-        encoder,
-        &Activation::Identity,
-        &t.shape,
-        &BackwardBuffers {
-            input: t.x.view(),
-            grad_output: t.g.view(),
-            grad_input: t.gx.view(),
-            weight: None,
-            grad_weight: None,
-            from_output: false,
-            first_element: 0,
-        },
-    )
-    .expect("encode");
-}
-
-fn row_forward(
-    ctx: &GpuContext,
-    op: &RowActivation,
-    t: &Tensors,
-    encoder: &mut wgpu::CommandEncoder,
-) {
-    ctx.encode_row_forward(
-        encoder,
-        op,
-        &t.shape,
-        &RowForwardBuffers {
-            input: t.x.view(),
-            output: t.y.view(),
-        },
-    )
-    .expect("encode");
-}
-
-fn row_backward(
-    ctx: &GpuContext,
-    op: &RowActivation,
-    t: &Tensors,
-    encoder: &mut wgpu::CommandEncoder,
-) {
-    // y holds the forward's output (recorded once before timing).
-    ctx.encode_row_backward(
-        encoder,
-        op,
-        &t.shape,
-        &RowBackwardBuffers {
-            output: t.y.view(),
-            grad_output: t.g.view(),
-            grad_input: t.gx.view(),
-        },
-    )
-    .expect("encode");
-}
 
 /// A context on the same adapter without subgroup operations.
 fn without_subgroups() -> Option<GpuContext> {
@@ -203,19 +104,19 @@ fn main() {
         if !selected.contains(&index) {
             continue;
         }
-        let t = Tensors::new(&ctx, shape);
+        let t = RowTensors::new(&ctx, shape);
         let identity = common::time_op(&ctx, OPS_PER_SUBMISSION, repeats, &|e| {
-            identity_forward(&ctx, &t, e)
+            t.identity(&ctx, false, e)
         });
         let identity3 = common::time_op(&ctx, OPS_PER_SUBMISSION, repeats, &|e| {
-            identity_backward(&ctx, &t, e)
+            t.identity(&ctx, true, e)
         });
         for op in [
             RowActivation::Softmax { dim },
             RowActivation::LogSoftmax { dim },
         ] {
             let forward = common::time_op(&ctx, OPS_PER_SUBMISSION, repeats, &|e| {
-                row_forward(&ctx, &op, &t, e)
+                t.row_op(&ctx, &op, false, e)
             });
             row(
                 format!("{op} forward {shape:?}"),
@@ -224,10 +125,10 @@ fn main() {
                 forward_target,
             );
             let mut encoder = ctx.create_encoder();
-            row_forward(&ctx, &op, &t, &mut encoder);
+            t.row_op(&ctx, &op, false, &mut encoder);
             ctx.submit(encoder).expect("submit");
             let backward = common::time_op(&ctx, OPS_PER_SUBMISSION, repeats, &|e| {
-                row_backward(&ctx, &op, &t, e)
+                t.row_op(&ctx, &op, true, e)
             });
             row(format!("{op} backward {shape:?}"), backward, identity3, 2.0);
         }
@@ -237,13 +138,13 @@ fn main() {
     }
     if let Some(plain) = without_subgroups() {
         let shape: &[usize] = &[1 << 17, 128];
-        let t = Tensors::new(&plain, shape);
+        let t = RowTensors::new(&plain, shape);
         let identity = common::time_op(&plain, OPS_PER_SUBMISSION, repeats, &|e| {
-            identity_forward(&plain, &t, e)
+            t.identity(&plain, false, e)
         });
         let op = RowActivation::Softmax { dim: -1 };
         let forward = common::time_op(&plain, OPS_PER_SUBMISSION, repeats, &|e| {
-            row_forward(&plain, &op, &t, e)
+            t.row_op(&plain, &op, false, e)
         });
         row(
             format!("{op} forward {shape:?}, no subgroups"),

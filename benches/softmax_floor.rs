@@ -42,10 +42,8 @@ use std::time::Duration;
 mod common;
 use common::{env_or, time_against};
 
-use wgpu_activations::{
-    Activation, BackwardBuffers, ForwardBuffers, GpuContext, GpuTensor, RowActivation,
-    RowBackwardBuffers, RowForwardBuffers,
-};
+use common::RowTensors;
+use wgpu_activations::{GpuContext, GpuTensor, RowActivation};
 
 /// Ops per timed submission, as in `benches/softmax.rs`.
 const OPS_PER_SUBMISSION: usize = 4;
@@ -428,14 +426,10 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     s
 }
 
-/// The tensors of one shape: the input, the gradient, the library's and
-/// the plain kernels' outputs, and the plain kernels' chunk statistics.
+/// The tensors of one shape: the row bench's (`common::RowTensors`), the
+/// plain kernels' outputs, and the plain kernels' chunk statistics.
 struct Tensors {
-    shape: Vec<usize>,
-    x: GpuTensor,
-    g: GpuTensor,
-    y: GpuTensor,
-    gx: GpuTensor,
+    rows: RowTensors,
     plain_y: GpuTensor,
     plain_gx: GpuTensor,
     scratch: wgpu::Buffer,
@@ -443,18 +437,8 @@ struct Tensors {
 
 impl Tensors {
     fn new(ctx: &GpuContext, shape: &[usize], layout: &Layout) -> Tensors {
-        let len: usize = shape.iter().product();
-        // As in `benches/softmax.rs`.
-        let x: Vec<f32> = (0..len)
-            .map(|i| ((i.wrapping_mul(2_654_435_761) >> 7) % 2001) as f32 / 100.0 - 10.0)
-            .collect();
-        let g: Vec<f32> = x.iter().map(|v| v.sin()).collect();
         Tensors {
-            shape: shape.to_vec(),
-            x: ctx.upload(&x, shape).expect("upload"),
-            g: ctx.upload(&g, shape).expect("upload"),
-            y: ctx.empty(shape).expect("allocate"),
-            gx: ctx.empty(shape).expect("allocate"),
+            rows: RowTensors::new(ctx, shape),
             plain_y: ctx.empty(shape).expect("allocate"),
             plain_gx: ctx.empty(shape).expect("allocate"),
             scratch: ctx.device().create_buffer(&wgpu::BufferDescriptor {
@@ -506,9 +490,9 @@ impl PlainSoftmax {
                     cache: None,
                 });
                 let (src, dst) = if backward {
-                    (&t.y, &t.plain_gx)
+                    (&t.rows.y, &t.plain_gx)
                 } else {
-                    (&t.x, &t.plain_y)
+                    (&t.rows.x, &t.plain_y)
                 };
                 let mut entries = vec![wgpu::BindGroupEntry {
                     binding: 0,
@@ -523,7 +507,7 @@ impl PlainSoftmax {
                 if backward {
                     entries.push(wgpu::BindGroupEntry {
                         binding: 2,
-                        resource: t.g.buffer().as_entire_binding(),
+                        resource: t.rows.g.buffer().as_entire_binding(),
                     });
                 }
                 if pass != Pass::Fused {
@@ -554,71 +538,6 @@ impl PlainSoftmax {
             pass.dispatch_workgroups(self.workgroups, 1, 1);
         }
     }
-}
-
-fn identity(ctx: &GpuContext, t: &Tensors, backward: bool, encoder: &mut wgpu::CommandEncoder) {
-    if backward {
-        ctx.encode_backward(
-            encoder,
-            &Activation::Identity,
-            &t.shape,
-            &BackwardBuffers {
-                input: t.x.view(),
-                grad_output: t.g.view(),
-                grad_input: t.gx.view(),
-                weight: None,
-                grad_weight: None,
-                from_output: false,
-                first_element: 0,
-            },
-        )
-    } else {
-        ctx.encode_forward(
-            encoder,
-            &Activation::Identity,
-            &t.shape,
-            &ForwardBuffers {
-                input: t.x.view(),
-                output: t.y.view(),
-                weight: None,
-                first_element: 0,
-            },
-        )
-    }
-    .expect("encode");
-}
-
-fn library(
-    ctx: &GpuContext,
-    op: &RowActivation,
-    t: &Tensors,
-    backward: bool,
-    encoder: &mut wgpu::CommandEncoder,
-) {
-    if backward {
-        // y holds the forward's output (the library's, recorded before).
-        ctx.encode_row_backward(
-            encoder,
-            op,
-            &t.shape,
-            &RowBackwardBuffers {
-                output: t.y.view(),
-                grad_output: t.g.view(),
-                grad_input: t.gx.view(),
-            },
-        )
-    } else {
-        ctx.encode_row_forward(
-            encoder,
-            op,
-            &t.shape,
-            &RowForwardBuffers {
-                input: t.x.view(),
-                output: t.y.view(),
-            },
-        )
-    }
-    .expect("encode");
 }
 
 fn run(ctx: &GpuContext, record: &dyn Fn(&mut wgpu::CommandEncoder)) {
@@ -695,15 +614,15 @@ fn main() {
             (true, RowActivation::LogSoftmax { dim }),
         ] {
             for backward in [false, true] {
-                run(&ctx, &|e| library(&ctx, &op, &t, backward, e));
+                run(&ctx, &|e| t.rows.row_op(&ctx, &op, backward, e));
                 let plain =
                     layouts.map(|layout| PlainSoftmax::new(&ctx, &layout, &t, log, backward));
                 for kernel in &plain {
                     run(&ctx, &|e| kernel.record(e));
                     let (plain_out, library_out) = if backward {
-                        (&t.plain_gx, &t.gx)
+                        (&t.plain_gx, &t.rows.gx)
                     } else {
-                        (&t.plain_y, &t.y)
+                        (&t.plain_y, &t.rows.y)
                     };
                     let difference = relative_difference(&ctx, plain_out, library_out);
                     if difference > 1e-5 {
@@ -713,7 +632,7 @@ fn main() {
                         std::process::exit(1);
                     }
                 }
-                let baseline = |e: &mut wgpu::CommandEncoder| identity(&ctx, &t, backward, e);
+                let baseline = |e: &mut wgpu::CommandEncoder| t.rows.identity(&ctx, backward, e);
                 let time = |record: &dyn Fn(&mut wgpu::CommandEncoder)| {
                     time_against(&ctx, OPS_PER_SUBMISSION, repeats, &baseline, record)
                 };
@@ -722,9 +641,10 @@ fn main() {
                 // of 4), one at a time along strided ones.
                 let library_loads = usize::from(inner == 1);
                 let plain_times = plain.each_ref().map(|kernel| time(&|e| kernel.record(e)));
-                let (library_time, library_ratio) = time(&|e| library(&ctx, &op, &t, backward, e));
+                let (library_time, library_ratio) =
+                    time(&|e| t.rows.row_op(&ctx, &op, backward, e));
                 // Leave y as the library's forward output for the backward.
-                run(&ctx, &|e| library(&ctx, &op, &t, false, e));
+                run(&ctx, &|e| t.rows.row_op(&ctx, &op, false, e));
                 let ms = |time: Duration| format!("{:.3} ms", time.as_secs_f64() * 1e3);
                 let target = if backward { 2.0 } else { forward_target };
                 let plain_columns: Vec<String> = plain_times

@@ -6,7 +6,10 @@
 
 use std::time::{Duration, Instant};
 
-use wgpu_activations::GpuContext;
+use wgpu_activations::{
+    Activation, BackwardBuffers, ForwardBuffers, GpuContext, GpuTensor, RowActivation,
+    RowBackwardBuffers, RowForwardBuffers,
+};
 
 /// The environment variable `name` as a number, or `default`.
 pub fn env_or(name: &str, default: u32) -> u32 {
@@ -88,4 +91,101 @@ pub fn typical(len: usize) -> Vec<f32> {
             sum * 3.46
         })
         .collect()
+}
+
+/// The tensors of a row-op bench over one shape (`benches/softmax.rs`,
+/// `benches/softmax_floor.rs`): the input `x` (values from -10 to 10 in
+/// steps of 0.01, hashed), the gradient `g = sin(x)`, and the outputs `y`
+/// and `gx`.
+pub struct RowTensors {
+    pub shape: Vec<usize>,
+    pub x: GpuTensor,
+    pub g: GpuTensor,
+    pub y: GpuTensor,
+    pub gx: GpuTensor,
+}
+
+impl RowTensors {
+    pub fn new(ctx: &GpuContext, shape: &[usize]) -> RowTensors {
+        let len: usize = shape.iter().product();
+        let x: Vec<f32> = (0..len)
+            .map(|i| ((i.wrapping_mul(2_654_435_761) >> 7) % 2001) as f32 / 100.0 - 10.0)
+            .collect();
+        let g: Vec<f32> = x.iter().map(|v| v.sin()).collect();
+        RowTensors {
+            shape: shape.to_vec(),
+            x: ctx.upload(&x, shape).expect("upload"),
+            g: ctx.upload(&g, shape).expect("upload"),
+            y: ctx.empty(shape).expect("allocate"),
+            gx: ctx.empty(shape).expect("allocate"),
+        }
+    }
+
+    /// The identity kernel over the same bytes as the row op: its forward
+    /// (x read, y written) or its backward (x and g read, gx written).
+    pub fn identity(&self, ctx: &GpuContext, backward: bool, encoder: &mut wgpu::CommandEncoder) {
+        if backward {
+            ctx.encode_backward(
+                encoder,
+                &Activation::Identity,
+                &self.shape,
+                &BackwardBuffers {
+                    input: self.x.view(),
+                    grad_output: self.g.view(),
+                    grad_input: self.gx.view(),
+                    weight: None,
+                    grad_weight: None,
+                    from_output: false,
+                    first_element: 0,
+                },
+            )
+        } else {
+            ctx.encode_forward(
+                encoder,
+                &Activation::Identity,
+                &self.shape,
+                &ForwardBuffers {
+                    input: self.x.view(),
+                    output: self.y.view(),
+                    weight: None,
+                    first_element: 0,
+                },
+            )
+        }
+        .expect("encode");
+    }
+
+    /// The row op: forward x into y, or backward from y (which must hold
+    /// the forward's output) and g into gx.
+    pub fn row_op(
+        &self,
+        ctx: &GpuContext,
+        op: &RowActivation,
+        backward: bool,
+        encoder: &mut wgpu::CommandEncoder,
+    ) {
+        if backward {
+            ctx.encode_row_backward(
+                encoder,
+                op,
+                &self.shape,
+                &RowBackwardBuffers {
+                    output: self.y.view(),
+                    grad_output: self.g.view(),
+                    grad_input: self.gx.view(),
+                },
+            )
+        } else {
+            ctx.encode_row_forward(
+                encoder,
+                op,
+                &self.shape,
+                &RowForwardBuffers {
+                    input: self.x.view(),
+                    output: self.y.view(),
+                },
+            )
+        }
+        .expect("encode");
+    }
 }
