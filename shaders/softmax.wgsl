@@ -2,8 +2,9 @@
 // forward and backward (the CPU twin is `src/cpu/softmax.rs`). One template
 // for every op, element type and row layout; `src/kernels/row.rs` puts it
 // together after the parameter block `RowParams`, `WORKGROUP_SIZE`, the
-// library helpers (`wa_exp`, `wa_log1p_unit`, ...), the scalar storage
-// prelude (`Stored`, `widen`, `narrow`), the layout's constants, the op's
+// library helpers (`wa_exp`, `wa_log1p_unit`, ...), the storage prelude
+// (`Stored`, `Value`, `widen`, `narrow`: scalar, or vec4 where VEC is 4),
+// the layout's constants (`VEC`, `value_component`, ...), the op's
 // constants (`NEGATE`, `LOG_OUTPUT`), the invocation ids (`Ids`, `lane_of`)
 // and the exchange between lanes (`exchange_f32`, `exchange_pair`: subgroup
 // shuffles where the adapter has them, workgroup memory otherwise, in the
@@ -18,12 +19,13 @@
 // other: the lanes of a row are adjacent (LANE_STRIDE = 1) when rows are
 // contiguous (inner = 1), and the rows of a group are adjacent (LANE_STRIDE
 // = ROWS_PER_GROUP) when they are strided (the dimension is not the last).
-// Contiguous rows whose length and bound window are multiples of 4 are read
-// and written VEC = 4 elements at a time (`Stored` is then a vec4, `widen`
-// gives a `Value` of 4): lane t reads elements 4t .. 4t + 3, then 4 (t +
-// THREADS_PER_ROW) .. and so on (`element_j`): one 16-byte access instead
-// of four on a GPU, and on a CPU adapter (where every access of a lane is a
-// gather or scatter of its own) a quarter of the loads and stores.
+// Contiguous rows whose length and bound window are multiples of 4, where a
+// lane holds a multiple of 4 elements, are read and written VEC = 4
+// elements at a time (`Stored` is then a vec4, `widen` gives a `Value` of
+// 4): lane t reads elements 4t .. 4t + 3, then 4 (t + THREADS_PER_ROW) ..
+// and so on (`element_j`): one 16-byte access (8 for f16) instead of four
+// on a GPU, and on a CPU adapter (where every access of a lane is a gather
+// or scatter of its own) a quarter of the loads and stores.
 //
 // Passes:
 //   `fused`: a row fits one chunk (n <= CHUNK): read it into registers, its
