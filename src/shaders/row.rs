@@ -83,6 +83,22 @@ pub(crate) struct RowConfig {
 }
 
 impl RowConfig {
+    /// How the kernels read and write storage: 4 elements at a time where
+    /// `vector`, else one.
+    pub fn storage(&self, dtype: DType) -> StorageLayout {
+        if self.vector {
+            StorageLayout::Vec4(dtype)
+        } else {
+            StorageLayout::Scalar(dtype)
+        }
+    }
+
+    /// Elements a lane loads at once (`VEC` in the template, the storage
+    /// prelude's `LANES`).
+    pub fn elements_per_load(&self) -> u32 {
+        self.storage(DType::F32).elements_per_thread() as u32
+    }
+
     /// Elements of a row one workgroup covers.
     pub fn chunk(&self) -> u64 {
         u64::from(self.threads_per_row) * u64::from(self.per_thread)
@@ -150,12 +166,11 @@ pub(crate) fn row_module(key: &RowModuleKey) -> String {
          const LANE_STRIDE: u32 = {lane_stride}u;\n\
          const NEGATE: bool = {negate};\n\
          const LOG_OUTPUT: bool = {log};\n\
-         // Elements a lane loads at once, and component c of a loaded Value\n\
-         // (`Value`: f32, or vec4<f32> where VEC is 4).\n\
-         const VEC: u32 = {vec}u;\n\
+         // Elements a lane loads at once (the storage prelude's), and\n\
+         // component c of a loaded Value (f32, or vec4<f32> where VEC is 4).\n\
+         const VEC: u32 = LANES;\n\
          fn value_component(v: Value, c: u32) -> f32 {{\n    return {component};\n}}\n\
          fn with_component(v: Value, c: u32, f: f32) -> Value {{\n{with_component}}}\n",
-        vec = if config.vector { 4 } else { 1 },
         component = if config.vector { "v[c]" } else { "v" },
         with_component = if config.vector {
             "    var r = v;\n    r[c] = f;\n    return r;\n"
@@ -182,12 +197,7 @@ pub(crate) fn row_module(key: &RowModuleKey) -> String {
     [
         preamble(key.dtype, RowParams::WGSL),
         strip_enable(&crate::wgsl::closure_source(&roots, f16)),
-        if config.vector {
-            StorageLayout::Vec4(key.dtype)
-        } else {
-            StorageLayout::Scalar(key.dtype)
-        }
-        .prelude(),
+        config.storage(key.dtype).prelude(),
         layout,
         lanes,
         unroll_lane_loops(TEMPLATE, &config),
@@ -214,10 +224,10 @@ const LOAD_LOOP: &str = "for (var c = 0u; c < VEC; c = c + 1u) {";
 /// Written out, every index is a constant on every driver. The bodies must
 /// not `break` or `continue`.
 fn unroll_lane_loops(text: &str, config: &RowConfig) -> String {
-    let vec = if config.vector { 4 } else { 1 };
+    let vec = config.elements_per_load();
     let lanes: Vec<u32> = (0..config.per_thread).collect();
-    let loads: Vec<u32> = (0..config.per_thread).step_by(vec).collect();
-    let load: Vec<u32> = (0..vec as u32).collect();
+    let loads: Vec<u32> = (0..config.per_thread).step_by(vec as usize).collect();
+    let load: Vec<u32> = (0..vec).collect();
     let text = write_out(text, LANE_LOOP, "k", &lanes);
     let text = write_out(&text, LANE_LOAD_LOOP, "k", &loads);
     write_out(&text, LOAD_LOOP, "c", &load)
