@@ -117,6 +117,16 @@ pub enum ActivationError {
         known: String,
     },
 
+    /// A parameter given more than once (`negative-slope` and
+    /// `negative_slope` are the same parameter).
+    #[error("{op}: parameter '{name}' is given more than once")]
+    RepeatedParameter {
+        /// The op (PyTorch name).
+        op: &'static str,
+        /// The parameter (snake case).
+        name: String,
+    },
+
     /// A parameter value that does not parse as the parameter's type.
     #[error("{op}: cannot read {name} = '{value}' as {expected}")]
     BadParameterValue {

@@ -1210,7 +1210,12 @@ impl Kernels {
         };
         let axis = crate::shape::wrap_dim("bias", dim, shape.len(), shape)?;
         let channels = shape[axis];
-        let inner: usize = shape[axis + 1..].iter().product();
+        // (An empty tensor reads no bias: its dimensions beside the 0 may
+        // multiply past any size.)
+        let inner = match element_count(shape)? {
+            0 => 1,
+            _ => crate::shape::saturating_product(&shape[axis + 1..]),
+        };
         self.check_view("bias", &view, channels, dtype)?;
         self.check_whole_binding("bias", &view)?;
         let narrow = |n: usize| {

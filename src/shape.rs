@@ -6,11 +6,25 @@
 use crate::error::{ActivationError, Result};
 
 /// The number of elements of `shape`, or an error if it overflows `usize`.
+/// A shape with a 0 has no element, whatever its other dimensions multiply
+/// to (as NumPy counts them: `(2**62, 2**62, 0)` is as empty as `(0, 2**62,
+/// 2**62)`).
 pub fn element_count(shape: &[usize]) -> Result<usize> {
+    if shape.contains(&0) {
+        return Ok(0);
+    }
     shape
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
         .ok_or_else(|| ActivationError::ShapeOverflow(shape.to_vec()))
+}
+
+/// The product of `dims`, saturating at `usize::MAX`: the exact product
+/// wherever [`element_count`] accepted the whole shape and it is not empty;
+/// for an empty shape (a 0 somewhere) the dimensions beside the 0 may
+/// overflow, and only whether a product is 0 matters there.
+pub fn saturating_product(dims: &[usize]) -> usize {
+    dims.iter().fold(1usize, |n, &d| n.saturating_mul(d))
 }
 
 /// `dim` of a tensor of `rank` dimensions counted from the front (negative

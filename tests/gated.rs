@@ -521,6 +521,11 @@ fn empty_and_single_pairs() {
         let g = ctx.upload(&[], &[0, 2]).unwrap();
         assert!(ctx.gated_backward(&op, &x, &g).unwrap().is_empty());
         check_joined(ctx, &op, &[2], &[0.75f32, -2.0], &[1.5f32]).unwrap();
+        // Empty, with dimensions beside the 0 that multiply past usize::MAX.
+        let x = ctx.upload(&[], &[0, 1 << 40, 1 << 40, 4]).unwrap();
+        let y = ctx.gated_forward(&op, &x).unwrap();
+        assert_eq!(y.shape(), [0, 1 << 40, 1 << 40, 2]);
+        assert!(ctx.gated_backward(&op, &x, &y).unwrap().is_empty());
     }
 }
 

@@ -584,6 +584,30 @@ fn empty_dimensions_give_empty_outputs() {
             assert!(ctx.download(&gx).unwrap().is_empty());
         }
     }
+    // Empty shapes whose other dimensions multiply past usize::MAX: still
+    // empty outputs at once, on the GPU and in the CPU twin (no overflow,
+    // no loop over the rows).
+    let huge: &[&[usize]] = &[
+        &[0, 1 << 33, 1 << 33],
+        &[1 << 40, 0, 1 << 40],
+        &[0, 3, 1 << 63],
+        &[1 << 62, 1 << 62, 0],
+    ];
+    for shape in huge {
+        for dim in [0i64, 1, -1] {
+            let op = RowActivation::Softmax { dim };
+            let x = ctx.upload(&[], shape).unwrap();
+            let y = ctx.row_forward(&op, &x).unwrap();
+            assert_eq!(y.shape(), *shape);
+            let gx = ctx.row_backward(&op, &y, &x).unwrap();
+            assert!(ctx.download(&gx).unwrap().is_empty());
+            let none: &[f32] = &[];
+            let y = twin::row_forward(&op, none, shape, Denormals::Preserve).unwrap();
+            assert!(y.is_empty());
+            let gx = twin::row_backward(&op, none, none, shape, Denormals::Preserve).unwrap();
+            assert!(gx.is_empty());
+        }
+    }
     // A 0-D tensor is one row of one element.
     let x = ctx.upload(&[3.5], &[]).unwrap();
     let y = ctx

@@ -336,6 +336,22 @@ pub(crate) struct Problem {
 }
 
 /// `Ok` if `holds`, else the problem of parameter `name`.
+/// `RepeatedParameter` where `parameters` name one parameter twice (in
+/// snake or kebab case): every op family's `parse` refuses it rather than
+/// keep the last value.
+pub(crate) fn reject_repeated(op: &'static str, parameters: &[(&str, &str)]) -> Result<()> {
+    for (i, (name, _)) in parameters.iter().enumerate() {
+        let key = name.replace('-', "_");
+        if parameters[..i]
+            .iter()
+            .any(|(earlier, _)| earlier.replace('-', "_") == key)
+        {
+            return Err(ActivationError::RepeatedParameter { op, name: key });
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn require(
     holds: bool,
     name: &'static str,
@@ -635,6 +651,7 @@ impl Activation {
     /// ```
     pub fn parse(name: &str, parameters: &[(&str, &str)]) -> Result<Activation> {
         let mut op = Activation::from_name(name)?;
+        reject_repeated(op.name(), parameters)?;
         for (parameter, value) in parameters {
             op = op.with_parameter(parameter, value)?;
         }

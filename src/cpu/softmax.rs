@@ -206,6 +206,9 @@ pub fn row_forward_reference<T: Float>(
     let geometry = op.geometry(shape)?;
     check_len("input", geometry.len(), x.len())?;
     let mut out = vec![0.0; x.len()];
+    if geometry.is_empty() {
+        return Ok(out);
+    }
     for r in 0..geometry.rows() {
         let indices: Vec<usize> = row_indices(&geometry, r).collect();
         let row: Vec<f64> = indices.iter().map(|&i| widen(x[i], dn)).collect();
@@ -243,6 +246,9 @@ pub fn row_backward_reference<T: Float>(
     check_len("grad_output", geometry.len(), grad_output.len())?;
     let mut values = vec![0.0; y.len()];
     let mut scales = vec![0.0; y.len()];
+    if geometry.is_empty() {
+        return Ok((values, scales));
+    }
     for r in 0..geometry.rows() {
         let indices: Vec<usize> = row_indices(&geometry, r).collect();
         let yr: Vec<f64> = indices.iter().map(|&i| widen(y[i], dn)).collect();

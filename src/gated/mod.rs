@@ -44,7 +44,7 @@ pub use definitions::GatedActivation;
 use crate::accuracy::Tolerance;
 use crate::activation::{Activation, Parameter, ParameterValue};
 use crate::error::{ActivationError, Result};
-use crate::shape::element_count;
+use crate::shape::{element_count, saturating_product};
 use crate::tensor::DType;
 
 /// Which half of the input goes through the activation.
@@ -71,13 +71,19 @@ pub struct GatedGeometry {
 
 impl GatedGeometry {
     /// Elements in one half of a block (`half * inner`): the distance
-    /// between an element of the first half and its partner.
+    /// between an element of the first half and its partner (saturating at
+    /// `usize::MAX` in an empty shape, where the dimensions beside a 0 may
+    /// overflow: see [`crate::shape::saturating_product`]).
     pub fn half_block(&self) -> usize {
-        self.half * self.inner
+        self.half.saturating_mul(self.inner)
     }
 
-    /// Elements of the output (`outer * half * inner`).
+    /// Elements of the output (`outer * half * inner`; 0 for an empty
+    /// shape).
     pub fn output_len(&self) -> usize {
+        if self.outer == 0 || self.half == 0 || self.inner == 0 {
+            return 0;
+        }
         self.outer * self.half_block()
     }
 
@@ -250,6 +256,7 @@ impl GatedActivation {
     pub fn parse(name: &str, parameters: &[(&str, &str)]) -> Result<GatedActivation> {
         let info = GatedActivation::info_by_name(name)
             .ok_or_else(|| ActivationError::UnknownOp(name.to_string()))?;
+        crate::activation::reject_repeated(info.name, parameters)?;
         let mut op = info.default;
         for (parameter, value) in parameters {
             let key = parameter.replace('-', "_");
@@ -338,9 +345,9 @@ impl GatedActivation {
             });
         }
         Ok(GatedGeometry {
-            outer: shape[..dim].iter().product(),
+            outer: saturating_product(&shape[..dim]),
             half: size / 2,
-            inner: shape[dim + 1..].iter().product(),
+            inner: saturating_product(&shape[dim + 1..]),
         })
     }
 
@@ -438,6 +445,18 @@ mod tests {
             assert_eq!(GatedActivation::parse(info.name, &pairs).unwrap(), op);
             assert!(op.to_string().starts_with(info.name));
         }
+        // A parameter given twice is refused in every op family, in either case.
+        assert!(matches!(
+            GatedActivation::parse("glu", &[("dim", "0"), ("dim", "1")]),
+            Err(ActivationError::RepeatedParameter { .. })
+        ));
+        assert!(matches!(
+            crate::Activation::parse(
+                "leaky_relu",
+                &[("negative-slope", "0.1"), ("negative_slope", "0.2")]
+            ),
+            Err(ActivationError::RepeatedParameter { .. })
+        ));
         assert_eq!(GatedActivation::Glu { dim: -1 }.to_string(), "glu(dim=-1)");
         assert_eq!(GatedActivation::SiluAndMul.to_string(), "silu_and_mul");
         assert_eq!(
@@ -480,6 +499,19 @@ mod tests {
         ));
         let g = GatedActivation::SiluAndMul.geometry(&[0, 4]).unwrap();
         assert_eq!(g.output_len(), 0);
+        // Beside a 0, the other dimensions may multiply past usize::MAX.
+        let g = GatedActivation::SiluAndMul
+            .geometry(&[0, 1 << 40, 1 << 40, 2])
+            .unwrap();
+        assert_eq!((g.half_block(), g.output_len(), g.input_len()), (1, 0, 0));
+        let g = GatedActivation::Glu { dim: 0 }
+            .geometry(&[0, 1 << 40, 1 << 40])
+            .unwrap();
+        assert_eq!((g.half_block(), g.output_len()), (0, 0));
+        let g = GatedActivation::Glu { dim: 1 }
+            .geometry(&[0, 1 << 40, 1 << 40])
+            .unwrap();
+        assert_eq!((g.half_block(), g.output_len()), (usize::MAX, 0));
     }
 
     #[test]

@@ -62,7 +62,7 @@ use crate::accuracy::Element;
 use crate::activation::{Parameter, ParameterValue};
 use crate::cpu::Float;
 use crate::error::{ActivationError, Result};
-use crate::shape::element_count;
+use crate::shape::{element_count, saturating_product};
 
 /// A tensor shape seen along one dimension: `outer` blocks of `n` rows'
 /// elements, `inner` elements apart. Row `(o, i)`, `o < outer`, `i < inner`,
@@ -80,30 +80,44 @@ pub struct RowGeometry {
 
 impl RowGeometry {
     /// `shape` along dimension `dim` (already wrapped, `dim < shape.len()`,
-    /// or 0 for a 0-D shape).
+    /// or 0 for a 0-D shape; `DimOutOfRange` otherwise). In an empty shape
+    /// (a 0 somewhere) the products of the other dimensions saturate at
+    /// `usize::MAX` rather than overflow: such a geometry
+    /// [`is_empty`](RowGeometry::is_empty), and nothing is computed over it.
     pub fn of(shape: &[usize], dim: usize) -> Result<RowGeometry> {
         element_count(shape)?;
-        if shape.is_empty() {
+        if shape.is_empty() && dim == 0 {
             return Ok(RowGeometry {
                 outer: 1,
                 n: 1,
                 inner: 1,
             });
         }
+        if dim >= shape.len() {
+            return Err(ActivationError::DimOutOfRange {
+                op: "row geometry",
+                dim: i64::try_from(dim).unwrap_or(i64::MAX),
+                shape: shape.to_vec(),
+            });
+        }
         Ok(RowGeometry {
-            outer: shape[..dim].iter().product(),
+            outer: saturating_product(&shape[..dim]),
             n: shape[dim],
-            inner: shape[dim + 1..].iter().product(),
+            inner: saturating_product(&shape[dim + 1..]),
         })
     }
 
-    /// The number of rows, `outer * inner`.
+    /// The number of rows, `outer * inner` (saturating: see
+    /// [`RowGeometry::of`]).
     pub fn rows(&self) -> usize {
-        self.outer * self.inner
+        self.outer.saturating_mul(self.inner)
     }
 
-    /// The number of elements, `outer * n * inner`.
+    /// The number of elements, `outer * n * inner` (0 for an empty shape).
     pub fn len(&self) -> usize {
+        if self.outer == 0 || self.n == 0 || self.inner == 0 {
+            return 0;
+        }
         self.outer * self.n * self.inner
     }
 
@@ -386,6 +400,7 @@ impl RowActivation {
     pub fn parse(name: &str, parameters: &[(&str, &str)]) -> Result<RowActivation> {
         let info = RowActivation::info_by_name(name)
             .ok_or_else(|| ActivationError::UnknownOp(name.to_string()))?;
+        crate::activation::reject_repeated(info.name, parameters)?;
         let mut dim = None;
         for (parameter, value) in parameters {
             let key = parameter.replace('-', "_");
@@ -527,6 +542,10 @@ mod tests {
             Err(ActivationError::BadParameterValue { .. })
         ));
         assert!(matches!(
+            RowActivation::parse("softmax", &[("dim", "0"), ("dim", "1")]),
+            Err(ActivationError::RepeatedParameter { .. })
+        ));
+        assert!(matches!(
             RowActivation::parse("softmax", &[("axis", "1")]),
             Err(ActivationError::UnknownParameter { .. })
         ));
@@ -546,6 +565,25 @@ mod tests {
         assert_eq!((g.outer, g.n, g.inner), (1, 7, 1));
         let g = RowGeometry::of(&[2, 0, 3], 1).unwrap();
         assert_eq!((g.outer, g.n, g.inner, g.len()), (2, 0, 3, 0));
+        // Beside a 0, the other dimensions may multiply past usize::MAX.
+        let g = RowGeometry::of(&[0, 1 << 33, 1 << 33], 0).unwrap();
+        assert_eq!((g.outer, g.n, g.inner, g.len()), (1, 0, usize::MAX, 0));
+        let g = RowGeometry::of(&[1 << 40, 0, 1 << 40], 1).unwrap();
+        assert_eq!((g.rows(), g.len()), (usize::MAX, 0));
+        assert!(g.is_empty());
+        assert!(matches!(
+            RowGeometry::of(&[2, 3], 2),
+            Err(ActivationError::DimOutOfRange { .. })
+        ));
+        assert!(matches!(
+            RowGeometry::of(&[1 << 40, 1 << 40], 0),
+            Err(ActivationError::ShapeOverflow(_))
+        ));
+        // A 0 anywhere makes the shape empty, not overflowing.
+        assert_eq!(element_count(&[1 << 62, 1 << 62, 0]).unwrap(), 0);
+        assert!(RowGeometry::of(&[1 << 62, 1 << 62, 0], 2)
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
