@@ -199,7 +199,9 @@ struct Work {
 
 fn work_of(ids: Ids, lane: u32) -> Work {
     let flat = ids.workgroup.y * ids.workgroups.x + ids.workgroup.x;
-    let tiles = (params.row_count + ROWS_PER_GROUP - 1u) / ROWS_PER_GROUP;
+    // (Not (row_count + ROWS_PER_GROUP - 1) / ROWS_PER_GROUP: row_count may
+    // be close to 2^32 where one binding holds that many elements.)
+    let tiles = params.row_count / ROWS_PER_GROUP + select(0u, 1u, params.row_count % ROWS_PER_GROUP != 0u);
     var work: Work;
     work.valid = flat < tiles * params.chunk_count;
     let tile = flat / params.chunk_count;

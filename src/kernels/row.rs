@@ -496,7 +496,17 @@ impl Kernels {
         let backward = reads[1].is_some();
         let subgroup_min = self.subgroup_min();
         let (capacity, align) = self.binding_elements(dtype);
-        let plan = plan(geometry, subgroup_min, elements_per_lane, capacity, align)?;
+        let mut plan = plan(geometry, subgroup_min, elements_per_lane, capacity, align)?;
+        // Loads of 4 elements bind arrays of 16-byte (f16: 8-byte) values:
+        // every view must start on such a boundary (the windows within it
+        // do), which the binding alignment alone does not give where the
+        // adapter's is 4 bytes.
+        let vector_bytes = 4 * dtype.size();
+        plan.config.vector &= reads
+            .iter()
+            .flatten()
+            .chain([&write])
+            .all(|view| view.offset().is_multiple_of(vector_bytes));
         let key = RowModuleKey {
             kernel: op.kernel(),
             backward,
