@@ -341,6 +341,68 @@ fn list_shows_every_op_with_its_parameters_and_defaults() {
     assert!(prelu.contains("--weight W.npy"), "{prelu}");
 }
 
+/// The README's `wgpu-activations list` blocks are the real output: its
+/// lines in order, `...` standing for one or more lines left out, the
+/// block's end the output's end unless it ends with `...`; `| tail -N`
+/// compares with the last N lines.
+#[test]
+fn readme_list_output_is_the_real_output() {
+    let output = run(&["list"]);
+    assert_ok(&output);
+    let stdout = text(&output.stdout);
+    let real: Vec<&str> = stdout.lines().collect();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let mut blocks = 0;
+    let mut lines = readme.lines();
+    while let Some(line) = lines.next() {
+        let Some(command) = line.strip_prefix("$ wgpu-activations list") else {
+            continue;
+        };
+        blocks += 1;
+        let expected = match command.strip_prefix(" | tail -") {
+            Some(count) => &real[real.len() - count.parse::<usize>().unwrap()..],
+            None if command.is_empty() => &real[..],
+            None => panic!("README: unexpected command {line:?}"),
+        };
+        let shown: Vec<&str> = lines
+            .by_ref()
+            .take_while(|l| !l.is_empty() && !l.starts_with("```") && !l.starts_with("$ "))
+            .collect();
+        let mut at = 0;
+        let mut skipping = false;
+        for shown_line in &shown {
+            if *shown_line == "..." {
+                skipping = true;
+                continue;
+            }
+            if skipping {
+                let found = expected[at + 1..]
+                    .iter()
+                    .position(|l| l == shown_line)
+                    .unwrap_or_else(|| panic!("README's {line:?} shows {shown_line:?}, not in the real output:\n{stdout}"));
+                at += 1 + found;
+                skipping = false;
+            } else {
+                assert_eq!(
+                    expected.get(at),
+                    Some(shown_line),
+                    "README's {line:?}; real output:\n{stdout}"
+                );
+            }
+            at += 1;
+        }
+        if !skipping {
+            assert_eq!(
+                at,
+                expected.len(),
+                "README's {line:?} ends early; real output:\n{stdout}"
+            );
+        }
+    }
+    assert_eq!(blocks, 2, "README's list blocks");
+}
+
 #[test]
 fn usage_errors_are_one_line() {
     assert_error(&run(&["frobnicate"]), "frobnicate");
@@ -1958,11 +2020,16 @@ fn row_op_errors_are_one_line_without_output() {
     }
     // The help says what the backward's first file is.
     let help = run(&["backward", "--help"]);
-    assert!(
-        text(&help.stdout).contains("forward's OUTPUT as the first file"),
-        "{}",
-        text(&help.stdout)
-    );
+    for needle in [
+        "forward's OUTPUT as the first file",
+        "backward ROW_OP --dim DIM OUTPUT.npy GRAD_OUTPUT.npy GRAD_INPUT.npy",
+    ] {
+        assert!(
+            text(&help.stdout).contains(needle),
+            "{}",
+            text(&help.stdout)
+        );
+    }
     let list = text(&run(&["list"]).stdout);
     for info in RowActivation::OPS {
         assert!(

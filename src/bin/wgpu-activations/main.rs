@@ -5,6 +5,7 @@
 //! wgpu-activations list
 //! wgpu-activations forward  OP [--PARAM VALUE]... [--bias B.npy [--bias-dim D]] [--residual R.npy] INPUT.npy OUTPUT.npy
 //! wgpu-activations backward OP [--PARAM VALUE]... [--bias B.npy [--bias-dim D] [--grad-bias GB.npy]] INPUT.npy GRAD_OUTPUT.npy GRAD_INPUT.npy [--grad-weight GW.npy]
+//! wgpu-activations backward ROW_OP --dim DIM OUTPUT.npy GRAD_OUTPUT.npy GRAD_INPUT.npy
 //! wgpu-activations --adapter [NAME]
 //! ```
 //!
@@ -110,10 +111,14 @@ enum Command {
         )]
         args: Vec<String>,
     },
-    /// GRAD_INPUT = GRAD_OUTPUT * OP'(INPUT), and prelu's weight gradient.
+    /// The gradient for the op's input from the gradient of its output:
+    /// GRAD_INPUT = GRAD_OUTPUT * OP'(INPUT) elementwise; from the forward's
+    /// OUTPUT for softmax and its family; and prelu's weight gradient.
     #[command(
         override_usage = "wgpu-activations backward OP [--PARAM VALUE]... INPUT.npy GRAD_OUTPUT.npy \
-                          GRAD_INPUT.npy [--grad-weight GW.npy]",
+                          GRAD_INPUT.npy [--grad-weight GW.npy]\n       \
+                          wgpu-activations backward ROW_OP --dim DIM OUTPUT.npy GRAD_OUTPUT.npy \
+                          GRAD_INPUT.npy   (softmax, log_softmax, softmin, softmax2d)",
         after_help = "The ops and their parameters: `wgpu-activations list`.\n\
                       Example: wgpu-activations backward prelu --weight w.npy x.npy gy.npy gx.npy \
                       --grad-weight gw.npy\n\

@@ -3,7 +3,10 @@
 //! records the op and a copy to a mappable staging buffer, and submits, and a
 //! writer thread writes the results out in order. Uploads, kernels and
 //! downloads of different chunks overlap; memory stays bounded by the slots
-//! and the bounded channels between the threads.
+//! and the bounded channels between the threads. A row or gated op's piece
+//! holds whole blocks and may be larger than a chunk (one block up to the
+//! largest buffer, split into storage bindings by the library): such pieces
+//! go through one slot, one at a time, with nothing queued.
 //!
 //! Each chunk is recorded with the library's encoding API over the slot's
 //! buffers, with `first_element` set where the position in the whole tensor
@@ -45,9 +48,11 @@ const MAP_DEADLINE: Duration = Duration::from_secs(60);
 /// One wait for a map callback between polls.
 const MAP_WAIT: Duration = Duration::from_millis(5);
 
-/// Buffer slots in flight on the GPU.
+/// Buffer slots in flight on the GPU (at most; one where a piece is larger
+/// than a chunk).
 const SLOTS: usize = 3;
-/// Chunks queued between the threads (on each side of the GPU thread).
+/// Chunks queued between the threads (on each side of the GPU thread; none
+/// where a piece is larger than a chunk).
 const QUEUED: usize = 2;
 /// Default bytes per chunk buffer (capped by the device's binding size).
 const CHUNK_BYTES: u64 = 32 << 20;
@@ -522,13 +527,14 @@ fn run_chunked(
             .map_err(|e| CliError::usage(e.to_string()))?;
         let block = (geometry.n * geometry.inner) as u64;
         // A piece holds whole blocks: one block may be larger than a chunk,
-        // but must fit the device's buffers (the library splits it into
-        // storage bindings).
-        let largest = limits.max_buffer_size / element;
+        // but must fit the device's buffers (sized in 16-byte steps; the
+        // library splits a block into storage bindings) and one op (at most
+        // MAX_ELEMENTS).
+        let largest = (limits.max_buffer_size / 16 * 16 / element).min(MAX_ELEMENTS);
         if block > largest {
             return Err(CliError::run(format!(
                 "{}: {row} couples {block} elements (a whole slice from dim on, shape {:?}), \
-                 more than the GPU's largest buffer holds ({largest}): the file cannot be \
+                 more than one GPU buffer or one op holds ({largest}): the file cannot be \
                  streamed in pieces of whole rows",
                 job.input.name, job.shape
             )));
@@ -612,6 +618,13 @@ fn run_chunked(
         .with_shape(job.shape)
         .indexed(indexed);
     let (capacity, gather_capacity) = planner.capacity();
+    // Pieces in flight on the GPU and queued on each side of it: fewer where
+    // there are fewer pieces, and one at a time where a piece is larger than
+    // a chunk (a row or gated op's whole block: up to the largest buffer).
+    let oversized = capacity > chunk;
+    let slot_count =
+        if oversized { 1 } else { SLOTS }.min(n.div_ceil(capacity.max(1)).max(1) as usize);
+    let queued = if oversized { 0 } else { QUEUED };
     if verbose {
         eprintln!(
             "{n} elements in chunks of up to {capacity} ({} on the GPU{})",
@@ -682,7 +695,7 @@ fn run_chunked(
                 (values.is_some() && gather_capacity > 0)
                     .then(|| buffer(label, gather_capacity, U::STORAGE | U::COPY_DST))
             };
-            let slots: Vec<Slot> = (0..SLOTS)
+            let slots: Vec<Slot> = (0..slot_count)
                 .map(|_| Slot {
                     input: buffer("input", capacity, U::STORAGE | U::COPY_DST),
                     grad_output: job
@@ -711,8 +724,8 @@ fn run_chunked(
         })?;
 
     let started = Instant::now();
-    let (chunk_tx, chunk_rx) = sync_channel::<Result<Chunk>>(QUEUED);
-    let (out_tx, out_rx) = sync_channel::<Vec<u8>>(QUEUED);
+    let (chunk_tx, chunk_rx) = sync_channel::<Result<Chunk>>(queued);
+    let (out_tx, out_rx) = sync_channel::<Vec<u8>>(queued);
     let file_element = job.dtype.size() as usize;
     let bias_dim = job.bias.map(|b| b.dim);
     let Job {
@@ -922,15 +935,17 @@ impl Gpu<'_> {
         let mut next = 0usize;
         for chunk in chunks {
             let chunk = chunk?;
-            let slot = &mut slots[next % SLOTS];
+            let slot_index = next % slots.len();
+            let slot = &mut slots[slot_index];
             if let Some(pending) = slot.pending.take() {
                 deliver(self.finish(slot, pending)?)?;
             }
             self.submit(slot, chunk)?;
             next += 1;
         }
-        for i in next..next + SLOTS {
-            let slot = &mut slots[i % SLOTS];
+        for i in next..next + slots.len() {
+            let slot_index = i % slots.len();
+            let slot = &mut slots[slot_index];
             if let Some(pending) = slot.pending.take() {
                 deliver(self.finish(slot, pending)?)?;
             }
