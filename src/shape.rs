@@ -7,8 +7,8 @@ use crate::error::{ActivationError, Result};
 
 /// The number of elements of `shape`, or an error if it overflows `usize`.
 /// A shape with a 0 has no element, whatever its other dimensions multiply
-/// to (as NumPy counts them: `(2**62, 2**62, 0)` is as empty as `(0, 2**62,
-/// 2**62)`).
+/// to: `[1 << 62, 1 << 62, 0]` is as empty as `[0, 1 << 62, 1 << 62]` (the
+/// order of the dimensions does not decide between empty and overflow).
 pub fn element_count(shape: &[usize]) -> Result<usize> {
     if shape.contains(&0) {
         return Ok(0);

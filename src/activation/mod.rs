@@ -335,7 +335,6 @@ pub(crate) struct Problem {
     reason: &'static str,
 }
 
-/// `Ok` if `holds`, else the problem of parameter `name`.
 /// `RepeatedParameter` where `parameters` name one parameter twice (in
 /// snake or kebab case): every op family's `parse` refuses it rather than
 /// keep the last value.
@@ -352,6 +351,7 @@ pub(crate) fn reject_repeated(op: &'static str, parameters: &[(&str, &str)]) -> 
     Ok(())
 }
 
+/// `Ok` if `holds`, else the problem of parameter `name`.
 pub(crate) fn require(
     holds: bool,
     name: &'static str,
