@@ -2787,3 +2787,201 @@ fn gated_ops_take_the_fused_epilogue() {
     );
     assert!(!Path::new(&yp).exists());
 }
+
+/// A signal the tool was started with ignored (`nohup`, a script's
+/// background job) stays ignored: SIGHUP sent while streaming does not end
+/// the run, which finishes and writes its output.
+#[cfg(unix)]
+#[test]
+fn ignored_signals_stay_ignored() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let _ctx = gpu_or_skip!();
+    let dir = Dir::new();
+    let p = |name: &str| dir.path(name);
+    let shape = [256, 64, 1024];
+    sparse_f32(&p("x.npy"), &shape);
+    let (x, y) = (p("x.npy"), p("y.npy"));
+    let mut signalled = false;
+    for chunk in ["8192", "1024"] {
+        // `trap '' HUP` sets SIGHUP to ignored, and exec keeps it so.
+        let mut command = Command::new("sh");
+        command
+            .args(["-c", "trap '' HUP; exec \"$0\" \"$@\""])
+            .arg(env!("CARGO_BIN_EXE_wgpu-activations"))
+            .args(["forward", "relu", &x, &y])
+            .env(CHUNK_ENV, chunk)
+            .env_remove(F16_VIA_F32_ENV)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+            command.env("XDG_RUNTIME_DIR", runtime_dir());
+        }
+        let mut running = Running(command.spawn().expect("the binary runs"));
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let streaming = loop {
+            let written = dir
+                .names()
+                .iter()
+                .filter(|n| n.starts_with(".wgpu-activations-"))
+                .filter_map(|n| fs::metadata(p(n)).ok())
+                .map(|m| m.len())
+                .max()
+                .unwrap_or(0);
+            if written >= 1 << 20 {
+                break true;
+            }
+            if running.0.try_wait().unwrap().is_some() {
+                break false;
+            }
+            assert!(Instant::now() < deadline, "no temporary output after 120 s");
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        if streaming {
+            let pid = running.0.id().to_string();
+            let kill = Command::new("sh")
+                .args(["-c", "kill -s HUP \"$1\"", "sh", &pid])
+                .status()
+                .unwrap();
+            assert!(kill.success());
+            signalled = true;
+        }
+        let deadline = Instant::now() + Duration::from_secs(300);
+        let status = loop {
+            if let Some(status) = running.0.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "the run did not end");
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert!(
+            status.success(),
+            "an ignored SIGHUP ended the run: {status:?}"
+        );
+        assert_eq!(read_npy(&y).1, shape);
+        if signalled {
+            break;
+        }
+    }
+    assert!(signalled, "every run ended before SIGHUP reached it");
+}
+
+/// Files that are not regular: a FIFO as input is refused at once (opening
+/// it would wait for a writer), a FIFO (or device) at an output path is
+/// refused and left as it was rather than replaced by a regular file.
+#[cfg(unix)]
+#[test]
+fn special_files_are_refused() {
+    use std::os::unix::fs::FileTypeExt;
+    use std::time::{Duration, Instant};
+
+    let dir = Dir::new();
+    let p = |name: &str| dir.path(name);
+    write_f32(&p("x.npy"), &[1.0, -2.0], &[2]);
+    let fifo = p("fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let (x, y) = (p("x.npy"), p("y.npy"));
+    for args in [
+        ["forward", "relu", fifo.as_str(), y.as_str()],
+        ["forward", "relu", x.as_str(), fifo.as_str()],
+    ] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wgpu-activations"));
+        command.args(&args);
+        command.stdout(std::process::Stdio::null());
+        command.stderr(std::process::Stdio::piped());
+        let mut running = Running(command.spawn().unwrap());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while running.0.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "{args:?} hangs");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(running.0.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+        assert_eq!(
+            running.0.wait().unwrap().code(),
+            Some(1),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains("not a regular file"), "{args:?}: {stderr}");
+        assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        assert!(!Path::new(&y).exists());
+    }
+}
+
+/// Failing writes to stderr (`2>/dev/full`) do not abort the tool: a failed
+/// run still exits 1 and leaves no file behind.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_stderr_does_not_abort() {
+    let dir = Dir::new();
+    let p = |name: &str| dir.path(name);
+    write_f32(&p("x.npy"), &[1.0, -2.0], &[2]);
+    let full = fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_wgpu-activations"))
+        .args([
+            "forward",
+            "relu",
+            "--negative-slope",
+            "1",
+            &p("x.npy"),
+            &p("y.npy"),
+        ])
+        .stderr(full)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{:?}", output.status);
+    assert_eq!(dir.names(), ["x.npy"]);
+    // A run that succeeds with its verbose lines lost.
+    let _ctx = gpu_or_skip!();
+    let full = fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wgpu-activations"));
+    command
+        .args(["forward", "relu", "-v", &p("x.npy"), &p("y.npy")])
+        .stderr(full);
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        command.env("XDG_RUNTIME_DIR", runtime_dir());
+    }
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{:?}", output.status);
+    assert_eq!(dir.names(), ["x.npy", "y.npy"]);
+}
+
+/// Refused arguments beyond the op's own: a PReLU weight of more than one
+/// dimension (as PyTorch), `--bias` on a 0-d input, `--adapter` twice.
+#[test]
+fn more_usage_errors() {
+    let dir = Dir::new();
+    let p = |name: &str| dir.path(name);
+    write_f32(&p("x.npy"), &[1.0; 6], &[2, 3]);
+    write_f32(&p("w.npy"), &[0.25; 3], &[3, 1]);
+    write_f32(&p("s.npy"), &[1.0], &[]);
+    write_f32(&p("b.npy"), &[1.0], &[1]);
+    let (x, w, s, b, y) = (p("x.npy"), p("w.npy"), p("s.npy"), p("b.npy"), p("y.npy"));
+    let output = run(&["forward", "prelu", "--weight", &w, &x, &y]);
+    assert_error(&output, "expected a scalar or a 1-D array");
+    let output = run(&["forward", "relu", "--bias", &b, &s, &y]);
+    assert_error(&output, "has no dimension for a bias");
+    let output = run(&[
+        "--adapter",
+        "a",
+        "forward",
+        "relu",
+        &x,
+        &y,
+        "--adapter",
+        "b",
+    ]);
+    assert_error(&output, "--adapter is given twice");
+    assert!(!Path::new(&y).exists());
+}

@@ -53,6 +53,11 @@ impl TempFile {
             .ok_or_else(|| io::Error::other("the temporary file is gone"))
     }
 
+    /// Gives the file `permissions` (those of the file it will replace).
+    pub fn set_permissions(&mut self, permissions: std::fs::Permissions) -> io::Result<()> {
+        self.file()?.as_file().set_permissions(permissions)
+    }
+
     /// Renames the file to `path`.
     pub fn persist(mut self, path: &Path) -> io::Result<()> {
         let mut list = temporary();
@@ -124,8 +129,15 @@ fn install_handler() -> io::Result<()> {
 
     static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
     let installed = INSTALLED.get_or_init(|| {
-        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
-            .map_err(|e| e.to_string())?;
+        // A signal the tool was started with ignored (`nohup`: SIGHUP; a
+        // background job of a script: SIGINT) stays ignored: handled, it
+        // would end the run.
+        let handled: Vec<i32> = [SIGINT, SIGTERM, SIGHUP]
+            .into_iter()
+            .filter(|&signal| !ignored(signal))
+            .collect();
+        let mut signals =
+            signal_hook::iterator::Signals::new(handled).map_err(|e| e.to_string())?;
         std::thread::Builder::new()
             .name("signals".into())
             .spawn(move || {
@@ -143,6 +155,18 @@ fn install_handler() -> io::Result<()> {
     installed
         .clone()
         .map_err(|e| io::Error::other(format!("cannot handle signals: {e}")))
+}
+
+/// Whether `signal`'s disposition is to be ignored (`SIG_IGN`).
+#[cfg(unix)]
+fn ignored(signal: i32) -> bool {
+    // SAFETY: sigaction with a null new action only reads the current one
+    // into `current`, a zeroed sigaction (a valid value of that C struct).
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut current) == 0
+            && current.sa_sigaction == libc::SIG_IGN
+    }
 }
 
 #[cfg(not(unix))]

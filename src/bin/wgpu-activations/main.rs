@@ -14,6 +14,16 @@
 //! on success: a failed run leaves no output file (and an existing one as it
 //! was).
 
+/// `eprintln!` that ignores a failed write (stderr closed or full: `2>/dev/full`)
+/// instead of panicking, so that the run still ends with its exit status and
+/// no file left behind.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 mod args;
 mod cleanup;
 mod error;
@@ -153,7 +163,7 @@ fn main() -> ExitCode {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!(
+        say!(
             "error: internal error{at}: {} (please report it)",
             one_line(&message)
         );
@@ -162,7 +172,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             if !error.message.is_empty() {
-                eprintln!("error: {}", error.one_line());
+                say!("error: {}", error.one_line());
             }
             ExitCode::from(error.code)
         }
@@ -261,6 +271,16 @@ impl Output {
         if target.is_dir() {
             return Err(CliError::run(format!("{path}: is a directory")));
         }
+        // The output replaces a regular file only: not a FIFO or a device
+        // (renaming over /dev/null would replace the device node).
+        if let Ok(metadata) = std::fs::metadata(target) {
+            if !metadata.is_file() {
+                return Err(CliError::run(format!(
+                    "{path}: not a regular file (an output is written beside it and renamed \
+                     into place, which would replace it)"
+                )));
+            }
+        }
         if path.ends_with('/') || path.ends_with(std::path::MAIN_SEPARATOR) {
             return Err(CliError::run(format!(
                 "{path}: not a file name (it ends with a separator)"
@@ -309,14 +329,87 @@ struct Flushed {
 }
 
 impl Flushed {
-    /// Renames the file to its path.
-    fn commit(self) -> Result<()> {
+    /// Renames the file to its path, with `permissions` (those of the file it
+    /// replaces) where there was one.
+    fn commit(mut self, permissions: Option<std::fs::Permissions>) -> Result<()> {
         let path = self.path;
-        self.file
-            .persist(Path::new(&path))
-            .map_err(|e| CliError::run(format!("{path}: {}", io_message(&e))))?;
+        let fail = |e: std::io::Error| CliError::run(format!("{path}: {}", io_message(&e)));
+        if let Some(permissions) = permissions {
+            self.file.set_permissions(permissions).map_err(fail)?;
+        }
+        self.file.persist(Path::new(&path)).map_err(fail)?;
         Ok(())
     }
+}
+
+/// The permissions of the regular file at `path`, if there is one.
+fn existing_permissions(path: &str) -> Option<std::fs::Permissions> {
+    std::fs::metadata(path)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.permissions())
+}
+
+/// Renames the outputs into place, all or none: with several, each
+/// existing file they replace is first moved aside (to a temporary name
+/// beside it) and moved back if a later step fails, so that a failure
+/// leaves every existing output as it was. A signal waits until it is done.
+fn commit_all(flushed: Vec<Flushed>) -> Result<()> {
+    let _renaming = (flushed.len() > 1).then(cleanup::renaming);
+    let permissions: Vec<_> = flushed
+        .iter()
+        .map(|f| existing_permissions(&f.path))
+        .collect();
+    if flushed.len() <= 1 {
+        for (file, permissions) in flushed.into_iter().zip(permissions) {
+            file.commit(permissions)?;
+        }
+        return Ok(());
+    }
+    // (target, where it was moved: deleted when dropped)
+    let mut aside: Vec<(String, tempfile::TempPath)> = Vec::new();
+    let mut placed: Vec<String> = Vec::new();
+    let outcome = (|| -> Result<()> {
+        for file in &flushed {
+            if std::fs::symlink_metadata(&file.path).is_err() {
+                continue;
+            }
+            let target = Path::new(&file.path);
+            let fail = |e: std::io::Error| {
+                CliError::run(format!(
+                    "{}: cannot move it aside to replace it: {}",
+                    file.path,
+                    io_message(&e)
+                ))
+            };
+            let backup = tempfile::Builder::new()
+                .prefix(".wgpu-activations-")
+                .suffix(".npy.old")
+                .tempfile_in(parent_dir(target))
+                .map_err(fail)?
+                .into_temp_path();
+            std::fs::rename(target, &backup).map_err(fail)?;
+            aside.push((file.path.clone(), backup));
+        }
+        for (file, permissions) in flushed.into_iter().zip(permissions) {
+            let path = file.path.clone();
+            file.commit(permissions)?;
+            placed.push(path);
+        }
+        Ok(())
+    })();
+    if outcome.is_err() {
+        // Undo: the new files out, the old ones back.
+        for path in &placed {
+            if !aside.iter().any(|(target, _)| target == path) {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        for (target, backup) in &aside {
+            let _ = std::fs::rename(backup, target);
+        }
+    }
+    outcome
 }
 
 /// `forward` and `backward`.
@@ -328,6 +421,11 @@ fn run_op(mode: Mode, tokens: &[String], adapter: Option<String>, verbose: bool)
             let _ = sub.print_long_help();
         }
         return Ok(());
+    }
+    if adapter.is_some() && parsed.adapter.is_some() {
+        return Err(CliError::usage(
+            "--adapter is given twice (before and after the command)",
+        ));
     }
     let verbose = verbose || parsed.verbose;
     let op: stream::Op = match (parsed.op, parsed.row_op, parsed.gated_op) {
@@ -385,6 +483,13 @@ fn run_op(mode: Mode, tokens: &[String], adapter: Option<String>, verbose: bool)
         None => None,
         Some(path) => {
             let mut weight = NpyFile::open(path)?;
+            if weight.shape.len() > 1 {
+                // As PyTorch: "Expected `weight` to be a scalar or 1D tensor".
+                return Err(CliError::run(format!(
+                    "{path}: prelu weight has shape {:?}; expected a scalar or a 1-D array",
+                    weight.shape
+                )));
+            }
             let (channels, _) = prelu_channels(&input.shape);
             if weight.len != 1 && weight.len != channels {
                 let expected = if channels == 1 {
@@ -488,7 +593,7 @@ fn run_op(mode: Mode, tokens: &[String], adapter: Option<String>, verbose: bool)
     if len > 0 {
         let ctx = GpuContext::with_options(&options).map_err(|e| CliError::run(e.to_string()))?;
         if verbose {
-            eprintln!("adapter: {}", ctx.adapter_description());
+            say!("adapter: {}", ctx.adapter_description());
         }
         let total_bytes = len as u64 * dtype.size();
         let progress = if std::io::stderr().is_terminal() && total_bytes >= PROGRESS_BYTES {
@@ -565,11 +670,7 @@ fn run_op(mode: Mode, tokens: &[String], adapter: Option<String>, verbose: bool)
             flushed.push(small.flush()?);
         }
     }
-    let _renaming = (flushed.len() > 1).then(cleanup::renaming); // a signal waits for all
-    for file in flushed {
-        file.commit()?;
-    }
-    Ok(())
+    commit_all(flushed)
 }
 
 /// The fused epilogue's bias: its values (the input's dtype) and the
@@ -599,6 +700,12 @@ fn same_dtype(file: &NpyFile, what: &str, input: &NpyFile) -> Result<()> {
 /// Opens and checks `--bias`: 1-D, `input.shape[dim]` values of the input's dtype.
 fn open_bias(path: &str, dim: i64, input: &NpyFile) -> Result<BiasFile> {
     let rank = input.shape.len() as i64;
+    if rank == 0 {
+        return Err(CliError::usage(format!(
+            "--bias: {} is 0-d (shape []): it has no dimension for a bias to run along",
+            input.path
+        )));
+    }
     let dim = wrap_dim("bias", dim, input.shape.len(), &input.shape).map_err(|_| {
         CliError::usage(format!(
             "--bias-dim {dim} is out of range for {} of shape {:?} (expected {} to {})",
@@ -636,4 +743,75 @@ fn same_file(a: &str, b: &str) -> bool {
         Some(dir.join(path.file_name()?))
     };
     matches!((resolve(a), resolve(b)), (Some(x), Some(y)) if x == y)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flushed(dir: &Path, path: &Path, content: &str) -> Flushed {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".wgpu-activations-").suffix(".npy.tmp");
+        let mut file = TempFile::new_in(&builder, dir).unwrap();
+        file.write_all(content.as_bytes()).unwrap();
+        Flushed {
+            path: path.to_str().unwrap().to_string(),
+            file,
+        }
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Several outputs go into place all or none: where a later rename
+    /// fails, the outputs already renamed are undone (the old file back, a
+    /// new one removed) and nothing is left beside them.
+    #[test]
+    fn outputs_are_committed_all_or_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let (a, b, c) = (d.join("a.npy"), d.join("b.npy"), d.join("c.npy"));
+        std::fs::write(&a, "old a").unwrap();
+        std::fs::write(&c, "old c").unwrap();
+        // The third output's directory does not exist: its rename fails
+        // after the first two are in place.
+        let missing = d.join("missing").join("d.npy");
+        let outcome = commit_all(vec![
+            flushed(d, &a, "new a"),
+            flushed(d, &b, "new b"),
+            flushed(d, &c, "new c"),
+            flushed(d, &missing, "new d"),
+        ]);
+        assert!(outcome.is_err());
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "old a");
+        assert_eq!(std::fs::read_to_string(&c).unwrap(), "old c");
+        assert_eq!(names(d), ["a.npy", "c.npy"]);
+        // All succeed: every output in place, the old files gone.
+        let outcome = commit_all(vec![flushed(d, &a, "new a"), flushed(d, &b, "new b")]);
+        assert!(outcome.is_ok());
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "new a");
+        assert_eq!(std::fs::read_to_string(&b).unwrap(), "new b");
+        assert_eq!(names(d), ["a.npy", "b.npy", "c.npy"]);
+    }
+
+    /// A replaced output keeps the permissions of the file it replaces.
+    #[cfg(unix)]
+    #[test]
+    fn a_replaced_output_keeps_its_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.npy");
+        std::fs::write(&a, "old").unwrap();
+        std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o600)).unwrap();
+        commit_all(vec![flushed(dir.path(), &a, "new")]).unwrap();
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "new");
+        let mode = std::fs::metadata(&a).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
 }

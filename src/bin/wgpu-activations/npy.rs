@@ -34,16 +34,23 @@ impl NpyFile {
     /// float32 or float16 array in C order, and that its data is all there.
     pub fn open(path: &str) -> Result<NpyFile> {
         let fail = |message: String| CliError::run(format!("{path}: {message}"));
+        let regular = |metadata: &std::fs::Metadata| {
+            if metadata.is_dir() {
+                return Err(fail("is a directory, not an .npy file".into()));
+            }
+            if !metadata.is_file() {
+                return Err(fail(
+                    "not a regular file (the tool reads .npy files it can seek in)".into(),
+                ));
+            }
+            Ok(())
+        };
+        // Checked before opening too: opening a FIFO to read waits for a
+        // writer, possibly for ever.
+        regular(&std::fs::metadata(path).map_err(|e| fail(io_message(&e)))?)?;
         let mut file = File::open(path).map_err(|e| fail(io_message(&e)))?;
         let metadata = file.metadata().map_err(|e| fail(io_message(&e)))?;
-        if metadata.is_dir() {
-            return Err(fail("is a directory, not an .npy file".into()));
-        }
-        if !metadata.is_file() {
-            return Err(fail(
-                "not a regular file (the tool reads .npy files it can seek in)".into(),
-            ));
-        }
+        regular(&metadata)?;
         let layout = read_layout(&mut file, metadata.len()).map_err(fail)?;
         file.seek(SeekFrom::Start(layout.data_offset))
             .map_err(|e| fail(io_message(&e)))?;

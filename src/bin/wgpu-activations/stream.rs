@@ -626,7 +626,7 @@ fn run_chunked(
         if oversized { 1 } else { SLOTS }.min(n.div_ceil(capacity.max(1)).max(1) as usize);
     let queued = if oversized { 0 } else { QUEUED };
     if verbose {
-        eprintln!(
+        say!(
             "{n} elements in chunks of up to {capacity} ({} on the GPU{})",
             gpu_dtype.name(),
             match (convert, has_f16) {
@@ -811,11 +811,12 @@ fn run_chunked(
     if verbose {
         let seconds = started.elapsed().as_secs_f64();
         let megabytes = n as f64 * file_element as f64 / 1e6;
-        eprint!("processed {n} elements in {seconds:.3} s");
-        if megabytes >= 1.0 {
-            eprint!(" ({:.1} MB/s of input)", megabytes / seconds.max(1e-9));
-        }
-        eprintln!();
+        let rate = if megabytes >= 1.0 {
+            format!(" ({:.1} MB/s of input)", megabytes / seconds.max(1e-9))
+        } else {
+            String::new()
+        };
+        say!("processed {n} elements in {seconds:.3} s{rate}");
     }
     Ok(Outcome {
         grad_weight: sums.grad_weight,
