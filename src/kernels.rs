@@ -89,7 +89,12 @@ pub struct FusedBackwardBuffers<'a> {
     pub grad_bias: Option<TensorView<'a>>,
     /// Index of `input`'s first element in the whole tensor: RReLU's
     /// random slopes in training mode depend on it (see
-    /// [`ForwardBuffers::first_element`]). 0 otherwise.
+    /// [`ForwardBuffers::first_element`]), and the bias's channels. 0
+    /// otherwise. With `grad_bias` (or PReLU's `grad_weight` beside a bias)
+    /// it must be a multiple of the bias's block (`shape[bias_dim]` times
+    /// the elements after it), as for a per-channel PReLU weight gradient a
+    /// multiple of its channel block: the sums count channels from the
+    /// piece's start (`Unsupported` otherwise).
     pub first_element: u64,
 }
 
@@ -906,7 +911,12 @@ impl Kernels {
                 scope.open(&self.device);
                 let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("wgpu-activations prelu chunk sums"),
-                    size: bytes.max(16).next_power_of_two(),
+                    // Rounded up to reuse, but never past one binding.
+                    size: bytes
+                        .max(16)
+                        .next_power_of_two()
+                        .min(self.binding_elements(DType::F32).0 * 4)
+                        .max(bytes),
                     usage: wgpu::BufferUsages::STORAGE,
                     mapped_at_creation: false,
                 });
@@ -1038,8 +1048,9 @@ impl Kernels {
     /// Whether `view` can be bound as whole vec4s.
     fn fits_vec4(view: &TensorView<'_>) -> bool {
         let vec4_bytes = 4 * view.dtype().size();
-        let bytes = (view.len() as u64).div_ceil(4) * vec4_bytes;
-        view.offset().is_multiple_of(vec4_bytes) && view.offset() + bytes <= view.buffer().size()
+        let bytes = (view.len() as u64).div_ceil(4).saturating_mul(vec4_bytes);
+        view.offset().is_multiple_of(vec4_bytes)
+            && view.offset().saturating_add(bytes) <= view.buffer().size()
     }
 
     /// Checks that the device can run kernels on `dtype`.
@@ -1144,7 +1155,9 @@ impl Kernels {
                         max: u64::from(u32::MAX),
                     })
                 };
-                if weight.len() == 1 {
+                // (An empty tensor reads no weight; its channel block may
+                // have saturated: see `prelu_channels`.)
+                if weight.len() == 1 || element_count(shape)? == 0 {
                     Ok((1, 1))
                 } else {
                     Ok((to_u32(channels)?, to_u32(inner)?))
@@ -1287,6 +1300,12 @@ impl Kernels {
             Self::check_distinct(("grad_weight", grad_weight), &others)?;
             Self::check_weight_grad_piece(op, shape, weight, buffers.first_element)?;
         }
+        // The sums per bias channel count a piece's elements from its start:
+        // the piece must start on a whole bias block (as a PReLU weight
+        // gradient's on a whole channel block).
+        if grad_bias.is_some() || (buffers.grad_weight.is_some() && bias.is_some()) {
+            Self::check_bias_grad_piece(op, bias, buffers.first_element)?;
+        }
         if let Some((view, _, _)) = &grad_bias {
             Self::check_distinct(
                 ("grad_bias", view),
@@ -1383,12 +1402,34 @@ impl Kernels {
         first_element: u64,
     ) -> Result<()> {
         let (channels, inner) = prelu_channels(shape);
-        let block = (channels.max(1) * inner) as u64;
+        let block = (channels.max(1) as u64).saturating_mul(inner as u64);
         if weight.len() > 1 && !first_element.is_multiple_of(block) {
             return Err(ActivationError::Unsupported {
                 op: op.name(),
                 what: "a weight gradient over a piece of a tensor needs the piece to start at a \
                        multiple of channels * inner elements",
+            });
+        }
+        Ok(())
+    }
+
+    /// A gradient summed per bias channel over a piece of a tensor (the
+    /// bias's, or PReLU's weight's at x + bias): the piece must start at a
+    /// multiple of the bias's channels * inner elements.
+    fn check_bias_grad_piece(
+        op: &Activation,
+        bias: Option<(TensorView<'_>, u32, u32)>,
+        first_element: u64,
+    ) -> Result<()> {
+        let Some((_, channels, inner)) = bias else {
+            return Ok(());
+        };
+        let block = u64::from(channels) * u64::from(inner);
+        if !first_element.is_multiple_of(block.max(1)) {
+            return Err(ActivationError::Unsupported {
+                op: op.name(),
+                what: "a gradient summed per bias channel over a piece of a tensor needs the \
+                       piece to start at a multiple of the bias's channels * inner elements",
             });
         }
         Ok(())
@@ -1900,6 +1941,12 @@ impl Kernels {
         cache: bool,
     ) -> Result<()> {
         debug_assert_eq!(bias.is_some(), term == ReduceTerm::PreluWeightBiased);
+        if grad_weight.is_empty() {
+            // No channel (a 0 in the shape): nothing to write, and nothing
+            // may be bound (an empty binding would cover the rest of the
+            // caller's buffer).
+            return Ok(());
+        }
         let (bias_channels, bias_inner) = bias.map_or((1, 1), |(_, c, i)| (c, i));
         let len = input.len() as u64;
         let dtype = input.dtype();
@@ -1921,12 +1968,16 @@ impl Kernels {
         let total_chunks: u64 = (0..pieces)
             .map(|p| chunks_in(piece.min(len - (p * piece).min(len))))
             .sum();
-        let chunk_sums_len = channels * total_chunks;
-        if chunk_sums_len > u64::from(u32::MAX) || channels > u64::from(u32::MAX) {
+        let chunk_sums_len = channels.saturating_mul(total_chunks);
+        // The partial sums are one f32 each, bound whole: within u32
+        // indices and one storage binding.
+        let (max_binding, _) = self.binding_elements(DType::F32);
+        let most = max_binding.min(u64::from(u32::MAX));
+        if chunk_sums_len > most || channels > u64::from(u32::MAX) {
             return Err(ActivationError::TooLarge {
-                what: "prelu weight gradient (channels x chunks)",
+                what: "per-channel gradient sums (channels x chunks)",
                 len: chunk_sums_len,
-                max: u64::from(u32::MAX),
+                max: most,
             });
         }
         let max_dim = self.limits.max_compute_workgroups_per_dimension;

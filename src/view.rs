@@ -95,14 +95,16 @@ impl<'a> TensorView<'a> {
         self.dtype
     }
 
-    /// Size in bytes of the elements.
+    /// Size in bytes of the elements (saturating at `u64::MAX`, which no
+    /// buffer holds: such a view is refused as too small a buffer).
     pub fn byte_len(&self) -> u64 {
-        self.len as u64 * self.dtype.size()
+        (self.len as u64).saturating_mul(self.dtype.size())
     }
 
-    /// Bytes a binding or copy of the view covers: whole 4-byte words.
+    /// Bytes a binding or copy of the view covers: whole 4-byte words
+    /// (saturating, as [`TensorView::byte_len`]).
     pub fn word_len(&self) -> u64 {
-        self.byte_len().div_ceil(4) * 4
+        self.byte_len().div_ceil(4).saturating_mul(4)
     }
 
     /// The sub-view of `len` elements starting `start` elements in.
@@ -124,7 +126,7 @@ impl<'a> TensorView<'a> {
     /// Whether the two views share any byte of the same buffer.
     pub(crate) fn overlaps(&self, other: &TensorView<'_>) -> bool {
         self.buffer == other.buffer
-            && self.offset < other.offset + other.byte_len()
-            && other.offset < self.offset + self.byte_len()
+            && self.offset < other.offset.saturating_add(other.byte_len())
+            && other.offset < self.offset.saturating_add(self.byte_len())
     }
 }

@@ -2891,7 +2891,7 @@ fn special_files_are_refused() {
         ["forward", "relu", x.as_str(), fifo.as_str()],
     ] {
         let mut command = Command::new(env!("CARGO_BIN_EXE_wgpu-activations"));
-        command.args(&args);
+        command.args(args);
         command.stdout(std::process::Stdio::null());
         command.stderr(std::process::Stdio::piped());
         let mut running = Running(command.spawn().unwrap());

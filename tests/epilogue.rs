@@ -712,3 +712,69 @@ fn prelu_weight_gradient_at_x_plus_bias() {
         }
     }
 }
+
+/// Per-channel gradient sums over a piece of a tensor need the piece to
+/// start on a whole bias block (they count channels from the piece's start);
+/// an empty gradient view is never bound or written (an empty binding would
+/// cover the rest of the caller's buffer).
+#[test]
+fn bias_gradient_pieces_and_empty_views() {
+    use wgpu_activations::TensorView;
+    let ctx = gpu_or_skip!();
+    let x = ctx.upload(&[1.0, -2.0, 3.0, -4.0], &[1, 4]).unwrap();
+    let g = ctx.upload(&[1.0; 4], &[1, 4]).unwrap();
+    let gx = ctx.empty(&[1, 4]).unwrap();
+    let bias = ctx.upload(&[0.5; 4], &[4]).unwrap();
+    let db = ctx.empty(&[4]).unwrap();
+    let buffers = |first_element| FusedBackwardBuffers {
+        input: x.view(),
+        grad_output: g.view(),
+        grad_input: gx.view(),
+        weight: None,
+        bias: Some(bias.view()),
+        bias_dim: -1,
+        grad_bias: Some(db.view()),
+        grad_weight: None,
+        first_element,
+    };
+    for (first_element, whole_blocks) in [(1, false), (6, false), (4, true), (8, true)] {
+        let mut encoder = ctx.create_encoder();
+        let outcome = ctx.encode_backward_fused(
+            &mut encoder,
+            &Activation::Relu,
+            &[1, 4],
+            &buffers(first_element),
+        );
+        match whole_blocks {
+            true => assert!(outcome.is_ok(), "{first_element}: {outcome:?}"),
+            false => assert!(
+                matches!(outcome, Err(ActivationError::Unsupported { .. })),
+                "{first_element}: {outcome:?}"
+            ),
+        }
+    }
+    // Shape [2, 0]: no element and no bias channel; the empty gradient view
+    // sits at the start of a buffer whose bytes must stay as they are.
+    let sentinel = ctx.upload(&[7.0; 4], &[4]).unwrap();
+    let empty = ctx.empty(&[2, 0]).unwrap();
+    let mut encoder = ctx.create_encoder();
+    ctx.encode_backward_fused(
+        &mut encoder,
+        &Activation::Relu,
+        &[2, 0],
+        &FusedBackwardBuffers {
+            input: empty.view(),
+            grad_output: empty.view(),
+            grad_input: ctx.empty(&[2, 0]).unwrap().view(),
+            weight: None,
+            bias: Some(TensorView::new(bias.buffer(), 0, 0)),
+            bias_dim: -1,
+            grad_bias: Some(TensorView::new(sentinel.buffer(), 0, 0)),
+            grad_weight: None,
+            first_element: 0,
+        },
+    )
+    .unwrap();
+    ctx.submit(encoder).unwrap();
+    assert_eq!(ctx.download(&sentinel).unwrap(), [7.0; 4]);
+}

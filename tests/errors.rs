@@ -439,3 +439,40 @@ fn tensors_of_another_context_are_refused() {
         [1.0, 0.0]
     );
 }
+
+/// Lengths and shapes whose byte counts or channel blocks pass 64 bits:
+/// an error (the view cannot fit any buffer) or, for an empty shape, nothing
+/// to do; never an overflow (a panic in builds with overflow checks, a
+/// wrapped size passing the checks in others).
+#[test]
+fn lengths_past_64_bits() {
+    let ctx = gpu_or_skip!();
+    let b = storage(ctx, 16);
+    let out = storage(ctx, 16);
+    for len in [1usize << 62, usize::MAX] {
+        assert!(matches!(
+            ctx.read_view(TensorView::new(&b, 0, len)),
+            Err(ActivationError::BufferTooSmall { .. })
+        ));
+        assert!(matches!(
+            ctx.read_view_f16(TensorView::new_f16(&b, 0, len)),
+            Err(ActivationError::BufferTooSmall { .. })
+        ));
+        let (input, output) = (TensorView::new(&b, 0, len), TensorView::new(&out, 0, len));
+        assert!(forward_views(ctx, Activation::Relu, &[len], input, output, None).is_err());
+    }
+    // PReLU over an empty shape whose channel block passes usize::MAX.
+    let empty = storage(ctx, 4);
+    let weight = storage(ctx, 4);
+    let empty_out = storage(ctx, 4);
+    let shape = [0, 1, 1 << 40, 1 << 40];
+    forward_views(
+        ctx,
+        Activation::Prelu,
+        &shape,
+        TensorView::new(&empty, 0, 0),
+        TensorView::new(&empty_out, 0, 0),
+        Some(TensorView::new(&weight, 0, 1)),
+    )
+    .unwrap();
+}
