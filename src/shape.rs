@@ -48,7 +48,7 @@ pub fn wrap_dim(op: &'static str, dim: i64, rank: usize, shape: &[usize]) -> Res
 /// `inner` the number of elements per channel block (the product of the
 /// dimensions after dimension 1). Element `i` belongs to channel
 /// `(i / inner) % channels`.
-/// In an empty shape the product saturates (see [`saturating_product`]).
+/// In an empty shape the product saturates at `usize::MAX`.
 pub fn prelu_channels(shape: &[usize]) -> (usize, usize) {
     if shape.len() < 2 {
         (1, saturating_product(shape).max(1))

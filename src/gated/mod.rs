@@ -73,7 +73,7 @@ impl GatedGeometry {
     /// Elements in one half of a block (`half * inner`): the distance
     /// between an element of the first half and its partner (saturating at
     /// `usize::MAX` in an empty shape, where the dimensions beside a 0 may
-    /// overflow: see [`crate::shape::saturating_product`]).
+    /// overflow).
     pub fn half_block(&self) -> usize {
         self.half.saturating_mul(self.inner)
     }
