@@ -1704,6 +1704,73 @@ impl Drop for Running {
     }
 }
 
+#[cfg(unix)]
+impl Running {
+    /// The tool run as `command` (`XDG_RUNTIME_DIR` set if missing).
+    fn spawn(command: &mut Command) -> Running {
+        if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+            command.env("XDG_RUNTIME_DIR", runtime_dir());
+        }
+        Running(command.spawn().expect("the binary runs"))
+    }
+
+    /// Waits until `outputs` hidden temporary outputs exist in `dir` and
+    /// data is being written (past the 1 MiB write buffer): true, or false
+    /// if the run ended first.
+    fn wait_streaming(&mut self, dir: &Dir, outputs: usize) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            let temps: Vec<String> = dir
+                .names()
+                .into_iter()
+                .filter(|n| n.starts_with(".wgpu-activations-"))
+                .collect();
+            let written = temps
+                .iter()
+                .filter_map(|t| fs::metadata(dir.path(t)).ok())
+                .map(|m| m.len())
+                .max()
+                .unwrap_or(0);
+            if temps.len() == outputs && written >= 1 << 20 {
+                return true;
+            }
+            if self.0.try_wait().unwrap().is_some() {
+                return false;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no temporary output after 120 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    /// Sends `signal` (`INT`, `TERM`, `HUP`) to the run.
+    fn signal(&self, signal: &str) {
+        let pid = self.0.id().to_string();
+        let kill = Command::new("sh")
+            .args(["-c", &format!("kill -s {signal} \"$1\""), "sh", &pid])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+    }
+
+    /// Waits for the run to end (`what` says what should have ended it).
+    fn wait_end(&mut self, what: &str) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what} did not end the run"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+}
+
 /// Interrupted by SIGINT (Ctrl-C), SIGTERM or SIGHUP while streaming a
 /// large input, the tool removes its hidden temporary outputs, leaves the
 /// files at the output paths as they were, and dies of the signal (a shell
@@ -1714,7 +1781,6 @@ impl Drop for Running {
 fn signals_remove_temporary_outputs() {
     use std::os::unix::process::ExitStatusExt;
     use std::process::Stdio;
-    use std::time::{Duration, Instant};
 
     let _ctx = gpu_or_skip!();
     let dir = Dir::new();
@@ -1760,46 +1826,11 @@ fn signals_remove_temporary_outputs() {
                     .env_remove(F16_VIA_F32_ENV)
                     .stdout(Stdio::null())
                     .stderr(Stdio::null());
-                if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
-                    command.env("XDG_RUNTIME_DIR", runtime_dir());
+                let mut running = Running::spawn(&mut command);
+                if running.wait_streaming(&dir, outputs) {
+                    running.signal(signal);
                 }
-                let mut running = Running(command.spawn().expect("the binary runs"));
-                // Wait until the temporary outputs exist and data is
-                // being written (past the 1 MiB write buffer).
-                let deadline = Instant::now() + Duration::from_secs(120);
-                let streaming = loop {
-                    let temps = temporaries();
-                    let written = temps
-                        .iter()
-                        .filter_map(|t| fs::metadata(p(t)).ok())
-                        .map(|m| m.len())
-                        .max()
-                        .unwrap_or(0);
-                    if temps.len() == outputs && written >= 1 << 20 {
-                        break true;
-                    }
-                    if running.0.try_wait().unwrap().is_some() {
-                        break false;
-                    }
-                    assert!(Instant::now() < deadline, "no temporary output after 120 s");
-                    std::thread::sleep(Duration::from_millis(5));
-                };
-                if streaming {
-                    let pid = running.0.id().to_string();
-                    let kill = Command::new("sh")
-                        .args(["-c", &format!("kill -s {signal} \"$1\""), "sh", &pid])
-                        .status()
-                        .unwrap();
-                    assert!(kill.success());
-                }
-                let deadline = Instant::now() + Duration::from_secs(120);
-                let status = loop {
-                    if let Some(status) = running.0.try_wait().unwrap() {
-                        break status;
-                    }
-                    assert!(Instant::now() < deadline, "SIG{signal} did not end the run");
-                    std::thread::sleep(Duration::from_millis(5));
-                };
+                let status = running.wait_end(&format!("SIG{signal}"));
                 // Files at the outputs: as they were, or (a run that ended
                 // before the signal) complete.
                 assert_eq!(temporaries(), Vec::<String>::new(), "SIG{signal} {args:?}");
@@ -2795,7 +2826,6 @@ fn gated_ops_take_the_fused_epilogue() {
 #[test]
 fn ignored_signals_stay_ignored() {
     use std::process::Stdio;
-    use std::time::{Duration, Instant};
 
     let _ctx = gpu_or_skip!();
     let dir = Dir::new();
@@ -2815,46 +2845,12 @@ fn ignored_signals_stay_ignored() {
             .env_remove(F16_VIA_F32_ENV)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
-            command.env("XDG_RUNTIME_DIR", runtime_dir());
-        }
-        let mut running = Running(command.spawn().expect("the binary runs"));
-        let deadline = Instant::now() + Duration::from_secs(120);
-        let streaming = loop {
-            let written = dir
-                .names()
-                .iter()
-                .filter(|n| n.starts_with(".wgpu-activations-"))
-                .filter_map(|n| fs::metadata(p(n)).ok())
-                .map(|m| m.len())
-                .max()
-                .unwrap_or(0);
-            if written >= 1 << 20 {
-                break true;
-            }
-            if running.0.try_wait().unwrap().is_some() {
-                break false;
-            }
-            assert!(Instant::now() < deadline, "no temporary output after 120 s");
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        if streaming {
-            let pid = running.0.id().to_string();
-            let kill = Command::new("sh")
-                .args(["-c", "kill -s HUP \"$1\"", "sh", &pid])
-                .status()
-                .unwrap();
-            assert!(kill.success());
+        let mut running = Running::spawn(&mut command);
+        if running.wait_streaming(&dir, 1) {
+            running.signal("HUP");
             signalled = true;
         }
-        let deadline = Instant::now() + Duration::from_secs(300);
-        let status = loop {
-            if let Some(status) = running.0.try_wait().unwrap() {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "the run did not end");
-            std::thread::sleep(Duration::from_millis(5));
-        };
+        let status = running.wait_end("the run");
         assert!(
             status.success(),
             "an ignored SIGHUP ended the run: {status:?}"
