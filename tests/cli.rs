@@ -1706,10 +1706,23 @@ impl Drop for Running {
 
 #[cfg(unix)]
 impl Running {
-    /// The tool run as `command` (`XDG_RUNTIME_DIR` set if missing).
+    /// The tool run as `command` (`XDG_RUNTIME_DIR` set if missing), with
+    /// SIGINT, SIGTERM and SIGHUP at their default action whatever this
+    /// test runs under (`nohup cargo test` would pass SIGHUP on ignored).
     fn spawn(command: &mut Command) -> Running {
+        use std::os::unix::process::CommandExt;
         if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
             command.env("XDG_RUNTIME_DIR", runtime_dir());
+        }
+        // SAFETY: between fork and exec only `signal`, which is
+        // async-signal-safe, is called.
+        unsafe {
+            command.pre_exec(|| {
+                for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                    libc::signal(signal, libc::SIG_DFL);
+                }
+                Ok(())
+            });
         }
         Running(command.spawn().expect("the binary runs"))
     }
