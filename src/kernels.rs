@@ -1049,8 +1049,7 @@ impl Kernels {
     fn fits_vec4(view: &TensorView<'_>) -> bool {
         let vec4_bytes = 4 * view.dtype().size();
         let bytes = (view.len() as u64).div_ceil(4).saturating_mul(vec4_bytes);
-        view.offset().is_multiple_of(vec4_bytes)
-            && view.offset().saturating_add(bytes) <= view.buffer().size()
+        view.starts_on_vec4() && view.offset().saturating_add(bytes) <= view.buffer().size()
     }
 
     /// Checks that the device can run kernels on `dtype`.
@@ -1393,29 +1392,48 @@ impl Kernels {
         Ok(weight)
     }
 
-    /// A weight gradient over a piece of a tensor sums whole channel blocks:
-    /// with per-channel weights the piece must start on a period.
+    /// A gradient summed per channel over a piece of a tensor counts the
+    /// channels from the piece's start: the piece must start on a whole
+    /// block of `block` elements (channels * inner), else `Unsupported`
+    /// saying `what`.
+    fn check_piece_on_block(
+        op: &Activation,
+        block: u64,
+        first_element: u64,
+        what: &'static str,
+    ) -> Result<()> {
+        if !first_element.is_multiple_of(block.max(1)) {
+            return Err(ActivationError::Unsupported {
+                op: op.name(),
+                what,
+            });
+        }
+        Ok(())
+    }
+
+    /// A PReLU weight gradient over a piece: with per-channel weights, on a
+    /// whole channel block.
     fn check_weight_grad_piece(
         op: &Activation,
         shape: &[usize],
         weight: &TensorView<'_>,
         first_element: u64,
     ) -> Result<()> {
-        let (channels, inner) = prelu_channels(shape);
-        let block = (channels.max(1) as u64).saturating_mul(inner as u64);
-        if weight.len() > 1 && !first_element.is_multiple_of(block) {
-            return Err(ActivationError::Unsupported {
-                op: op.name(),
-                what: "a weight gradient over a piece of a tensor needs the piece to start at a \
-                       multiple of channels * inner elements",
-            });
+        if weight.len() <= 1 {
+            return Ok(());
         }
-        Ok(())
+        let (channels, inner) = prelu_channels(shape);
+        Self::check_piece_on_block(
+            op,
+            (channels.max(1) as u64).saturating_mul(inner as u64),
+            first_element,
+            "a weight gradient over a piece of a tensor needs the piece to start at a \
+             multiple of channels * inner elements",
+        )
     }
 
-    /// A gradient summed per bias channel over a piece of a tensor (the
-    /// bias's, or PReLU's weight's at x + bias): the piece must start at a
-    /// multiple of the bias's channels * inner elements.
+    /// A gradient summed per bias channel over a piece (the bias's, or
+    /// PReLU's weight's at x + bias): on a whole bias block.
     fn check_bias_grad_piece(
         op: &Activation,
         bias: Option<(TensorView<'_>, u32, u32)>,
@@ -1424,15 +1442,13 @@ impl Kernels {
         let Some((_, channels, inner)) = bias else {
             return Ok(());
         };
-        let block = u64::from(channels) * u64::from(inner);
-        if !first_element.is_multiple_of(block.max(1)) {
-            return Err(ActivationError::Unsupported {
-                op: op.name(),
-                what: "a gradient summed per bias channel over a piece of a tensor needs the \
-                       piece to start at a multiple of the bias's channels * inner elements",
-            });
-        }
-        Ok(())
+        Self::check_piece_on_block(
+            op,
+            u64::from(channels) * u64::from(inner),
+            first_element,
+            "a gradient summed per bias channel over a piece of a tensor needs the \
+             piece to start at a multiple of the bias's channels * inner elements",
+        )
     }
 
     /// Records a fused forward (see [`FusedForwardBuffers`]).

@@ -107,6 +107,12 @@ impl<'a> TensorView<'a> {
         self.byte_len().div_ceil(4).saturating_mul(4)
     }
 
+    /// Whether the view starts on a boundary of 4 elements (16 bytes in
+    /// f32, 8 in f16), where the kernels may bind it as whole vectors.
+    pub(crate) fn starts_on_vec4(&self) -> bool {
+        self.offset.is_multiple_of(4 * self.dtype.size())
+    }
+
     /// The sub-view of `len` elements starting `start` elements in.
     pub(crate) fn sub(&self, start: usize, len: usize) -> TensorView<'a> {
         TensorView {

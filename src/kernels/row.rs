@@ -501,12 +501,11 @@ impl Kernels {
         // every view must start on such a boundary (the windows within it
         // do), which the binding alignment alone does not give where the
         // adapter's is 4 bytes.
-        let vector_bytes = 4 * dtype.size();
         plan.config.vector &= reads
             .iter()
             .flatten()
             .chain([&write])
-            .all(|view| view.offset().is_multiple_of(vector_bytes));
+            .all(TensorView::starts_on_vec4);
         let key = RowModuleKey {
             kernel: op.kernel(),
             backward,
